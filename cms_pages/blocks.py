@@ -1,0 +1,91 @@
+"""The one StreamBlock every PeerLearn page body uses, the bakerydemo way."""
+
+from __future__ import annotations
+
+from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+
+
+class HeadingBlock(blocks.StructBlock):
+    text = blocks.CharBlock(max_length=120)
+    size = blocks.ChoiceBlock(choices=[("h2", "Section heading"), ("h3", "Sub-heading")], default="h2")
+
+    class Meta:
+        icon = "title"
+        template = "cms_pages/blocks/heading_block.html"
+        preview_value = {"text": "Learn with people who have done it", "size": "h2"}
+        description = "A section heading"
+
+
+class ImageBlock(blocks.StructBlock):
+    image = ImageChooserBlock()
+    alt_text = blocks.CharBlock(
+        max_length=200,
+        help_text="Describe the image for people who cannot see it. Required.",
+    )
+    caption = blocks.CharBlock(required=False, max_length=200)
+
+    class Meta:
+        icon = "image"
+        template = "cms_pages/blocks/image_block.html"
+        description = "An image with alt text and an optional caption"
+
+
+class QuoteBlock(blocks.StructBlock):
+    text = blocks.TextBlock(max_length=600)
+    attribution = blocks.CharBlock(required=False, max_length=120)
+
+    class Meta:
+        icon = "openquote"
+        template = "cms_pages/blocks/quote_block.html"
+        preview_value = {"text": "Two sessions with my mentor saved me a month of guessing.", "attribution": "Priya, learner"}
+        description = "A quotation or testimonial"
+
+
+class CallToActionBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=120)
+    text = blocks.TextBlock(required=False, max_length=400)
+    button_label = blocks.CharBlock(max_length=40)
+    button_page = blocks.PageChooserBlock(required=False, help_text="Link to a page of this site, or")
+    button_url = blocks.CharBlock(
+        required=False, max_length=300, help_text="a path such as /accounts/signup/ or a full https:// address."
+    )
+
+    class Meta:
+        icon = "pick"
+        template = "cms_pages/blocks/call_to_action_block.html"
+        preview_value = {
+            "heading": "Ready to start?",
+            "text": "Find a mentor and book your first session today.",
+            "button_label": "Sign up free",
+            "button_url": "/accounts/signup/",
+        }
+        description = "A highlighted box with a button"
+
+    def clean(self, value):
+        from django.core.exceptions import ValidationError
+        from wagtail.blocks.struct_block import StructBlockValidationError
+
+        value = super().clean(value)
+        url = (value.get("button_url") or "").strip()
+        if not value.get("button_page") and not url:
+            raise StructBlockValidationError(block_errors={"button_url": ValidationError("Choose a page or enter a link.")})
+        if url and not (url.startswith("/") or url.startswith("https://") or url.startswith("http://")):
+            raise StructBlockValidationError(
+                block_errors={"button_url": ValidationError("Links start with / (this site) or https://.")}
+            )
+        return value
+
+
+class BodyStreamBlock(blocks.StreamBlock):
+    heading = HeadingBlock()
+    paragraph = blocks.RichTextBlock(
+        features=["bold", "italic", "link", "ol", "ul", "h3", "h4"],
+        icon="pilcrow",
+        template="cms_pages/blocks/paragraph_block.html",
+        preview_value="<p>PeerLearn pairs you with mentors who <b>teach by doing</b>.</p>",
+        description="Text with simple formatting",
+    )
+    image = ImageBlock()
+    quote = QuoteBlock()
+    call_to_action = CallToActionBlock()

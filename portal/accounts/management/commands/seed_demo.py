@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from cms_pages.services import demo_pages_seed
+from portal.accounts.demo import DEMO_USERS, demo_users_seed
+
+
+class Command(BaseCommand):
+    help = "Create demo accounts and content for local use. Safe to run again: it only adds what is missing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DJANGO_ENV=production.")
+
+    def handle(self, *args, force: bool = False, **options):
+        if os.environ.get("DJANGO_ENV") == "production" and not force:
+            raise CommandError("seed_demo refuses to run with DJANGO_ENV=production (demo passwords are public). Use --force if you mean it.")
+        password = os.environ.get("DEMO_PASSWORD") or "peerlearn-demo"
+        created_users = demo_users_seed(password=password)
+        pages = demo_pages_seed()
+        self.stdout.write(f"Demo users: {len(created_users)} created, {len(DEMO_USERS) - len(created_users)} already there.")
+        self.stdout.write(f"Pages: home {'filled' if pages['home'] else 'kept'}, about {'created' if pages['about'] else 'kept'}.")
+        self.stdout.write(
+            f"Log in at {settings.SITE_URL}/accounts/login/ as admin@peerlearn.local, editor@peerlearn.local, "
+            f"mentor1..3@peerlearn.local or learner1..5@peerlearn.local with the password {password!r} "
+            "(demo accounts: for local use only)."
+        )

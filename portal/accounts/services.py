@@ -1,0 +1,29 @@
+"""Writes on accounts. Views, the allauth adapter and commands call these; nothing else saves users."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .models import User
+
+
+@transaction.atomic
+def user_register(*, user: User, display_name: str, role: str, time_zone: str) -> User:
+    """Finish a new account created by sign-up (or by ``seed_demo``): name, role, time zone.
+
+    The user row is saved here, in the same transaction as anything that belongs to the role.
+    """
+    user.display_name = display_name.strip()
+    user.role = role
+    user.time_zone = time_zone
+    user.full_clean(exclude=["password"])
+    user.save()
+    return user
+
+
+def user_update_profile(*, user: User, display_name: str, time_zone: str) -> User:
+    user.display_name = display_name.strip()
+    user.time_zone = time_zone
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["display_name", "time_zone"])
+    return user

@@ -1,0 +1,23 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels (served by Daphne)."""
+
+from portal.settings import select_settings_module
+
+select_settings_module()
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+# Build the Django app (and so the app registry) before anything imports models via consumers.
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from signaling.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,25 @@
+"""Test settings: the real PostgreSQL and Redis on this machine unless DATABASE_URL / REDIS_URL say otherwise."""
+
+import dj_database_url
+
+from .base import *  # noqa: F403
+from .base import channel_layers_for
+from .env import env_int, env_str
+
+DEBUG = False
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/peerlearn"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
+# The cache stays in-process so allauth's rate limits can be reset between tests.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405

@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from portal.accounts import views as account_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("cms/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("accounts/", include("allauth.urls")),
+    path("profile/", account_views.profile, name="profile"),
+    path("", include("mentoring.urls")),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Wagtail serves everything else: "/" and the page tree.
+urlpatterns += [path("", include(wagtail_urls))]
+
+admin.site.site_header = "PeerLearn administration"
+admin.site.site_title = "PeerLearn admin"
+admin.site.index_title = "Moderation"
