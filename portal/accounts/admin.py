@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from .models import User
+from .services import users_deactivate
 
 
 @admin.register(User)
@@ -23,5 +24,5 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Deactivate selected users")
     def deactivate_users(self, request, queryset):
-        count = queryset.filter(is_active=True).update(is_active=False)
+        count = users_deactivate(users=queryset)
         self.message_user(request, f"Deactivated {count} user(s).")

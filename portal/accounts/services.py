@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 
 from .models import User
@@ -27,3 +29,9 @@ def user_update_profile(*, user: User, display_name: str, time_zone: str) -> Use
     user.full_clean(exclude=["password"])
     user.save(update_fields=["display_name", "time_zone"])
     return user
+
+
+def users_deactivate(*, users: Iterable[User]) -> int:
+    """Deactivate accounts (moderation). Returns how many were active before."""
+    ids = [user.pk for user in users if user.is_active]
+    return User.objects.filter(pk__in=ids, is_active=True).update(is_active=False)

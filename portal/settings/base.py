@@ -97,14 +97,14 @@ REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "peerlearn")
 
 
-def channel_layers_for(redis_url: str | None) -> dict:
+def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX) -> dict:
     """Redis channel layer when a Redis URL is given, else the in-process one (single process only)."""
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": CHANNEL_LAYER_PREFIX, "capacity": 1000, "expiry": 60},
+            "CONFIG": {"hosts": [redis_url], "prefix": prefix, "capacity": 1000, "expiry": 60},
         }
     }
 
@@ -195,7 +195,7 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "md", "csv", "docx", "xlsx", "pptx", "odt"]
 
 # ---------------------------------------------------------------------------- security
-X_FRAME_OPTIONS = "SAMEORIGIN"  # Wagtail's preview panel frames our own pages.
+X_FRAME_OPTIONS = "DENY"  # Wagtail marks its own preview views SAMEORIGIN.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True

@@ -8,3 +8,6 @@ DEBUG = env_bool("DEBUG", True)
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Static files come from the source folders through WhiteNoise's finders; nothing is collected.
+STATIC_ROOT = None

@@ -14,7 +14,7 @@ DATABASES = {
     )
 }
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
+CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", "peerlearn-test"))
 # The cache stays in-process so allauth's rate limits can be reset between tests.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -23,3 +23,6 @@ WHITENOISE_USE_FINDERS = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+
+# Static files come from the source folders through WhiteNoise's finders; nothing is collected.
+STATIC_ROOT = None

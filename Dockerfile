@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# PeerLearn web image: Daphne serving HTTP and WebSockets. Build: docker build -t peerlearn .
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.txt .
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt
+COPY . .
+# Collect static files with the production (hashed, compressed) storage. The values below exist
+# only for this build step: production settings refuse to import without them.
+RUN DJANGO_ENV=production \
+    SECRET_KEY=collectstatic-only-not-a-real-secret-0123456789abcdefghijklmnop \
+    REDIS_URL=redis://unused:6379/0 \
+    /opt/venv/bin/python manage.py collectstatic --no-input
+
+FROM python:3.11-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 libpq5 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin peerlearn
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --from=build --chown=peerlearn:peerlearn /app /app
+ENV PATH=/opt/venv/bin:$PATH DJANGO_ENV=production PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+USER peerlearn
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "portal.asgi:application"]

@@ -1,0 +1,121 @@
+"""Fixtures shared by the whole suite: personas, a real Daphne server, headless Chromium."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+
+from tests.servers import DaphneProcess, database_url
+
+PASSWORD = "correct-horse-battery-9"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # allauth keeps its rate-limit counters in the cache; each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(email: str, name: str, role: str = "learner", time_zone: str = "UTC", **extra):
+    from portal.accounts.models import User
+    from portal.accounts.services import user_register
+
+    user = User(email=email, **extra)
+    user.set_password(PASSWORD)
+    return user_register(user=user, display_name=name, role=role, time_zone=time_zone)
+
+
+@pytest.fixture
+def learner(db):
+    return make_user("alice@example.com", "Alice Learner", "learner", "Asia/Kolkata")
+
+
+@pytest.fixture
+def other_learner(db):
+    return make_user("bob@example.com", "Bob Learner", "learner", "Europe/Rome")
+
+
+@pytest.fixture
+def mentor(db):
+    return make_user("maya@example.com", "Maya Mentor", "mentor", "America/New_York")
+
+
+@pytest.fixture
+def outsider(db):
+    return make_user("charlie@example.com", "Charlie Outsider", "learner")
+
+
+@pytest.fixture
+def editor(db):
+    from django.contrib.auth.models import Group
+
+    user = make_user("erin@example.com", "Erin Editor", "learner")
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("root@example.com", "Root Admin", "learner", is_staff=True, is_superuser=True)
+
+
+# --------------------------------------------------------------------------- real servers
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    """A real Daphne process serving the test database. Tests that use it need committed data
+    (``live_db``)."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        url = database_url(connection.settings_dict)
+    server = DaphneProcess(env={"DATABASE_URL": url}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_db(django_db_serialized_rollback, transactional_db):
+    """Committed data that another process (Daphne) can see; the migrated content is restored after."""
+
+
+@pytest.fixture
+def live_server_url(live_db, daphne_server) -> str:
+    return daphne_server.url
+
+
+# --------------------------------------------------------------------------- browser
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # plain synchronous code, so Django's async-safety check does not apply to them.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    yield context
+    context.close()
