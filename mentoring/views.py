@@ -1,10 +1,341 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
+from .models import Booking, CalendarFeed, Feedback, Session, WaitlistEntry
+from .selectors import (
+    join_window,
+    learner_dashboard,
+    mentor_dashboard,
+    mentor_get_public,
+    mentors_directory,
+    notifications_for,
+    session_display_status,
+    session_get_for_mentor,
+    session_get_for_participant,
+    session_get_public,
+    session_is_live,
+    sessions_open_for_booking,
+    sessions_recommended_fallback,
+    sessions_upcoming,
+)
+from .services import MentoringError
+from .services.bookings import booking_cancel, booking_create, waitlist_join, waitlist_leave
+from .services.calendar import session_ics, sessions_feed_ics
+from .services.feedback import feedback_submit, report_create
+from .services.notifications import notifications_mark_read
+from .services.profiles import calendar_feed_get, calendar_feed_regenerate
+from .services.sessions import session_cancel, session_create, session_update
+
+PAGE_SIZE = 12
+
+
+def _page(request: HttpRequest, items, size: int = PAGE_SIZE):
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+def _mentor_required(request: HttpRequest) -> None:
+    if not request.user.is_mentor:
+        raise Http404("Only mentors offer sessions.")
+
+
+# --------------------------------------------------------------------------- dashboard
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    context: dict = {"now": now}
+    if request.user.is_mentor:
+        context["mentor"] = mentor_dashboard(user=request.user, now=now)
+    else:
+        data = learner_dashboard(user=request.user, now=now)
+        for booking in data.upcoming:
+            booking.is_live = session_is_live(booking.session, now)
+        for booking in data.past:
+            booking.feedback = data.feedback_by_session.get(booking.session_id)
+        context["learner"] = data
+        context["recommended"] = sessions_recommended_fallback(user=request.user, now=now)
+    return render(request, "mentoring/dashboard.html", context)
+
+
+# --------------------------------------------------------------------------- mentors
+def mentors_list(request: HttpRequest) -> HttpResponse:
+    form = DirectoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    mentors = mentors_directory(
+        q=filters.get("q", ""),
+        skill=filters["skill"].slug if filters.get("skill") else "",
+        language=filters["language"].code if filters.get("language") else "",
+    )
+    return render(request, "mentoring/mentors_list.html", {"form": form, "page_obj": _page(request, mentors)})
+
+
+def mentor_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    profile = mentor_get_public(user_id=user_id)
+    upcoming = sessions_open_for_booking().filter(mentor_id=user_id)[:20]
+    feedback = (
+        Feedback.objects.filter(session__mentor_id=user_id, hidden=False)
+        .exclude(comment="")
+        .select_related("learner", "session")[:6]
+    )
+    return render(request, "mentoring/mentor_detail.html", {"profile": profile, "upcoming": upcoming, "feedback": feedback})
+
+
+# --------------------------------------------------------------------------- sessions
+def sessions_list(request: HttpRequest) -> HttpResponse:
+    form = SessionFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    sessions = sessions_upcoming(q=filters.get("q", ""), skill=filters["skill"].slug if filters.get("skill") else None)
+    return render(request, "mentoring/sessions_list.html", {"form": form, "page_obj": _page(request, sessions)})
+
+
+def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_public(session_id=session_id)
+    user = request.user
+    now = timezone.now()
+    context = {
+        "session": session,
+        "status": session_display_status(session, now),
+        "is_live": session_is_live(session, now),
+        "join_opens": join_window(session)[0],
+    }
+    if user.is_authenticated:
+        context["is_mentor_of_session"] = session.mentor_id == user.pk
+        context["booking"] = Booking.objects.filter(session=session, learner=user, status=Booking.Status.ACTIVE).first()
+        context["waitlist_entry"] = WaitlistEntry.objects.filter(
+            session=session, learner=user, status=WaitlistEntry.Status.WAITING
+        ).first()
+        if context["is_mentor_of_session"]:
+            context["bookings"] = session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner")
+        if context["booking"] and session.ends_at <= now:
+            context["feedback"] = Feedback.objects.filter(session=session, learner=user).first()
+    return render(request, "mentoring/session_detail.html", context)
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "mentoring/dashboard.html", {})
+def session_new(request: HttpRequest) -> HttpResponse:
+    _mentor_required(request)
+    form = SessionForm(request.POST or None, time_zone=request.user.time_zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            session = session_create(mentor=request.user, **form.cleaned_data)
+        except MentoringError as error:
+            form.add_error("starts_at" if error.code in {"past", "overlap"} else None, error.message)
+        else:
+            messages.success(request, "Your session is published. Learners can book it now.")
+            return redirect("session_detail", session.pk)
+    return render(request, "mentoring/session_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_for_mentor(session_id=session_id, user=request.user)
+    if request.method == "POST":
+        form = SessionForm(request.POST, time_zone=request.user.time_zone)
+        if form.is_valid():
+            try:
+                session_update(session_id=session.pk, mentor=request.user, course=session.course, **form.cleaned_data)
+            except MentoringError as error:
+                field = {"past": "starts_at", "overlap": "starts_at", "capacity_below_bookings": "capacity"}.get(error.code)
+                form.add_error(field, error.message)
+            else:
+                messages.success(request, "Session updated. Booked learners were told about any change of time.")
+                return redirect("session_detail", session.pk)
+    else:
+        form = SessionForm(initial=SessionForm.initial_from(session), time_zone=request.user.time_zone)
+    return render(request, "mentoring/session_form.html", {"form": form, "session": session, "creating": False})
+
+
+@login_required
+@require_POST
+def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_for_mentor(session_id=session_id, user=request.user)
+    try:
+        session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", "")[:300])
+    except MentoringError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Session cancelled. Everyone who booked it has been told.")
+    return redirect("session_detail", session.pk)
+
+
+@login_required
+@require_POST
+def session_book(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_public(session_id=session_id)
+    try:
+        booking_create(session_id=session.pk, learner=request.user)
+    except MentoringError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"You are booked on “{session.title}”. See you there!")
+    return redirect("session_detail", session.pk)
+
+
+@login_required
+@require_POST
+def session_waitlist(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_public(session_id=session_id)
+    try:
+        waitlist_join(session_id=session.pk, learner=request.user)
+    except MentoringError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "You are on the waitlist. If a seat frees up, we book it for you and let you know.")
+    return redirect("session_detail", session.pk)
+
+
+def session_calendar(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_public(session_id=session_id)
+    response = HttpResponse(session_ics(session), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="peerlearn-session-{session.pk}.ics"'
+    return response
+
+
+@login_required
+def session_room(request: HttpRequest, room_id) -> HttpResponse:
+    session = session_get_for_participant(room_id=room_id, user=request.user)
+    now = timezone.now()
+    opens, closes = join_window(session)
+    return render(
+        request,
+        "mentoring/room_waiting.html",
+        {"session": session, "opens": opens, "closes": closes, "is_live": session_is_live(session, now), "now": now},
+    )
+
+
+@login_required
+def session_feedback(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_public(session_id=session_id)
+    if not Booking.objects.filter(session=session, learner=request.user, status=Booking.Status.ACTIVE).exists():
+        raise Http404("No such session.")
+    existing = Feedback.objects.filter(session=session, learner=request.user).first()
+    form = FeedbackForm(request.POST or None, initial=FeedbackForm.initial_from(existing))
+    if request.method == "POST" and form.is_valid():
+        try:
+            feedback_submit(session_id=session.pk, learner=request.user, **form.cleaned_data)
+        except MentoringError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Thank you! Your feedback is saved.")
+            return redirect("dashboard")
+    return render(request, "mentoring/feedback_form.html", {"form": form, "session": session, "existing": existing})
+
+
+@login_required
+def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = session_get_public(session_id=session_id)
+    learners = [b.learner for b in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner")]
+    participants = [session.mentor, *learners]
+    if request.user not in participants:
+        raise Http404("No such session.")
+    people = [p for p in participants if p.pk != request.user.pk]
+    form = ReportForm(request.POST or None, people=people)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report_create(
+                reporter=request.user,
+                session_id=session.pk,
+                reported_user_id=form.cleaned_data.get("reported_user"),
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
+            )
+        except MentoringError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Thank you. Our moderators will look at your report.")
+            return redirect("session_detail", session.pk)
+    return render(request, "mentoring/report_form.html", {"form": form, "session": session})
+
+
+@login_required
+def mentor_report(request: HttpRequest, user_id: int) -> HttpResponse:
+    profile = mentor_get_public(user_id=user_id)
+    if profile.user_id == request.user.pk:
+        raise Http404("No such mentor.")
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report_create(
+                reporter=request.user, reported_user_id=profile.user_id,
+                reason=form.cleaned_data["reason"], text=form.cleaned_data["text"],
+            )
+        except MentoringError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Thank you. Our moderators will look at your report.")
+            return redirect("mentor_detail", profile.user_id)
+    return render(request, "mentoring/report_form.html", {"form": form, "mentor_profile": profile})
+
+
+# --------------------------------------------------------------------------- bookings
+@login_required
+@require_POST
+def booking_cancel_view(request: HttpRequest, booking_id: int) -> HttpResponse:
+    try:
+        booking = booking_cancel(booking_id=booking_id, learner=request.user)
+    except MentoringError as error:
+        if error.code == "not_found":
+            raise Http404(error.message) from None
+        messages.error(request, error.message)
+        return redirect("dashboard")
+    messages.success(request, f"Your seat on “{booking.session.title}” is cancelled.")
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def waitlist_leave_view(request: HttpRequest, entry_id: int) -> HttpResponse:
+    try:
+        waitlist_leave(entry_id=entry_id, learner=request.user)
+    except MentoringError as error:
+        raise Http404(error.message) from None
+    messages.success(request, "You left the waitlist.")
+    return redirect("dashboard")
+
+
+# --------------------------------------------------------------------------- notifications
+@login_required
+def notifications_list(request: HttpRequest) -> HttpResponse:
+    page_obj = _page(request, notifications_for(user=request.user), 20)
+    return render(request, "mentoring/notifications.html", {"page_obj": page_obj})
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    notifications_mark_read(user=request.user)
+    messages.success(request, "All notifications marked as read.")
+    return redirect("notifications")
+
+
+# --------------------------------------------------------------------------- calendar feed
+@login_required
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        calendar_feed_regenerate(user=request.user)
+        messages.success(request, "Your calendar link was replaced. The old link no longer works.")
+        return redirect("calendar_settings")
+    feed = calendar_feed_get(user=request.user)
+    url = request.build_absolute_uri(reverse("calendar_feed", args=[feed.token]))
+    return render(request, "mentoring/calendar.html", {"feed_url": url})
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
+    if feed is None:
+        raise Http404("No such calendar.")
+    user = feed.user
+    if user.is_mentor:
+        sessions = Session.objects.filter(mentor=user)
+    else:
+        sessions = Session.objects.filter(bookings__learner=user, bookings__status=Booking.Status.ACTIVE)
+    sessions = sessions.select_related("mentor").order_by("starts_at")[:500]
+    return HttpResponse(sessions_feed_ics(name="PeerLearn sessions", sessions=sessions), content_type="text/calendar; charset=utf-8")

@@ -20,6 +20,9 @@ def user_register(*, user: User, display_name: str, role: str, time_zone: str) -
     user.time_zone = time_zone
     user.full_clean(exclude=["password"])
     user.save()
+    from mentoring.services.profiles import profile_ensure
+
+    profile_ensure(user=user)
     return user
 
 

@@ -2,22 +2,43 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+
+from mentoring.forms import LearnerProfileForm, MentorProfileForm
+from mentoring.services.profiles import learner_profile_update, mentor_profile_update, profile_ensure
 
 from .forms import ProfileForm
 from .services import user_update_profile
 
 
+def _role_form(user, data=None):
+    profile = profile_ensure(user=user)
+    if user.is_mentor:
+        initial = {
+            "headline": profile.headline,
+            "bio": profile.bio,
+            "skills": list(profile.skills.all()),
+            "languages": list(profile.languages.all()),
+            "years_experience": profile.years_experience,
+            "accepting_bookings": profile.accepting_bookings,
+        }
+        return MentorProfileForm(data, initial=initial, prefix="role"), mentor_profile_update
+    initial = {"interests": list(profile.interests.all()), "goals": profile.goals}
+    return LearnerProfileForm(data, initial=initial, prefix="role"), learner_profile_update
+
+
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if request.method == "POST":
-        form = ProfileForm(request.POST)
-        if form.is_valid():
+    data = request.POST if request.method == "POST" else None
+    form = ProfileForm(data, initial={"display_name": user.display_name, "time_zone": user.time_zone})
+    role_form, save_role = _role_form(user, data)
+    if data is not None and form.is_valid() and role_form.is_valid():
+        with transaction.atomic():
             user_update_profile(user=user, **form.cleaned_data)
-            messages.success(request, "Your profile is saved.")
-            return redirect("profile")
-    else:
-        form = ProfileForm(initial={"display_name": user.display_name, "time_zone": user.time_zone})
-    return render(request, "accounts/profile.html", {"form": form})
+            save_role(user=user, **role_form.cleaned_data)
+        messages.success(request, "Your profile is saved.")
+        return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form, "role_form": role_form})

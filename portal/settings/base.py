@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.accounts.middleware.UserTimezoneMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -79,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                "mentoring.context_processors.notifications",
             ],
         },
     },
@@ -155,6 +157,10 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PeerLearn] "
+
+# ---------------------------------------------------------------------------- mentoring
+# A session's room opens this many minutes before its start and closes at its end.
+JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
 
 # ---------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "en-us"

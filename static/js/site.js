@@ -30,3 +30,34 @@ function defaultTimeZoneFromBrowser() {
 
 setupNavToggle();
 defaultTimeZoneFromBrowser();
+
+// Forms that ask before doing something hard to undo.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    return;
+  }
+  // Forms marked data-once are sent once, however often the button is pressed.
+  if (form.hasAttribute("data-once")) {
+    if (form.dataset.sent) event.preventDefault();
+    form.dataset.sent = "true";
+    form.querySelectorAll("button[type=submit]").forEach((b) => b.setAttribute("aria-disabled", "true"));
+  }
+});
+
+// A live countdown for "the room opens at ...".
+function startCountdowns() {
+  for (const el of document.querySelectorAll("[data-countdown]")) {
+    const target = new Date(el.dataset.countdown).getTime();
+    const tick = () => {
+      const left = Math.max(0, Math.round((target - Date.now()) / 1000));
+      if (left === 0) { el.textContent = "The room is open: reload to join."; return; }
+      const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      el.textContent = `Opens in ${h ? `${h} h ` : ""}${m} min ${String(s).padStart(2, "0")} s`;
+      setTimeout(tick, 1000);
+    };
+    tick();
+  }
+}
+startCountdowns();

@@ -1,0 +1,329 @@
+"""Django admin for the mentoring domain: moderation and support.
+
+State that services keep consistent (seat counts, bookings, statuses, notifications) is read-only
+here; it changes through the actions, which call the services. User text is never marked safe.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils.text import Truncator
+
+from .models import (
+    Booking,
+    CalendarFeed,
+    Feedback,
+    Language,
+    LearnerProfile,
+    MentorProfile,
+    Notification,
+    Report,
+    Session,
+    Skill,
+    WaitlistEntry,
+)
+from .services import MentoringError
+from .services.feedback import feedback_set_hidden, reports_resolve
+from .services.sessions import session_cancel
+
+
+def _short(text: str, length: int = 60) -> str:
+    return Truncator(text).chars(length)
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by the services: staff can look, not add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+# --------------------------------------------------------------------------- catalogue
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "session_count", "mentor_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    ordering = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Skill]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                session_count=Count("sessions", distinct=True),
+                mentor_count=Count("mentors", distinct=True),
+            )
+        )
+
+    @admin.display(description="sessions", ordering="session_count")
+    def session_count(self, obj: Skill) -> int:
+        return obj.session_count
+
+    @admin.display(description="mentors", ordering="mentor_count")
+    def mentor_count(self, obj: Skill) -> int:
+        return obj.mentor_count
+
+
+@admin.register(Language)
+class LanguageAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+    ordering = ["name"]
+
+
+# --------------------------------------------------------------------------- profiles
+@admin.register(MentorProfile)
+class MentorProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "user_email", "headline", "years_experience", "accepting_bookings"]
+    list_filter = ["accepting_bookings", "skills", "languages"]
+    search_fields = ["user__email", "user__display_name", "headline"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["skills", "languages"]
+
+    @admin.display(description="email", ordering="user__email")
+    def user_email(self, obj: MentorProfile) -> str:
+        return obj.user.email
+
+
+@admin.register(LearnerProfile)
+class LearnerProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "user_email", "short_goals"]
+    list_filter = ["interests"]
+    search_fields = ["user__email", "user__display_name", "goals"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["interests"]
+
+    @admin.display(description="email", ordering="user__email")
+    def user_email(self, obj: LearnerProfile) -> str:
+        return obj.user.email
+
+    @admin.display(description="goals")
+    def short_goals(self, obj: LearnerProfile) -> str:
+        return _short(obj.goals)
+
+
+# --------------------------------------------------------------------------- sessions
+class BookingInline(admin.TabularInline):
+    model = Booking
+    fields = ["learner", "status", "created_at", "cancelled_at", "promoted_from_waitlist"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Booking]:
+        return super().get_queryset(request).select_related("learner")
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    """Staff may correct a session's wording; times, seats and status change through the services
+    (mentors edit their sessions; staff cancel them with the action, which tells the learners)."""
+
+    list_display = ["title", "mentor", "starts_at", "duration_minutes", "seats", "status", "skill_list"]
+    list_filter = ["status", "skills"]
+    search_fields = ["title", "description", "mentor__email", "mentor__display_name"]
+    list_select_related = ["mentor"]
+    date_hierarchy = "starts_at"
+    ordering = ["-starts_at", "-id"]
+    raw_id_fields = ["course"]
+    filter_horizontal = ["skills"]
+    readonly_fields = [
+        "mentor",
+        "starts_at",
+        "duration_minutes",
+        "ends_at",
+        "capacity",
+        "booked_count",
+        "seats",
+        "status",
+        "room_id",
+        "created_at",
+        "updated_at",
+        "cancelled_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "skills", "course"]}),
+        ("Schedule", {"fields": ["mentor", "starts_at", "duration_minutes", "ends_at", "status", "cancelled_at"]}),
+        ("Seats", {"fields": ["capacity", "booked_count", "seats"]}),
+        ("Record", {"fields": ["room_id", "created_at", "updated_at"]}),
+    ]
+    inlines = [BookingInline]
+    actions = ["cancel_sessions"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        return super().get_queryset(request).prefetch_related("skills")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # mentors offer sessions through the site, where overlaps and times are checked
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # deleting would drop bookings silently; cancel instead
+
+    @admin.display(description="booked / capacity", ordering="booked_count")
+    def seats(self, obj: Session) -> str:
+        return f"{obj.booked_count}/{obj.capacity}"
+
+    @admin.display(description="skills")
+    def skill_list(self, obj: Session) -> str:
+        return ", ".join(skill.name for skill in obj.skills.all())
+
+    @admin.action(description="Cancel selected sessions and notify learners")
+    def cancel_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        cancelled = 0
+        for session in queryset.order_by("starts_at", "id"):
+            try:
+                session_cancel(session_id=session.pk, actor=request.user)
+            except MentoringError as error:
+                self.message_user(request, f"“{session.title}”: {error.message}", messages.WARNING)
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(
+                request, f"Cancelled {cancelled} session(s); booked learners were notified.", messages.SUCCESS
+            )
+
+
+@admin.register(Booking)
+class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["learner", "session", "session_starts_at", "status", "promoted_from_waitlist", "created_at"]
+    list_filter = ["status", "promoted_from_waitlist", "created_at"]
+    search_fields = ["learner__email", "learner__display_name", "session__title"]
+    list_select_related = ["learner", "session"]
+    raw_id_fields = ["session"]
+    autocomplete_fields = ["learner"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="session starts", ordering="session__starts_at")
+    def session_starts_at(self, obj: Booking):
+        return obj.session.starts_at
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["learner", "session", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["learner__email", "learner__display_name", "session__title"]
+    list_select_related = ["learner", "session"]
+    raw_id_fields = ["session"]
+    autocomplete_fields = ["learner"]
+
+
+# --------------------------------------------------------------------------- moderation
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["session", "learner", "rating", "short_comment", "hidden", "created_at"]
+    list_filter = ["hidden", "rating", "created_at"]
+    search_fields = ["comment", "session__title", "learner__email", "learner__display_name"]
+    list_select_related = ["session", "learner"]
+    raw_id_fields = ["session"]
+    autocomplete_fields = ["learner"]
+    readonly_fields = ["session", "learner", "rating", "comment", "hidden", "created_at", "updated_at"]
+    actions = ["hide_feedback", "show_feedback"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="comment")
+    def short_comment(self, obj: Feedback) -> str:
+        return _short(obj.comment)
+
+    @admin.action(description="Hide selected feedback")
+    def hide_feedback(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> None:
+        count = feedback_set_hidden(feedback_ids=list(queryset.values_list("pk", flat=True)), hidden=True)
+        self.message_user(request, f"Hid {count} feedback item(s).", messages.SUCCESS)
+
+    @admin.action(description="Show selected feedback")
+    def show_feedback(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> None:
+        count = feedback_set_hidden(feedback_ids=list(queryset.values_list("pk", flat=True)), hidden=False)
+        self.message_user(request, f"Showed {count} feedback item(s).", messages.SUCCESS)
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["reason", "status", "reporter", "reported_user", "session", "short_text", "created_at", "resolved_by"]
+    list_filter = ["status", "reason", "created_at"]
+    search_fields = [
+        "text",
+        "reporter__email",
+        "reporter__display_name",
+        "reported_user__email",
+        "reported_user__display_name",
+        "session__title",
+    ]
+    list_select_related = ["reporter", "reported_user", "session", "resolved_by"]
+    raw_id_fields = ["session"]
+    autocomplete_fields = ["reporter", "reported_user", "resolved_by"]
+    readonly_fields = [
+        "reporter",
+        "session",
+        "reported_user",
+        "reason",
+        "text",
+        "status",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+    ]
+    date_hierarchy = "created_at"
+    actions = ["resolve_reports"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="text")
+    def short_text(self, obj: Report) -> str:
+        return _short(obj.text)
+
+    @admin.action(description="Mark selected reports resolved")
+    def resolve_reports(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        count = reports_resolve(report_ids=list(queryset.values_list("pk", flat=True)), staff=request.user)
+        self.message_user(request, f"Resolved {count} report(s).", messages.SUCCESS)
+
+
+# --------------------------------------------------------------------------- plumbing
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["user", "kind", "short_text", "is_read", "created_at"]
+    list_filter = ["kind", "is_read", "created_at"]
+    search_fields = ["text", "user__email", "user__display_name"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="text")
+    def short_text(self, obj: Notification) -> str:
+        return _short(obj.text, 80)
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    """The token is a secret; staff can revoke a feed (delete it) but not read the token."""
+
+    list_display = ["user", "created_at"]
+    search_fields = ["user__email", "user__display_name"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["user", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,376 @@
+"""Reads for the staff analytics page: weekly aggregates over the last weeks, and a tiny SVG bar chart.
+
+Every figure comes from a fixed handful of aggregate queries, however many sessions there are.
+Weeks start on Monday, 00:00 UTC. A session belongs to the week of its start; cancelled sessions
+(and their bookings and feedback) are left out of every figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from .models import Booking, Feedback, Session
+
+WEEKS = 12
+TOP_LIMIT = 8
+ATTENDANCE_NOTE = "not recorded yet — arrives with the call room"
+CSV_HEADER = ["week_start", "sessions", "bookings", "capacity", "booked_seats", "fill_rate", "average_rating"]
+
+
+# --------------------------------------------------------------------------- the window
+def week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of the week ``moment`` falls in."""
+    moment = moment.astimezone(UTC)
+    return (moment - timedelta(days=moment.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def analytics_window(*, now: datetime | None = None, weeks: int = WEEKS) -> tuple[datetime, datetime]:
+    """[start, end): the current week and the ``weeks - 1`` weeks before it."""
+    current = week_start(now or timezone.now())
+    return current - timedelta(weeks=weeks - 1), current + timedelta(weeks=1)
+
+
+def _counted_sessions(*, start: datetime, end: datetime) -> QuerySet[Session]:
+    return Session.objects.filter(starts_at__gte=start, starts_at__lt=end).exclude(status=Session.Status.CANCELLED)
+
+
+def _week_key(value: datetime) -> date:
+    return value.astimezone(UTC).date()
+
+
+# --------------------------------------------------------------------------- figures
+@dataclass(frozen=True)
+class WeekStats:
+    week_start: date
+    sessions: int = 0
+    bookings: int = 0
+    capacity: int = 0
+    booked_seats: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+
+    @property
+    def fill_rate(self) -> float | None:
+        return self.booked_seats / self.capacity if self.capacity else None
+
+    @property
+    def fill_percent(self) -> float | None:
+        rate = self.fill_rate
+        return None if rate is None else rate * 100
+
+    @property
+    def average_rating(self) -> float | None:
+        return self.rating_sum / self.rating_count if self.rating_count else None
+
+
+@dataclass(frozen=True)
+class SkillStat:
+    name: str
+    bookings: int
+
+
+@dataclass(frozen=True)
+class MentorStat:
+    name: str
+    sessions: int
+    bookings: int
+
+
+@dataclass(frozen=True)
+class AnalyticsOverview:
+    start: datetime
+    end: datetime
+    weeks: list[WeekStats]
+    top_skills: list[SkillStat]
+    busiest_mentors: list[MentorStat]
+    most_booked_sessions: list[Session]
+    attendance: str = ATTENDANCE_NOTE
+
+    @property
+    def last_day(self) -> date:
+        return (self.end - timedelta(days=1)).date()
+
+    @property
+    def sessions(self) -> int:
+        return sum(w.sessions for w in self.weeks)
+
+    @property
+    def bookings(self) -> int:
+        return sum(w.bookings for w in self.weeks)
+
+    @property
+    def capacity(self) -> int:
+        return sum(w.capacity for w in self.weeks)
+
+    @property
+    def booked_seats(self) -> int:
+        return sum(w.booked_seats for w in self.weeks)
+
+    @property
+    def fill_rate(self) -> float | None:
+        return self.booked_seats / self.capacity if self.capacity else None
+
+    @property
+    def fill_percent(self) -> float | None:
+        rate = self.fill_rate
+        return None if rate is None else rate * 100
+
+    @property
+    def rating_count(self) -> int:
+        return sum(w.rating_count for w in self.weeks)
+
+    @property
+    def average_rating(self) -> float | None:
+        count = self.rating_count
+        return sum(w.rating_sum for w in self.weeks) / count if count else None
+
+
+def weekly_stats(*, start: datetime, end: datetime) -> list[WeekStats]:
+    """One row per week in [start, end), empty weeks included. Three queries."""
+    sessions = (
+        _counted_sessions(start=start, end=end)
+        .annotate(week=TruncWeek("starts_at", tzinfo=UTC))
+        .values("week")
+        .annotate(sessions=Count("id"), capacity=Sum("capacity"), booked_seats=Sum("booked_count"))
+        .order_by()
+    )
+    bookings = (
+        Booking.objects.filter(
+            status=Booking.Status.ACTIVE, session__starts_at__gte=start, session__starts_at__lt=end
+        )
+        .exclude(session__status=Session.Status.CANCELLED)
+        .annotate(week=TruncWeek("session__starts_at", tzinfo=UTC))
+        .values("week")
+        .annotate(bookings=Count("id"))
+        .order_by()
+    )
+    ratings = (
+        Feedback.objects.filter(hidden=False, session__starts_at__gte=start, session__starts_at__lt=end)
+        .exclude(session__status=Session.Status.CANCELLED)
+        .annotate(week=TruncWeek("session__starts_at", tzinfo=UTC))
+        .values("week")
+        .annotate(rating_sum=Sum("rating"), rating_count=Count("id"))
+        .order_by()
+    )
+    rows: dict[date, dict[str, int]] = {}
+    for row in sessions:
+        rows.setdefault(_week_key(row["week"]), {}).update(
+            sessions=row["sessions"], capacity=row["capacity"] or 0, booked_seats=row["booked_seats"] or 0
+        )
+    for row in bookings:
+        rows.setdefault(_week_key(row["week"]), {})["bookings"] = row["bookings"]
+    for row in ratings:
+        rows.setdefault(_week_key(row["week"]), {}).update(
+            rating_sum=row["rating_sum"] or 0, rating_count=row["rating_count"]
+        )
+    weeks = []
+    monday = start
+    while monday < end:
+        weeks.append(WeekStats(week_start=monday.date(), **rows.get(monday.date(), {})))
+        monday += timedelta(weeks=1)
+    return weeks
+
+
+def top_skills(*, start: datetime, end: datetime, limit: int = TOP_LIMIT) -> list[SkillStat]:
+    """Skills by active bookings on (non-cancelled) sessions carrying them. One query."""
+    rows = (
+        Booking.objects.filter(
+            status=Booking.Status.ACTIVE,
+            session__starts_at__gte=start,
+            session__starts_at__lt=end,
+            session__skills__isnull=False,
+        )
+        .exclude(session__status=Session.Status.CANCELLED)
+        .values("session__skills__id", "session__skills__name")
+        .annotate(bookings=Count("id"))
+        .order_by("-bookings", "session__skills__name")[:limit]
+    )
+    return [SkillStat(name=row["session__skills__name"], bookings=row["bookings"]) for row in rows]
+
+
+def busiest_mentors(*, start: datetime, end: datetime, limit: int = TOP_LIMIT) -> list[MentorStat]:
+    """Mentors by non-cancelled sessions, then by active bookings on them. One query."""
+    rows = (
+        _counted_sessions(start=start, end=end)
+        .values("mentor_id", "mentor__display_name", "mentor__email")
+        .annotate(
+            sessions=Count("id", distinct=True),
+            bookings=Count("bookings", filter=Q(bookings__status=Booking.Status.ACTIVE)),
+        )
+        .order_by("-sessions", "-bookings", "mentor__display_name", "mentor_id")[:limit]
+    )
+    return [
+        MentorStat(
+            name=row["mentor__display_name"] or row["mentor__email"], sessions=row["sessions"], bookings=row["bookings"]
+        )
+        for row in rows
+    ]
+
+
+def most_booked_sessions(*, start: datetime, end: datetime, limit: int = TOP_LIMIT) -> list[Session]:
+    """The non-cancelled sessions with the most booked seats. One query."""
+    return list(
+        _counted_sessions(start=start, end=end)
+        .filter(booked_count__gt=0)
+        .select_related("mentor")
+        .order_by("-booked_count", "starts_at", "id")[:limit]
+    )
+
+
+def analytics_overview(*, now: datetime | None = None, weeks: int = WEEKS) -> AnalyticsOverview:
+    """Everything the analytics page shows. Six queries, whatever the amount of data."""
+    start, end = analytics_window(now=now, weeks=weeks)
+    return AnalyticsOverview(
+        start=start,
+        end=end,
+        weeks=weekly_stats(start=start, end=end),
+        top_skills=top_skills(start=start, end=end),
+        busiest_mentors=busiest_mentors(start=start, end=end),
+        most_booked_sessions=most_booked_sessions(start=start, end=end),
+    )
+
+
+# --------------------------------------------------------------------------- output
+def _ratio(value: float | None, places: int) -> str:
+    return "" if value is None else f"{value:.{places}f}"
+
+
+def weekly_csv_rows(weeks: Sequence[WeekStats]) -> list[list[str]]:
+    """The CSV export: a header, then one row per week. Numbers and dates only (no user text)."""
+    rows = [list(CSV_HEADER)]
+    for week in weeks:
+        rows.append(
+            [
+                week.week_start.isoformat(),
+                str(week.sessions),
+                str(week.bookings),
+                str(week.capacity),
+                str(week.booked_seats),
+                _ratio(week.fill_rate, 3),
+                _ratio(week.average_rating, 2),
+            ]
+        )
+    return rows
+
+
+def week_label(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def analytics_charts(overview: AnalyticsOverview) -> dict[str, str]:
+    labels = [week_label(w.week_start) for w in overview.weeks]
+    return {
+        "sessions": bar_chart_svg(labels, [w.sessions for w in overview.weeks], title="Sessions per week"),
+        "bookings": bar_chart_svg(labels, [w.bookings for w in overview.weeks], title="Bookings per week"),
+        "fill_rate": bar_chart_svg(
+            labels,
+            [None if w.fill_rate is None else round(w.fill_rate * 100, 1) for w in overview.weeks],
+            title="Fill rate per week (%)",
+            value_suffix="%",
+            max_value=100,
+        ),
+        "skills": bar_chart_svg(
+            [s.name for s in overview.top_skills],
+            [s.bookings for s in overview.top_skills],
+            title="Top skills by bookings",
+        ),
+        "mentors": bar_chart_svg(
+            [m.name for m in overview.busiest_mentors],
+            [m.sessions for m in overview.busiest_mentors],
+            title="Busiest mentors by sessions",
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- chart
+CHART_WIDTH = 640
+LABEL_WIDTH = 180
+VALUE_WIDTH = 64
+ROW_HEIGHT = 26
+BAR_HEIGHT = 18
+PADDING = 8
+LABEL_CHARS = 26
+
+
+def _number(value: float | int | None, suffix: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.1f}{suffix}"
+    return f"{int(value)}{suffix}"
+
+
+def _short(label: str) -> str:
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+
+
+def bar_chart_svg(
+    labels: Sequence[str],
+    values: Sequence[float | int | None],
+    *,
+    title: str,
+    value_suffix: str = "",
+    max_value: float | None = None,
+) -> str:
+    """A horizontal bar chart as inline SVG markup (a SafeString): one row per label.
+
+    Labels, values and the title are escaped by ``format_html``; each row carries a ``<title>``
+    with its full label and value, and the chart is ``role="img"`` with the title as its label.
+    ``None`` values draw no bar and read "—".
+    """
+    if len(labels) != len(values):
+        raise ValueError("bar_chart_svg needs as many values as labels")
+    bar_space = CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    if not labels:
+        height = ROW_HEIGHT + 2 * PADDING
+        return format_html(
+            '<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}"'
+            ' role="img" aria-label="{t}: no data yet"><title>{t}: no data yet</title>'
+            '<text x="{x}" y="{y}" class="chart-empty">No data yet</text></svg>',
+            w=CHART_WIDTH,
+            h=height,
+            t=title,
+            x=PADDING,
+            y=PADDING + BAR_HEIGHT - 4,
+        )
+    top = max([max_value or 0, *(v or 0 for v in values)])
+    rows = []
+    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
+        y = PADDING + index * ROW_HEIGHT
+        width = round(bar_space * (value or 0) / top) if top else 0
+        shown = _number(value, value_suffix)
+        rows.append(
+            format_html(
+                '<g class="chart-row"><title>{label}: {shown}</title>'
+                '<text x="{label_x}" y="{text_y}" text-anchor="end" class="chart-label">{short}</text>'
+                '<rect x="{bar_x}" y="{y}" width="{width}" height="{bar_h}" rx="3" class="chart-bar"></rect>'
+                '<text x="{value_x}" y="{text_y}" class="chart-value">{shown}</text></g>',
+                label=str(label),
+                shown=shown,
+                label_x=LABEL_WIDTH - 8,
+                text_y=y + BAR_HEIGHT - 4,
+                short=_short(str(label)),
+                bar_x=LABEL_WIDTH,
+                y=y,
+                width=width,
+                bar_h=BAR_HEIGHT,
+                value_x=LABEL_WIDTH + width + 6,
+            )
+        )
+    body = format_html_join("", "{}", ((row,) for row in rows))
+    height = 2 * PADDING + len(labels) * ROW_HEIGHT
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}"'
+        ' role="img" aria-label="{t}"><title>{t}</title>{body}</svg>',
+        w=CHART_WIDTH,
+        h=height,
+        t=title,
+        body=body,
+    )

@@ -1,0 +1,186 @@
+"""Demo mentoring data for ``seed_demo``: skills, profiles, a week of sessions, history with feedback.
+
+Idempotent: it adds what is missing and never rewrites what people changed.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from portal.accounts.models import User
+
+from .models import Booking, Feedback, Language, LearnerProfile, MentorProfile, Session, Skill, WaitlistEntry
+from .selectors import session_is_live
+from .services import MentoringError
+from .services.sessions import session_create
+
+SKILLS = ["Python", "Django", "JavaScript", "Data Science", "Machine Learning", "SQL", "UX Design", "DevOps", "Career Coaching", "Product Management"]
+LANGUAGES = [("en", "English"), ("de", "German"), ("es", "Spanish"), ("fr", "French"), ("pt", "Portuguese"), ("hi", "Hindi"), ("ko", "Korean"), ("yo", "Yoruba")]
+
+MENTORS = {
+    "mentor1@peerlearn.local": {
+        "headline": "Staff engineer · Python and Django for 12 years",
+        "bio": "I build and review Django services for a living. In sessions we look at your code together, "
+        "untangle a design, or plan how to learn the next thing.\n\nBring a repo or a question.",
+        "skills": ["Python", "Django", "SQL", "DevOps"], "languages": ["en", "es"], "years": 12,
+    },
+    "mentor2@peerlearn.local": {
+        "headline": "Data scientist · from notebooks to production",
+        "bio": "Ten years of analytics and machine learning in retail and health. I help with statistics, "
+        "model evaluation and getting a first data job.",
+        "skills": ["Data Science", "Machine Learning", "Python", "SQL"], "languages": ["en", "de"], "years": 10,
+    },
+    "mentor3@peerlearn.local": {
+        "headline": "Product designer and career coach",
+        "bio": "I lead design at a fintech in Lagos and coach people moving into product and UX roles: "
+        "portfolios, interviews, and the first 90 days.",
+        "skills": ["UX Design", "Career Coaching", "Product Management", "JavaScript"], "languages": ["en", "fr", "yo"], "years": 8,
+    },
+}
+LEARNER_INTERESTS = {
+    "learner1@peerlearn.local": (["Python", "Django"], "Ship my first Django app and get a backend job."),
+    "learner2@peerlearn.local": (["Data Science", "Machine Learning"], "Move from Excel reports to data science."),
+    "learner3@peerlearn.local": (["UX Design", "Product Management"], "Build a design portfolio."),
+    "learner4@peerlearn.local": (["JavaScript", "UX Design"], "Get better at front-end work."),
+    "learner5@peerlearn.local": (["SQL", "Python", "Career Coaching"], "Prepare for data engineering interviews."),
+}
+SESSION_TITLES = {
+    "mentor1@peerlearn.local": [("Code review: your Django project", ["Django", "Python"], 1), ("Python testing with pytest", ["Python"], 4), ("SQL you will actually use", ["SQL"], 3), ("Deploying Django the boring way", ["Django", "DevOps"], 6)],
+    "mentor2@peerlearn.local": [("Intro to pandas, live", ["Data Science", "Python"], 5), ("Evaluating ML models honestly", ["Machine Learning"], 2), ("Breaking into data science", ["Data Science", "Career Coaching"], 1), ("SQL for analysts", ["SQL", "Data Science"], 6)],
+    "mentor3@peerlearn.local": [("Portfolio review", ["UX Design"], 1), ("Mock product interview", ["Product Management", "Career Coaching"], 1), ("Design systems 101", ["UX Design", "JavaScript"], 4), ("Your first 90 days in a new role", ["Career Coaching"], 6)],
+}
+COMMENTS = ["Clear, patient and practical.", "Exactly what I needed before my interview.", "Great examples, I left with a plan.", "Very helpful, a bit short on time.", "Loved the live code review."]
+
+
+def _users(emails) -> dict[str, User]:
+    return {u.email: u for u in User.objects.filter(email__in=emails)}
+
+
+def _book_directly(session: Session, learner: User, *, from_waitlist: bool = False) -> Booking | None:
+    """Demo history and fixtures only: a booking without the live rules (past sessions)."""
+    if session.booked_count >= session.capacity:
+        return None
+    booking, created = Booking.objects.get_or_create(
+        session=session, learner=learner, status=Booking.Status.ACTIVE, defaults={"promoted_from_waitlist": from_waitlist}
+    )
+    if created:
+        Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") + 1)
+        session.booked_count += 1
+    return booking
+
+
+@transaction.atomic
+def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    rng = random.Random(42)
+    counts = {"skills": 0, "sessions": 0, "bookings": 0, "feedback": 0}
+    skills = {}
+    for name in SKILLS:
+        skills[name], created = Skill.objects.get_or_create(slug=slugify(name), defaults={"name": name})
+        counts["skills"] += created
+    languages = {code: Language.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in LANGUAGES}
+
+    mentors = _users(MENTORS)
+    for email, data in MENTORS.items():
+        user = mentors.get(email)
+        if not user:
+            continue
+        profile, _ = MentorProfile.objects.get_or_create(user=user)
+        if not profile.headline:
+            profile.headline, profile.bio, profile.years_experience = data["headline"], data["bio"], data["years"]
+            profile.save(update_fields=["headline", "bio", "years_experience"])
+            profile.skills.set([skills[s] for s in data["skills"]])
+            profile.languages.set([languages[c] for c in data["languages"]])
+    learners = _users(LEARNER_INTERESTS)
+    for email, (interests, goals) in LEARNER_INTERESTS.items():
+        user = learners.get(email)
+        if not user:
+            continue
+        profile, _ = LearnerProfile.objects.get_or_create(user=user)
+        if not profile.goals:
+            profile.goals = goals
+            profile.save(update_fields=["goals"])
+            profile.interests.set([skills[s] for s in interests])
+    learner_list = [learners[e] for e in LEARNER_INTERESTS if e in learners]
+    if not mentors or not learner_list:
+        return counts
+
+    # A week of upcoming sessions, unless the demo mentors already have some.
+    if not Session.objects.filter(mentor__in=mentors.values(), starts_at__gt=now + timedelta(hours=2)).exists():
+        day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        for m_index, (email, titles) in enumerate(SESSION_TITLES.items()):
+            mentor = mentors.get(email)
+            if not mentor:
+                continue
+            for t_index, (title, skill_names, capacity) in enumerate(titles):
+                starts_at = day0 + timedelta(days=1 + t_index * 2, hours=9 + m_index * 3)
+                try:
+                    session = session_create(
+                        mentor=mentor, title=title, skills=[skills[s] for s in skill_names],
+                        description=f"A {'one-to-one' if capacity == 1 else 'small-group'} session with {mentor.display_name}.",
+                        starts_at=starts_at, duration_minutes=60 if capacity == 1 else 90, capacity=capacity, now=now,
+                    )
+                except MentoringError:
+                    continue
+                counts["sessions"] += 1
+                # Some full (with a waitlist), some half full, some empty.
+                takers = rng.sample(learner_list, k=min(len(learner_list), capacity if t_index % 2 == 0 else capacity // 2))
+                for learner in takers:
+                    counts["bookings"] += bool(_book_directly(session, learner))
+                if session.booked_count >= session.capacity:
+                    for learner in [lr for lr in learner_list if lr not in takers][:2]:
+                        WaitlistEntry.objects.get_or_create(session=session, learner=learner, status=WaitlistEntry.Status.WAITING)
+
+    # History: past sessions with feedback, once.
+    if not Session.objects.filter(mentor__in=mentors.values(), ends_at__lt=now).exists():
+        for m_index, (email, titles) in enumerate(SESSION_TITLES.items()):
+            mentor = mentors.get(email)
+            if not mentor:
+                continue
+            for weeks_ago in range(1, 9):
+                title, skill_names, capacity = titles[weeks_ago % len(titles)]
+                starts_at = (now - timedelta(weeks=weeks_ago, days=m_index)).replace(minute=0, second=0, microsecond=0)
+                session = Session.objects.create(
+                    mentor=mentor, title=title, starts_at=starts_at, duration_minutes=60,
+                    ends_at=starts_at + timedelta(minutes=60), capacity=max(capacity, 2), status=Session.Status.COMPLETED,
+                )
+                session.skills.set([skills[s] for s in skill_names])
+                for learner in rng.sample(learner_list, k=2):
+                    if _book_directly(session, learner):
+                        counts["bookings"] += 1
+                        Feedback.objects.create(session=session, learner=learner, rating=rng.choice([4, 5, 5, 3, 5]), comment=rng.choice(COMMENTS))
+                        counts["feedback"] += 1
+
+    counts["sessions"] += _ensure_live_session(mentors.get("mentor1@peerlearn.local"), learners.get("learner1@peerlearn.local"), now, skills)
+    return counts
+
+
+def _ensure_live_session(mentor: User | None, learner: User | None, now: datetime, skills: dict) -> int:
+    """Make sure mentor1 and learner1 share a session whose room is open right now."""
+    if not mentor or not learner:
+        return 0
+    booked = Session.objects.filter(mentor=mentor, bookings__learner=learner, bookings__status=Booking.Status.ACTIVE)
+    if any(session_is_live(s, now) for s in booked.filter(starts_at__lte=now + timedelta(hours=1), ends_at__gt=now)):
+        return 0
+    starts_at = (now + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    ends_at = starts_at + timedelta(minutes=60)
+    clash = Session.objects.filter(mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    Booking.objects.filter(learner=learner, status=Booking.Status.ACTIVE, session__starts_at__lt=ends_at, session__ends_at__gt=starts_at).exclude(session__mentor=mentor).update(status=Booking.Status.CANCELLED, cancelled_at=now)
+    session = clash.first()
+    if session is None:
+        session = session_create(
+            mentor=mentor, title="Live now: pair on your Django question", skills=[skills["Django"], skills["Python"]],
+            description="The demo call: log in as mentor1 in one window and learner1 in another, then press Join.",
+            starts_at=starts_at, duration_minutes=60, capacity=2, now=now,
+        )
+    else:
+        Session.objects.filter(pk=session.pk).update(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=session.duration_minutes))
+        session.refresh_from_db()
+    _book_directly(session, learner)
+    return 1

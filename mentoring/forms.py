@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django import forms
+
+from .models import Feedback, Language, Report, Session, Skill
+
+DURATION_CHOICES = [(m, f"{m} minutes" if m < 60 else f"{m // 60} h {m % 60:02d} min".replace(" 00 min", "")) for m in (15, 30, 45, 60, 90, 120, 180, 240)]
+CAPACITY_CHOICES = [(1, "1 learner (one-to-one)")] + [(n, f"{n} learners (group)") for n in range(2, Session.MAX_CAPACITY + 1)]
+
+
+class SkillsField(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Skill.objects.all())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(**kwargs)
+
+
+class SessionForm(forms.Form):
+    title = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"placeholder": "Code review of your first Django app"}))
+    description = forms.CharField(
+        max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What will you cover, and what should learners prepare?",
+    )
+    skills = SkillsField()
+    starts_at = forms.DateTimeField(
+        label="Starts",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        error_messages={"invalid": "Enter a date and time, for example 2026-12-01 18:30."},
+    )
+    duration_minutes = forms.TypedChoiceField(label="Duration", choices=DURATION_CHOICES, coerce=int, initial=60)
+    capacity = forms.TypedChoiceField(label="Seats", choices=CAPACITY_CHOICES, coerce=int, initial=1)
+
+    def __init__(self, *args, time_zone: str = "UTC", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["starts_at"].help_text = f"In your time zone, {time_zone}."
+
+    @staticmethod
+    def initial_from(session: Session) -> dict:
+        return {
+            "title": session.title,
+            "description": session.description,
+            "skills": list(session.skills.all()),
+            "starts_at": session.starts_at,
+            "duration_minutes": session.duration_minutes,
+            "capacity": session.capacity,
+        }
+
+
+class FeedbackForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        choices=[(n, "★" * n) for n in range(5, 0, -1)], coerce=int, widget=forms.RadioSelect,
+        error_messages={"required": "Choose a rating from 1 to 5.", "invalid_choice": "Choose a rating from 1 to 5."},
+    )
+    comment = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    @staticmethod
+    def initial_from(feedback: Feedback | None) -> dict:
+        return {"rating": feedback.rating, "comment": feedback.comment} if feedback else {}
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(choices=Report.Reason.choices)
+    reported_user = forms.TypedChoiceField(label="About a person (optional)", required=False, coerce=int, empty_value=None)
+    text = forms.CharField(label="What happened?", max_length=4000, widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args, people: list | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if people:
+            self.fields["reported_user"].choices = [("", "The session in general")] + [(p.pk, p.display_name) for p in people]
+        else:
+            del self.fields["reported_user"]
+
+
+class MentorProfileForm(forms.Form):
+    headline = forms.CharField(max_length=120, required=False, help_text="One line, e.g. “Senior backend engineer, Django since 2012”.")
+    bio = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    skills = SkillsField()
+    languages = forms.ModelMultipleChoiceField(queryset=Language.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    years_experience = forms.IntegerField(label="Years of experience", min_value=0, max_value=70, initial=0)
+    accepting_bookings = forms.BooleanField(label="I am accepting new bookings", required=False, initial=True)
+
+
+class LearnerProfileForm(forms.Form):
+    interests = SkillsField(help_text="We use these to suggest sessions.")
+    goals = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="What do you want to get better at?")
+
+
+class DirectoryFilterForm(forms.Form):
+    label_suffix = ""
+    q = forms.CharField(label="Search", required=False, max_length=100, widget=forms.SearchInput(attrs={"placeholder": "Name, skill or topic"}))
+    skill = forms.ModelChoiceField(queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill")
+    language = forms.ModelChoiceField(queryset=Language.objects.all(), required=False, to_field_name="code", empty_label="Any language")
+
+
+class SessionFilterForm(forms.Form):
+    label_suffix = ""
+    q = forms.CharField(label="Search", required=False, max_length=100, widget=forms.SearchInput(attrs={"placeholder": "Title, topic or mentor"}))
+    skill = forms.ModelChoiceField(queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill")

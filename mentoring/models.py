@@ -1,0 +1,268 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Func, Q
+
+
+class Skill(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Language(models.Model):
+    code = models.CharField(max_length=8, unique=True, help_text="ISO 639-1 code, e.g. en")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MentorProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentor_profile")
+    headline = models.CharField(max_length=120, blank=True)
+    bio = models.TextField(max_length=4000, blank=True)
+    skills = models.ManyToManyField(Skill, blank=True, related_name="mentors")
+    languages = models.ManyToManyField(Language, blank=True, related_name="mentors")
+    years_experience = models.PositiveSmallIntegerField(default=0)
+    accepting_bookings = models.BooleanField("accepting bookings", default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(years_experience__lte=70), name="mentor_years_experience_sane"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Mentor profile of {self.user}"
+
+
+class LearnerProfile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learner_profile")
+    interests = models.ManyToManyField(Skill, blank=True, related_name="interested_learners")
+    goals = models.TextField(max_length=1000, blank=True)
+
+    def __str__(self) -> str:
+        return f"Learner profile of {self.user}"
+
+
+class TsTzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()
+
+
+class Session(models.Model):
+    """A mentoring session a mentor offers; learners book its seats."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed"
+
+    MIN_DURATION, MAX_DURATION = 15, 240
+    MAX_CAPACITY = 6
+
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentored_sessions")
+    title = models.CharField(max_length=120)
+    description = models.TextField(max_length=4000, blank=True)
+    skills = models.ManyToManyField(Skill, blank=True, related_name="sessions")
+    course = models.ForeignKey(
+        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Optional course page this session belongs to.",
+    )
+    starts_at = models.DateTimeField(db_index=True)
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    ends_at = models.DateTimeField(editable=False)
+    capacity = models.PositiveSmallIntegerField(default=1)
+    booked_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    room_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=15, duration_minutes__lte=240), name="session_duration_15_240"
+            ),
+            models.CheckConstraint(condition=Q(capacity__gte=1, capacity__lte=6), name="session_capacity_1_6"),
+            models.CheckConstraint(condition=Q(booked_count__lte=F("capacity")), name="session_not_overbooked"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"),
+            ExclusionConstraint(
+                name="session_mentor_no_overlap",
+                expressions=[
+                    ("mentor", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status="scheduled"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.booked_count, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.booked_count >= self.capacity
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Booked"
+        CANCELLED = "cancelled", "Cancelled"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="bookings")
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookings")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    promoted_from_waitlist = models.BooleanField(default=False)
+    reminded_24h_at = models.DateTimeField(null=True, blank=True)
+    reminded_15m_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "learner"], condition=Q(status="active"), name="booking_one_active_per_learner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} → {self.session}"
+
+
+class WaitlistEntry(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        PROMOTED = "promoted", "Booked from the waitlist"
+        LEFT = "left", "Left the waitlist"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="waitlist")
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "learner"], condition=Q(status="waiting"), name="waitlist_one_waiting_per_learner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} waiting for {self.session}"
+
+
+class Feedback(models.Model):
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="feedback")
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feedback_given")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(max_length=2000, blank=True)
+    hidden = models.BooleanField(default=False, help_text="Hidden by a moderator")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "learner"], name="feedback_once_per_learner"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="feedback_rating_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.session}"
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        NO_SHOW = "no_show", "Did not show up"
+        BEHAVIOUR = "behaviour", "Inappropriate behaviour"
+        SPAM = "spam", "Spam or advertising"
+        TECHNICAL = "technical", "Technical problem"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    reported_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports_received"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    text = models.TextField(max_length=4000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.get_status_display()})"
+
+
+class Notification(models.Model):
+    class Kind(models.TextChoices):
+        BOOKING_MADE = "booking_made", "New booking"
+        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+        SESSION_CHANGED = "session_changed", "Session changed"
+        SESSION_CANCELLED = "session_cancelled", "Session cancelled"
+        WAITLIST_PROMOTED = "waitlist_promoted", "Booked from the waitlist"
+        REMINDER = "reminder", "Reminder"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    text = models.CharField(max_length=300)
+    link = models.CharField(max_length=300, blank=True)
+    is_read = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "is_read"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class CalendarFeed(models.Model):
+    """The secret token behind a user's subscribable iCal feed."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.models import User
+
+from ..models import Booking, MentorProfile, Session, WaitlistEntry
+from . import MentoringError, SessionFull
+from .notifications import notify
+
+
+def _has_overlapping_booking(*, learner: User, session: Session) -> bool:
+    return (
+        Booking.objects.filter(
+            learner=learner,
+            status=Booking.Status.ACTIVE,
+            session__status=Session.Status.SCHEDULED,
+            session__starts_at__lt=session.ends_at,
+            session__ends_at__gt=session.starts_at,
+        )
+        .exclude(session=session)
+        .exists()
+    )
+
+
+def _check_bookable(*, session: Session, learner: User, now: datetime) -> None:
+    if learner.role != User.Role.LEARNER:
+        raise MentoringError("Only learners can book sessions.", code="not_learner")
+    if session.mentor_id == learner.pk:
+        raise MentoringError("You cannot book your own session.", code="own")
+    if session.status == Session.Status.CANCELLED:
+        raise MentoringError("This session was cancelled.", code="cancelled")
+    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
+        raise MentoringError("This session has already started or ended.", code="past")
+    if Booking.objects.filter(session=session, learner=learner, status=Booking.Status.ACTIVE).exists():
+        raise MentoringError("You have already booked this session.", code="already_booked")
+    if not MentorProfile.objects.filter(user_id=session.mentor_id, accepting_bookings=True).exists():
+        raise MentoringError("This mentor is not accepting bookings right now.", code="not_accepting")
+    if _has_overlapping_booking(learner=learner, session=session):
+        raise MentoringError("You already have a booked session at that time.", code="overlap")
+
+
+def _seat_take(*, session: Session, learner: User, from_waitlist: bool) -> Booking:
+    booking = Booking.objects.create(session=session, learner=learner, promoted_from_waitlist=from_waitlist)
+    Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") + 1)
+    session.booked_count += 1
+    return booking
+
+
+def booking_create(*, session_id: int, learner: User, now: datetime | None = None) -> Booking:
+    """Book a seat. Exact under concurrency: the learner's row, then the session's row, are locked,
+    and the database refuses overbooking and a second active booking anyway."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=learner.pk).first()
+            session = Session.objects.select_for_update().select_related("mentor").filter(pk=session_id).first()
+            if session is None:
+                raise MentoringError("No such session.", code="not_found")
+            _check_bookable(session=session, learner=learner, now=now)
+            if session.is_full:
+                raise SessionFull()
+            booking = _seat_take(session=session, learner=learner, from_waitlist=False)
+            WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).update(
+                status=WaitlistEntry.Status.LEFT
+            )
+            notify(
+                user=session.mentor,
+                kind="booking_made",
+                text=f"{learner.display_name} booked “{session.title}” ({session.booked_count}/{session.capacity} seats taken).",
+                link=reverse("dashboard"),
+            )
+    except IntegrityError as exc:
+        text = str(exc)
+        if "booking_one_active_per_learner" in text:
+            raise MentoringError("You have already booked this session.", code="already_booked") from None
+        if "session_not_overbooked" in text:
+            raise SessionFull() from None
+        raise
+    return booking
+
+
+def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[Booking]:
+    """Give free seats to the first waiting learners, in order. Caller holds the session's row lock."""
+    now = now or timezone.now()
+    promoted: list[Booking] = []
+    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
+        return promoted
+    session.refresh_from_db(fields=["booked_count", "capacity"])
+    waiting = (
+        WaitlistEntry.objects.filter(session=session, status=WaitlistEntry.Status.WAITING)
+        .select_related("learner")
+        .order_by("created_at", "id")
+    )
+    for entry in waiting:
+        if session.booked_count >= session.capacity:
+            break
+        learner = entry.learner
+        if not learner.is_active or _has_overlapping_booking(learner=learner, session=session):
+            continue  # they keep their place; the next learner gets this seat
+        if Booking.objects.filter(session=session, learner=learner, status=Booking.Status.ACTIVE).exists():
+            entry.status = WaitlistEntry.Status.LEFT
+            entry.save(update_fields=["status"])
+            continue
+        promoted.append(_seat_take(session=session, learner=learner, from_waitlist=True))
+        entry.status = WaitlistEntry.Status.PROMOTED
+        entry.save(update_fields=["status"])
+        notify(
+            user=learner,
+            kind="waitlist_promoted",
+            text=f"A seat freed up: you are now booked on “{session.title}” with {session.mentor.display_name}.",
+            link=reverse("session_detail", args=[session.pk]),
+        )
+    return promoted
+
+
+@transaction.atomic
+def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = None) -> Booking:
+    """A learner gives up their seat; the first waiting learner gets it."""
+    now = now or timezone.now()
+    booking = Booking.objects.filter(pk=booking_id, learner=learner).first()
+    if booking is None:
+        raise MentoringError("No such booking.", code="not_found")
+    session = Session.objects.select_for_update().select_related("mentor").get(pk=booking.session_id)
+    booking = Booking.objects.select_for_update().get(pk=booking.pk)
+    if booking.status != Booking.Status.ACTIVE:
+        raise MentoringError("This booking is already cancelled.", code="already_cancelled")
+    if session.starts_at <= now:
+        raise MentoringError("This session has already started; it can no longer be cancelled.", code="started")
+    booking.status = Booking.Status.CANCELLED
+    booking.cancelled_at = now
+    booking.save(update_fields=["status", "cancelled_at"])
+    Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") - 1)
+    notify(
+        user=session.mentor,
+        kind="booking_cancelled",
+        text=f"{learner.display_name} cancelled their seat on “{session.title}”.",
+        link=reverse("dashboard"),
+    )
+    waitlist_promote(session=session, now=now)
+    return booking
+
+
+def waitlist_join(*, session_id: int, learner: User, now: datetime | None = None) -> WaitlistEntry:
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            session = Session.objects.select_for_update().filter(pk=session_id).first()
+            if session is None:
+                raise MentoringError("No such session.", code="not_found")
+            _check_bookable(session=session, learner=learner, now=now)
+            if not session.is_full:
+                raise MentoringError("This session still has free seats: book one instead.", code="not_full")
+            if WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).exists():
+                raise MentoringError("You are already on the waitlist for this session.", code="already_waiting")
+            return WaitlistEntry.objects.create(session=session, learner=learner)
+    except IntegrityError:
+        raise MentoringError("You are already on the waitlist for this session.", code="already_waiting") from None
+
+
+def waitlist_leave(*, entry_id: int, learner: User) -> WaitlistEntry:
+    updated = WaitlistEntry.objects.filter(pk=entry_id, learner=learner, status=WaitlistEntry.Status.WAITING).update(
+        status=WaitlistEntry.Status.LEFT
+    )
+    if not updated:
+        raise MentoringError("You are not on this waitlist.", code="not_found")
+    return WaitlistEntry.objects.get(pk=entry_id)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from portal.accounts.models import User
+
+from ..models import CalendarFeed, Language, LearnerProfile, MentorProfile, Skill, new_calendar_token
+
+
+def profile_ensure(*, user: User) -> MentorProfile | LearnerProfile:
+    """The role's profile for a user, created if missing (sign-up, seed_demo, role changes)."""
+    if user.role == User.Role.MENTOR:
+        return MentorProfile.objects.get_or_create(user=user)[0]
+    return LearnerProfile.objects.get_or_create(user=user)[0]
+
+
+@transaction.atomic
+def mentor_profile_update(
+    *,
+    user: User,
+    headline: str,
+    bio: str,
+    skills: Iterable[Skill],
+    languages: Iterable[Language],
+    years_experience: int,
+    accepting_bookings: bool,
+) -> MentorProfile:
+    profile = MentorProfile.objects.select_for_update().get_or_create(user=user)[0]
+    profile.headline = headline.strip()
+    profile.bio = bio.strip()
+    profile.years_experience = years_experience
+    profile.accepting_bookings = accepting_bookings
+    profile.save(update_fields=["headline", "bio", "years_experience", "accepting_bookings"])
+    profile.skills.set(skills)
+    profile.languages.set(languages)
+    return profile
+
+
+@transaction.atomic
+def learner_profile_update(*, user: User, interests: Iterable[Skill], goals: str) -> LearnerProfile:
+    profile = LearnerProfile.objects.select_for_update().get_or_create(user=user)[0]
+    profile.goals = goals.strip()
+    profile.save(update_fields=["goals"])
+    profile.interests.set(interests)
+    return profile
+
+
+def calendar_feed_get(*, user: User) -> CalendarFeed:
+    return CalendarFeed.objects.get_or_create(user=user)[0]
+
+
+def calendar_feed_regenerate(*, user: User) -> CalendarFeed:
+    feed = calendar_feed_get(user=user)
+    feed.token = new_calendar_token()
+    feed.save(update_fields=["token"])
+    return feed

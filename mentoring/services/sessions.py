@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.accounts.models import User
+
+from ..models import Booking, Session, Skill, WaitlistEntry
+from . import MentoringError
+from .notifications import notify
+
+OVERLAP_MESSAGE = "You already have a session at that time. Sessions of one mentor cannot overlap."
+
+
+def _local(dt: datetime, user: User) -> str:
+    import zoneinfo
+
+    return timezone.localtime(dt, zoneinfo.ZoneInfo(user.time_zone)).strftime("%a %d %b %Y, %H:%M")
+
+
+def _check_times(*, starts_at: datetime, duration_minutes: int, now: datetime) -> None:
+    if starts_at <= now:
+        raise MentoringError("The start must be in the future.", code="past")
+    if not Session.MIN_DURATION <= duration_minutes <= Session.MAX_DURATION:
+        raise MentoringError("Sessions last between 15 and 240 minutes.", code="duration")
+
+
+def _check_capacity(capacity: int) -> None:
+    if not 1 <= capacity <= Session.MAX_CAPACITY:
+        raise MentoringError("Capacity is 1 (one-to-one) up to 6 learners.", code="capacity")
+
+
+def _overlaps(*, mentor: User, starts_at: datetime, ends_at: datetime, exclude_pk: int | None = None) -> bool:
+    clash = Session.objects.filter(
+        mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    return clash.exists()
+
+
+def session_create(
+    *,
+    mentor: User,
+    title: str,
+    description: str = "",
+    skills: Iterable[Skill] = (),
+    course=None,
+    starts_at: datetime,
+    duration_minutes: int,
+    capacity: int,
+    now: datetime | None = None,
+) -> Session:
+    """Offer a new session. Overlaps with the mentor's other scheduled sessions are refused
+    (checked here for the message, guaranteed by the PostgreSQL exclusion constraint)."""
+    now = now or timezone.now()
+    if mentor.role != User.Role.MENTOR:
+        raise MentoringError("Only mentors can offer sessions.", code="not_mentor")
+    _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
+    _check_capacity(capacity)
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
+        raise MentoringError(OVERLAP_MESSAGE, code="overlap")
+    try:
+        with transaction.atomic():
+            session = Session.objects.create(
+                mentor=mentor,
+                title=title.strip(),
+                description=description.strip(),
+                course=course,
+                starts_at=starts_at,
+                duration_minutes=duration_minutes,
+                ends_at=ends_at,
+                capacity=capacity,
+            )
+            session.skills.set(skills)
+    except IntegrityError as exc:
+        if "session_mentor_no_overlap" in str(exc):
+            raise MentoringError(OVERLAP_MESSAGE, code="overlap") from None
+        raise
+    return session
+
+
+def session_update(
+    *,
+    session_id: int,
+    mentor: User,
+    title: str,
+    description: str,
+    skills: Iterable[Skill],
+    course=None,
+    starts_at: datetime,
+    duration_minutes: int,
+    capacity: int,
+    now: datetime | None = None,
+) -> Session:
+    """Change a scheduled session. Booked learners hear about changes of time or title."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            session = Session.objects.select_for_update().filter(pk=session_id, mentor=mentor).first()
+            if session is None:
+                raise MentoringError("No such session.", code="not_found")
+            if session.status != Session.Status.SCHEDULED:
+                raise MentoringError("Only scheduled sessions can be changed.", code="not_scheduled")
+            if session.starts_at <= now:
+                raise MentoringError("This session has already started and can no longer be changed.", code="started")
+            time_changed = starts_at != session.starts_at or duration_minutes != session.duration_minutes
+            if time_changed:
+                _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
+            _check_capacity(capacity)
+            if capacity < session.booked_count:
+                raise MentoringError(
+                    f"{session.booked_count} learners have booked this session; capacity cannot be lower than that.",
+                    code="capacity_below_bookings",
+                )
+            ends_at = starts_at + timedelta(minutes=duration_minutes)
+            if time_changed and _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at, exclude_pk=session.pk):
+                raise MentoringError(OVERLAP_MESSAGE, code="overlap")
+            announce = time_changed or title.strip() != session.title
+            session.title = title.strip()
+            session.description = description.strip()
+            session.course = course
+            session.starts_at, session.duration_minutes, session.ends_at = starts_at, duration_minutes, ends_at
+            session.capacity = capacity
+            session.save(
+                update_fields=["title", "description", "course", "starts_at", "duration_minutes", "ends_at", "capacity", "updated_at"]
+            )
+            session.skills.set(skills)
+            from .bookings import waitlist_promote
+
+            waitlist_promote(session=session, now=now)
+            if announce:
+                link = reverse("session_detail", args=[session.pk])
+                for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
+                    notify(
+                        user=booking.learner,
+                        kind="session_changed",
+                        text=f"“{session.title}” with {mentor.display_name} changed: it now starts "
+                        f"{_local(session.starts_at, booking.learner)} ({booking.learner.time_zone}).",
+                        link=link,
+                    )
+    except IntegrityError as exc:
+        if "session_mentor_no_overlap" in str(exc):
+            raise MentoringError(OVERLAP_MESSAGE, code="overlap") from None
+        raise
+    return session
+
+
+@transaction.atomic
+def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session:
+    """Cancel a whole session (its mentor, or staff). Every booked and waiting learner is told."""
+    session = Session.objects.select_for_update().select_related("mentor").filter(pk=session_id).first()
+    if session is None or not (actor.is_staff or session.mentor_id == actor.pk):
+        raise MentoringError("No such session.", code="not_found")
+    if session.status != Session.Status.SCHEDULED:
+        raise MentoringError("This session is not scheduled any more.", code="not_scheduled")
+    session.status = Session.Status.CANCELLED
+    session.cancelled_at = timezone.now()
+    session.save(update_fields=["status", "cancelled_at", "updated_at"])
+    link = reverse("session_detail", args=[session.pk])
+    why = f" Reason: {reason.strip()}" if reason.strip() else ""
+    for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
+        notify(
+            user=booking.learner,
+            kind="session_cancelled",
+            text=f"“{session.title}” with {session.mentor.display_name} on "
+            f"{_local(session.starts_at, booking.learner)} was cancelled.{why}",
+            link=link,
+        )
+    waiting = session.waitlist.filter(status=WaitlistEntry.Status.WAITING)
+    waiting.update(status=WaitlistEntry.Status.LEFT)
+    return session
+
+
+def sessions_complete_ended(*, now: datetime | None = None) -> int:
+    """Mark scheduled sessions whose end has passed as completed (run periodically)."""
+    now = now or timezone.now()
+    return Session.objects.filter(status=Session.Status.SCHEDULED, ends_at__lte=now).update(
+        status=Session.Status.COMPLETED, updated_at=now
+    )
