@@ -26,7 +26,9 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
-	@echo "PeerLearn on http://$(HOST):$(PORT)/"
+	@echo "PeerLearn on http://$(HOST):$(PORT)/ (periodic jobs: manage.py run_periodic, in the background)"
+	$(PY) manage.py run_periodic & periodic=$$!; \
+	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 services:

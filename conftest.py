@@ -77,9 +77,41 @@ def daphne_server(django_db_setup, django_db_blocker):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_baseline(django_db_setup, django_db_blocker) -> str:
+    """What migrations put in the database (site, Wagtail page tree, groups, content types),
+    captured before any test changes it. Transactional tests start from exactly this."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        return connection.creation.serialize_db_to_string()
+
+
+@pytest.fixture(autouse=True)
+def _transactional_tests_start_from_the_baseline(request, migrated_baseline):
+    """Transactional tests commit, and their teardown flushes every table. Each one starts by
+    truncating whatever is there and loading the migrated baseline, whatever ran before it.
+    (Django's serialized_rollback proved order-dependent here, so it is not used.)"""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    if not transactional:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from django.db import connection
+
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE {} CASCADE".format(", ".join(connection.ops.quote_name(t) for t in tables)))
+    connection.creation.deserialize_db_from_string(migrated_baseline)
+    yield
+
+
 @pytest.fixture
-def live_db(django_db_serialized_rollback, transactional_db):
-    """Committed data that another process (Daphne) can see; the migrated content is restored after."""
+def live_db(transactional_db):
+    """Committed data that another process (Daphne) can see."""
 
 
 @pytest.fixture
@@ -101,10 +133,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # plain synchronous code, so Django's async-safety check does not apply to them.
+    # Playwright's sync API runs an event loop in this thread while it is open, which breaks
+    # pytest-asyncio tests; module scope closes it after each browser test module. The test's
+    # own ORM calls are plain synchronous code, so Django's async-safety check does not apply.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 

@@ -259,7 +259,16 @@ class FeedbackAdmin(admin.ModelAdmin):
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ["reason", "status", "reporter", "reported_user", "session", "short_text", "created_at", "resolved_by"]
+    list_display = [
+        "reason",
+        "status",
+        "reporter",
+        "reported_user",
+        "session",
+        "short_text",
+        "created_at",
+        "resolved_by",
+    ]
     list_filter = ["status", "reason", "created_at"]
     search_fields = [
         "text",

@@ -142,9 +142,7 @@ def weekly_stats(*, start: datetime, end: datetime) -> list[WeekStats]:
         .order_by()
     )
     bookings = (
-        Booking.objects.filter(
-            status=Booking.Status.ACTIVE, session__starts_at__gte=start, session__starts_at__lt=end
-        )
+        Booking.objects.filter(status=Booking.Status.ACTIVE, session__starts_at__gte=start, session__starts_at__lt=end)
         .exclude(session__status=Session.Status.CANCELLED)
         .annotate(week=TruncWeek("session__starts_at", tzinfo=UTC))
         .values("week")
@@ -290,13 +288,13 @@ def analytics_charts(overview: AnalyticsOverview) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- chart
-CHART_WIDTH = 640
-LABEL_WIDTH = 180
-VALUE_WIDTH = 64
+CHART_WIDTH = 520
+LABEL_WIDTH = 160
+VALUE_WIDTH = 60
 ROW_HEIGHT = 26
 BAR_HEIGHT = 18
 PADDING = 8
-LABEL_CHARS = 26
+LABEL_CHARS = 20
 
 
 def _number(value: float | int | None, suffix: str) -> str:

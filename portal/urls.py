@@ -6,6 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from portal import views as portal_views
 from portal.accounts import views as account_views
 
 urlpatterns = [
@@ -17,6 +18,9 @@ urlpatterns = [
     path("profile/", account_views.profile, name="profile"),
     path("", include("mentoring.urls")),
 ]
+
+if settings.BENCHMARK_ENDPOINTS:
+    urlpatterns.insert(0, path("bench/trivial/", portal_views.bench_trivial))
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -14,6 +14,8 @@ SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-key-do-not-use-in-production-3f
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Only bench/http.py turns this on: it adds the trivial reference view at /bench/trivial/.
+BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [

@@ -1,0 +1,292 @@
+"""What the benchmarks share: a throwaway PostgreSQL database, a Daphne server with the benchmark
+environment, a small HTTP/1.1 keep-alive client on asyncio streams and the demo login.
+
+Nothing here imports Django: the application only runs in the child processes (``manage.py``, Daphne).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.servers import ROOT, DaphneProcess, wait_for_port
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/peerlearn_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+CHANNEL_LAYER_PREFIX = "peerlearn-bench"
+DEMO_LEARNER = "learner1@peerlearn.local"
+HOST = "127.0.0.1"
+
+
+class BenchError(Exception):
+    """The benchmark cannot go on; the message says why."""
+
+
+def tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------- database
+def database_name(url: str) -> str:
+    name = conninfo_to_dict(url).get("dbname")
+    if not name:
+        raise BenchError(f"the database URL names no database: {url!r}")
+    return name
+
+
+def _maintenance(url: str) -> psycopg.Connection:
+    return psycopg.connect(url, dbname="postgres", autocommit=True, connect_timeout=10)
+
+
+def database_drop(url: str) -> None:
+    name = database_name(url)
+    with _maintenance(url) as conn:
+        force = " WITH (FORCE)" if conn.info.server_version >= 130000 else ""
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def fresh_database(url: str, *, keep: bool = False) -> Iterator[str]:
+    """Drop and create the database ``url`` names; drop it again on the way out unless ``keep``.
+
+    Only databases whose name contains ``bench`` are touched, so a mistyped URL cannot wipe real data.
+    An advisory lock held for the whole run makes a second run on the same database fail at once
+    instead of dropping the database under the first (and two runs would skew each other's numbers).
+    """
+    name = database_name(url)
+    if "bench" not in name:
+        raise BenchError(f"refusing to drop and recreate {name!r}: the benchmark database's name must contain 'bench'")
+    try:
+        lock = _maintenance(url)
+    except psycopg.Error as exc:
+        raise BenchError(f"cannot reach PostgreSQL: {exc}") from exc
+    with lock:
+        if not lock.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [f"peerlearn-bench:{name}"]).fetchone()[0]:
+            raise BenchError(f"another benchmark run is using the database {name!r}; let it finish first")
+        try:
+            database_drop(url)
+            lock.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            raise BenchError(f"cannot create the database {name!r}: {exc}") from exc
+        try:
+            yield name
+        finally:
+            if not keep:
+                try:
+                    database_drop(url)
+                except psycopg.Error as exc:
+                    print(f"[bench] could not drop the database {name!r}: {exc}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- application processes
+def app_env(*, database_url: str, redis_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of ``manage.py`` and Daphne: dev settings with DEBUG off and /bench/trivial/ on."""
+    return {
+        "DJANGO_ENV": "dev",
+        "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+        "DEBUG": "false",
+        "BENCHMARK_ENDPOINTS": "1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CHANNEL_LAYER_PREFIX": CHANNEL_LAYER_PREFIX,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(extra or {}),
+    }
+
+
+def manage(args: list[str], *, env: dict[str, str], timeout: float) -> str:
+    """Run ``manage.py ARGS`` in a child process; its output, or BenchError with the end of it."""
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    command = ["manage.py", *args]
+    try:
+        proc = subprocess.run(
+            [sys.executable, *command],
+            cwd=ROOT,
+            env={**inherited, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{' '.join(command)} took longer than {timeout:.0f}s") from exc
+    if proc.returncode:
+        raise BenchError(
+            f"{' '.join(command)} failed with exit code {proc.returncode}:\n{tail(proc.stdout + proc.stderr)}"
+        )
+    return proc.stdout
+
+
+@contextlib.contextmanager
+def running_daphne(*, env: dict[str, str], log_path: Path, startup_timeout: float = 60.0) -> Iterator[DaphneProcess]:
+    """``daphne -b 127.0.0.1 -p PORT portal.asgi:application`` with ``env``; stopped on the way out."""
+    server = DaphneProcess(env=env, log_path=log_path)
+    try:
+        try:
+            server.start()
+        except TimeoutError:  # tests.servers waits 20 s; a busy machine may need longer to import everything
+            wait_for_port(server.port, timeout=startup_timeout, proc=server.proc)
+        except RuntimeError as exc:
+            raise BenchError(f"Daphne did not start: {exc}\n{tail(server.log_text())}") from exc
+        yield server
+    finally:
+        server.stop()
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (all its threads), from /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- HTTP/1.1 client
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: list[tuple[str, str]]  # names in lower case, in the order received
+    body: bytes
+    keep_alive: bool
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key == name), None)
+
+    def cookies(self) -> dict[str, str]:
+        """name -> value of every Set-Cookie (an empty value means the cookie was deleted)."""
+        jar = {}
+        for key, value in self.headers:
+            if key == "set-cookie":
+                name, _, rest = value.partition("=")
+                jar[name.strip()] = rest.split(";", 1)[0].strip().strip('"')
+        return jar
+
+
+def build_request(
+    method: str, path: str, *, host: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
+    """The bytes of one request; built once and sent many times."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "User-Agent: peerlearn-bench", "Accept: */*"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    if body or method not in ("GET", "HEAD"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    chunks = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailer fields, if any
+                pass
+            return b"".join(chunks)
+        chunks.append((await reader.readexactly(size + 2))[:-2])
+
+
+async def read_response(reader: asyncio.StreamReader, *, head: bool = False) -> Response:
+    """One response: status line, headers, then a body framed by Content-Length, chunks or EOF."""
+    while True:
+        raw = await reader.readuntil(b"\r\n\r\n")
+        lines = raw[:-4].decode("latin-1").split("\r\n")
+        version, _, rest = lines[0].partition(" ")
+        status = int(rest[:3])
+        if status >= 200 or status == 101:
+            break  # 1xx interim responses (100 Continue) are skipped
+    headers = []
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.append((name.strip().lower(), value.strip()))
+    fields = dict(headers)
+    connection = fields.get("connection", "").lower()
+    keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+    if head or status in (204, 304) or status < 200:
+        body = b""
+    elif "chunked" in fields.get("transfer-encoding", "").lower():
+        body = await _read_chunked(reader)
+    elif "content-length" in fields:
+        body = await reader.readexactly(int(fields["content-length"]))
+    else:
+        body, keep_alive = await reader.read(), False  # delimited by the end of the connection
+    return Response(status, headers, body, keep_alive)
+
+
+class HttpConnection:
+    """One keep-alive connection; (re)connects on demand and closes when the server asks to."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> Response:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(raw)
+        await self.writer.drain()
+        response = await read_response(self.reader, head=raw.startswith(b"HEAD "))
+        if not response.keep_alive:
+            await self.close()
+        return response
+
+    async def close(self) -> None:
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in cookies.items() if value)
+
+
+_CSRF_INPUT = re.compile(r"<input[^>]*\bname=[\"']csrfmiddlewaretoken[\"'][^>]*>")
+_VALUE = re.compile(r"\bvalue=[\"']([^\"']*)[\"']")
+
+
+async def login(port: int, email: str, password: str) -> dict[str, str]:
+    """Sign in through the real allauth form; the cookies (``sessionid``, ``csrftoken``) of the session."""
+    hostport = f"{HOST}:{port}"
+    conn = HttpConnection(HOST, port)
+    try:
+        page = await conn.request(build_request("GET", "/accounts/login/", host=hostport))
+        if page.status != 200:
+            raise BenchError(f"GET /accounts/login/ answered {page.status}")
+        cookies = {k: v for k, v in page.cookies().items() if v}
+        tag = _CSRF_INPUT.search(page.body.decode("utf-8", "replace"))
+        token = _VALUE.search(tag.group(0)) if tag else None
+        if "csrftoken" not in cookies or token is None:
+            raise BenchError("the login page has no csrftoken cookie or no csrfmiddlewaretoken field")
+        form = urlencode({"csrfmiddlewaretoken": token.group(1), "login": email, "password": password}).encode()
+        headers = {
+            "Cookie": cookie_header(cookies),
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"http://{hostport}/accounts/login/",
+        }
+        answer = await conn.request(
+            build_request("POST", "/accounts/login/", host=hostport, headers=headers, body=form)
+        )
+        cookies.update(answer.cookies())
+        if answer.status not in (302, 303) or not cookies.get("sessionid"):
+            raise BenchError(
+                f"signing in as {email} failed: POST /accounts/login/ answered {answer.status} "
+                f"(Location: {answer.header('location')}, cookies: {sorted(k for k, v in cookies.items() if v)})"
+            )
+        return {k: v for k, v in cookies.items() if v}
+    finally:
+        await conn.close()

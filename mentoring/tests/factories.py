@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from mentoring.models import Session, Skill
+from mentoring.services.sessions import session_create
+
+
+def skill(name: str = "Python") -> Skill:
+    from django.utils.text import slugify
+
+    return Skill.objects.get_or_create(slug=slugify(name), defaults={"name": name})[0]
+
+
+def make_session(mentor, *, starts_in: timedelta = timedelta(days=1), starts_at: datetime | None = None, duration: int = 60,
+                 capacity: int = 1, title: str = "Code review", skills=()) -> Session:
+    return session_create(
+        mentor=mentor,
+        title=title,
+        description="Bring your code.",
+        skills=list(skills),
+        starts_at=starts_at or timezone.now() + starts_in,
+        duration_minutes=duration,
+        capacity=capacity,
+    )
+
+
+def past_session(mentor, *, ended_ago: timedelta = timedelta(hours=1), capacity: int = 2, title: str = "Past session") -> Session:
+    """A finished session, written directly: the services (rightly) refuse to create one."""
+    starts_at = timezone.now() - ended_ago - timedelta(minutes=60)
+    return Session.objects.create(
+        mentor=mentor, title=title, starts_at=starts_at, duration_minutes=60, ends_at=starts_at + timedelta(minutes=60),
+        capacity=capacity, status=Session.Status.COMPLETED,
+    )
