@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class CmsPagesConfig(AppConfig):
     name = "cms_pages"
     verbose_name = "Pages"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete
+        from wagtail.models import Page
+        from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
+
+        from .page_cache import page_cache_clear
+
+        for signal in (page_published, page_unpublished, page_slug_changed, post_page_move):
+            signal.connect(page_cache_clear, dispatch_uid=f"page_cache_clear_{id(signal)}")
+        post_delete.connect(page_cache_clear, sender=Page, dispatch_uid="page_cache_clear_delete")

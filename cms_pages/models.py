@@ -9,7 +9,16 @@ from wagtail.search import index
 from .blocks import BodyStreamBlock
 
 
-class HomePage(Page):
+class CacheablePageMixin:
+    """Pages whose public rendering is the same for every anonymous visitor (see page_cache)."""
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        response.page_cacheable = not request.user.is_authenticated
+        return response
+
+
+class HomePage(CacheablePageMixin, Page):
     """The landing page and root of the site's page tree."""
 
     hero_heading = models.CharField(max_length=120, default="Learn faster with a mentor who has been there")
@@ -40,7 +49,7 @@ class HomePage(Page):
         verbose_name = "home page"
 
 
-class StandardPage(Page):
+class StandardPage(CacheablePageMixin, Page):
     """About, FAQ and other plain editorial pages."""
 
     intro = models.TextField(max_length=400, blank=True)

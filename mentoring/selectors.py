@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 
-from .models import Booking, Feedback, MentorProfile, Notification, Session, WaitlistEntry
+from .models import Booking, Feedback, MentorProfile, Notification, Session, Skill, WaitlistEntry
 
 
 # --------------------------------------------------------------------------- time
@@ -160,13 +160,9 @@ class LearnerDashboard:
 
 def learner_dashboard(*, user: User, now: datetime | None = None) -> LearnerDashboard:
     now = now or timezone.now()
-    bookings = (
-        Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE)
-        .select_related("session", "session__mentor")
-        .order_by("session__starts_at")
-    )
-    upcoming = [b for b in bookings if b.session.ends_at > now]
-    past = sorted((b for b in bookings if b.session.ends_at <= now), key=lambda b: b.session.starts_at, reverse=True)[:10]
+    bookings = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).select_related("session", "session__mentor")
+    upcoming = list(bookings.filter(session__ends_at__gt=now).order_by("session__starts_at")[:50])
+    past = list(bookings.filter(session__ends_at__lte=now).order_by("-session__starts_at")[:10])
     waitlist = list(
         WaitlistEntry.objects.filter(learner=user, status=WaitlistEntry.Status.WAITING, session__starts_at__gt=now)
         .select_related("session", "session__mentor")
@@ -212,8 +208,8 @@ def sessions_recommended_fallback(*, user: User, limit: int = 6, now: datetime |
     now = now or timezone.now()
     mine = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).values("session_id")
     candidates = sessions_open_for_booking(now=now).exclude(pk__in=mine).exclude(mentor=user)
-    interests = Q(skills__interested_learners__user=user)
-    matching = list(candidates.filter(interests).distinct()[:limit])
+    interests = Skill.objects.filter(interested_learners__user=user).values("pk")
+    matching = list(candidates.filter(pk__in=Session.skills.through.objects.filter(skill_id__in=interests).values("session_id"))[:limit])
     if len(matching) < limit:
         seen = [s.pk for s in matching]
         matching += list(candidates.exclude(pk__in=seen)[: limit - len(matching)])

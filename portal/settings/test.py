@@ -13,6 +13,8 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 30, "timeout": 20}}
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", "peerlearn-test"))
 # The cache stays in-process so allauth's rate limits can be reset between tests.

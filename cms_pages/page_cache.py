@@ -1,0 +1,93 @@
+"""A whole-page cache for anonymous visitors of Wagtail pages.
+
+Only responses that a page marks cacheable (``CacheablePageMixin``) are stored, only for requests
+without a session or messages cookie and without a query string. Any publish, unpublish, move or
+delete of a page bumps a version number, so the next visit renders afresh.
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+VERSION_KEY = "pagecache:version"
+SKIP_PREFIXES = ("/cms/", "/admin/", "/accounts/", "/static/", "/media/", "/ws/", "/documents/")
+
+
+def page_cache_clear(**_kwargs) -> None:
+    """Invalidate every cached page (connected to Wagtail's publish/unpublish/move/delete signals)."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, 1, None)
+
+
+def _eligible(request: HttpRequest) -> bool:
+    return (
+        settings.PAGE_CACHE_SECONDS > 0
+        and request.method in ("GET", "HEAD")
+        and not request.META.get("QUERY_STRING")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+        and not request.path.startswith(SKIP_PREFIXES)
+    )
+
+
+class AnonymousPageCacheMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(self.get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        if not _eligible(request):
+            return self.get_response(request)
+        key = _key(request, cache.get(VERSION_KEY, 0))
+        cached = cache.get(key)
+        if cached is not None:
+            return _from_cache(cached)
+        response = self.get_response(request)
+        if _cacheable(request, response):
+            cache.set(key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            response["X-Page-Cache"] = "miss"
+        return response
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if not _eligible(request):
+            return await self.get_response(request)
+        key = _key(request, await cache.aget(VERSION_KEY, 0))
+        cached = await cache.aget(key)
+        if cached is not None:
+            return _from_cache(cached)
+        response = await self.get_response(request)
+        if _cacheable(request, response):
+            await cache.aset(key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            response["X-Page-Cache"] = "miss"
+        return response
+
+
+def _key(request: HttpRequest, version: int) -> str:
+    return f"pagecache:{version}:{request.get_host()}:{request.path}"
+
+
+def _from_cache(cached: tuple[bytes, str]) -> HttpResponse:
+    content, content_type = cached
+    response = HttpResponse(content, content_type=content_type)
+    response["X-Page-Cache"] = "hit"
+    return response
+
+
+def _cacheable(request: HttpRequest, response: HttpResponse) -> bool:
+    return (
+        getattr(response, "page_cacheable", False)
+        and response.status_code == 200
+        and not response.cookies
+        and not getattr(request, "is_preview", False)
+    )
