@@ -36,7 +36,7 @@ services:
 
 lint: install-test
 	$(VENV)/bin/ruff check .
-	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_ENV=test DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
 test: install-test services lint
 	DJANGO_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)

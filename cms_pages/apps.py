@@ -15,3 +15,11 @@ class CmsPagesConfig(AppConfig):
         for signal in (page_published, page_unpublished, page_slug_changed, post_page_move):
             signal.connect(page_cache_clear, dispatch_uid=f"page_cache_clear_{id(signal)}")
         post_delete.connect(page_cache_clear, sender=Page, dispatch_uid="page_cache_clear_delete")
+
+        from django.db.models.signals import post_save
+
+        from .models import FooterLink, MenuItem, SiteChrome
+
+        for model in (SiteChrome, MenuItem, FooterLink):
+            post_save.connect(page_cache_clear, sender=model, dispatch_uid=f"page_cache_clear_save_{model.__name__}")
+            post_delete.connect(page_cache_clear, sender=model, dispatch_uid=f"page_cache_clear_del_{model.__name__}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from wagtail import blocks
 from wagtail.images.blocks import ImageChooserBlock
 
+from .choosers import SessionChooserBlock
+
 
 class HeadingBlock(blocks.StructBlock):
     text = blocks.CharBlock(max_length=120)
@@ -77,6 +79,34 @@ class CallToActionBlock(blocks.StructBlock):
         return value
 
 
+class CourseSessionsBlock(blocks.StructBlock):
+    """Live sessions on a page: the ones an editor pins, plus (on a course) the matching ones."""
+
+    heading = blocks.CharBlock(max_length=120, default="Sessions for this course")
+    pinned = blocks.ListBlock(SessionChooserBlock(), required=False, label="Pinned sessions", help_text="Shown first, in this order.")
+    include_matching = blocks.BooleanBlock(
+        required=False, default=True, help_text="Also list upcoming sessions that teach this course's skills."
+    )
+
+    class Meta:
+        icon = "date"
+        template = "cms_pages/blocks/course_sessions_block.html"
+        description = "Bookable sessions, live from the mentoring data"
+
+    def get_context(self, value, parent_context=None):
+        from mentoring.selectors import course_sessions, sessions_pinned
+
+        context = super().get_context(value, parent_context=parent_context)
+        pinned = sessions_pinned(sessions=list(value["pinned"]))
+        sessions = list(pinned)
+        page = (parent_context or {}).get("page")
+        if value["include_matching"] and page is not None and hasattr(page, "skills"):
+            seen = {s.pk for s in sessions}
+            sessions += [s for s in course_sessions(course=page) if s.pk not in seen]
+        context["sessions"] = sessions
+        return context
+
+
 class BodyStreamBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
@@ -89,3 +119,4 @@ class BodyStreamBlock(blocks.StreamBlock):
     image = ImageBlock()
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
+    course_sessions = CourseSessionsBlock()

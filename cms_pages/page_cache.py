@@ -49,26 +49,25 @@ class AnonymousPageCacheMiddleware:
             return self.__acall__(request)
         if not _eligible(request):
             return self.get_response(request)
-        key = _key(request, cache.get(VERSION_KEY, 0))
-        cached = cache.get(key)
+        cached = cache.get(_key(request, cache.get(VERSION_KEY, 0)))
         if cached is not None:
             return _from_cache(cached)
         response = self.get_response(request)
         if _cacheable(request, response):
-            cache.set(key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            # The version is read again: rendering may itself have changed it.
+            cache.set(_key(request, cache.get(VERSION_KEY, 0)), (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
             response["X-Page-Cache"] = "miss"
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         if not _eligible(request):
             return await self.get_response(request)
-        key = _key(request, await cache.aget(VERSION_KEY, 0))
-        cached = await cache.aget(key)
+        cached = await cache.aget(_key(request, await cache.aget(VERSION_KEY, 0)))
         if cached is not None:
             return _from_cache(cached)
         response = await self.get_response(request)
         if _cacheable(request, response):
-            await cache.aset(key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            await cache.aset(_key(request, await cache.aget(VERSION_KEY, 0)), (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
             response["X-Page-Cache"] = "miss"
         return response
 

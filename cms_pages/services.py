@@ -98,3 +98,113 @@ def demo_pages_seed() -> dict[str, bool]:
         about.save_revision().publish()
         created["about"] = True
     return created
+
+
+# ---------------------------------------------------------------------------- demo catalog
+DEMO_COURSES = [
+    ("Python foundations", "python-foundations", "Write clear Python: data structures, functions, testing and the standard library.", "beginner", "4 weeks, 3 hours a week", ["Python"], ("#4f46e5", "#06b6d4")),
+    ("Web apps with Django", "web-apps-with-django", "Build and ship a real Django app: models, views, forms, auth and deployment.", "intermediate", "6 weeks, 4 hours a week", ["Django", "Python"], ("#7c3aed", "#f59e0b")),
+    ("SQL for everyday work", "sql-for-everyday-work", "Joins, window functions and query plans, on data that looks like your job's.", "beginner", "3 weeks, 2 hours a week", ["SQL"], ("#0ea5e9", "#22c55e")),
+    ("Data science in practice", "data-science-in-practice", "From a messy spreadsheet to an honest analysis with pandas and plots.", "intermediate", "6 weeks, 5 hours a week", ["Data Science", "Python"], ("#db2777", "#f97316")),
+    ("Machine learning that ships", "machine-learning-that-ships", "Evaluate, deploy and monitor models without fooling yourself.", "advanced", "8 weeks, 5 hours a week", ["Machine Learning", "Data Science"], ("#1e1b4b", "#6366f1")),
+    ("UX design portfolio", "ux-design-portfolio", "Turn your projects into case studies that hiring managers read to the end.", "beginner", "4 weeks, 3 hours a week", ["UX Design"], ("#be185d", "#fbbf24")),
+    ("Career switch into tech", "career-switch-into-tech", "Plan the switch, prepare for interviews and negotiate your first offer.", "beginner", "5 weeks, 2 hours a week", ["Career Coaching", "Product Management"], ("#15803d", "#a3e635")),
+    ("DevOps for developers", "devops-for-developers", "Containers, CI and observability for people who mostly write application code.", "advanced", "6 weeks, 4 hours a week", ["DevOps"], ("#334155", "#38bdf8")),
+]
+
+
+def _demo_image(title: str, colors: tuple[str, str]):
+    """A locally generated abstract cover (gradient and circles): ours, so free to ship and use."""
+    import io
+
+    from django.core.files.images import ImageFile
+    from PIL import Image as PILImage
+    from PIL import ImageDraw
+    from wagtail.images.models import Image
+
+    existing = Image.objects.filter(title=f"Cover: {title}").first()
+    if existing:
+        return existing
+    width, height = 1200, 800
+    start = tuple(int(colors[0][i : i + 2], 16) for i in (1, 3, 5))
+    end = tuple(int(colors[1][i : i + 2], 16) for i in (1, 3, 5))
+    img = PILImage.new("RGB", (width, height))
+    draw = ImageDraw.Draw(img)
+    for x in range(width):
+        t = x / (width - 1)
+        draw.line([(x, 0), (x, height)], fill=tuple(int(a + (b - a) * t) for a, b in zip(start, end, strict=True)))
+    seed = sum(map(ord, title))
+    for i in range(7):
+        r = 60 + (seed * (i + 3)) % 220
+        cx, cy = (seed * (i + 7) * 37) % width, (seed * (i + 5) * 53) % height
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 255, 255), width=6 if i % 2 else 3)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG", optimize=True)
+    return Image.objects.create(title=f"Cover: {title}", file=ImageFile(buffer, name=f"{title.lower().replace(' ', '-')}.png"))
+
+
+@transaction.atomic
+def demo_catalog_seed() -> dict[str, int]:
+    """The course catalog (/courses/) with eight courses, and the site's menus, unless already there."""
+    from mentoring.models import Skill
+
+    from .models import CourseIndexPage, CoursePage, SiteChrome
+
+    created = {"courses": 0}
+    home = home_page_get()
+    index = CourseIndexPage.objects.child_of(home).first()
+    if index is None:
+        index = CourseIndexPage(
+            title="Courses", slug="courses",
+            intro="Structured paths through a topic, each with live sessions you can book with mentors who teach it.",
+            search_description="PeerLearn courses in programming, data, design and careers, with live mentoring sessions.",
+        )
+        home.add_child(instance=index)
+        index.save_revision().publish()
+    for title, slug, summary, level, effort, skill_names, colors in DEMO_COURSES:
+        if CoursePage.objects.filter(slug=slug).exists():
+            continue
+        skills = list(Skill.objects.filter(name__in=skill_names))
+        course = CoursePage(
+            title=title, slug=slug, summary=summary, level=level, estimated_effort=effort,
+            hero_image=_demo_image(title, colors), hero_image_alt=f"Abstract cover illustration for the course {title}",
+            body=[
+                ("heading", {"text": "What you will learn", "size": "h2"}),
+                ("paragraph", f"<p>{summary}</p><ul><li>Short explanations, then practice on real examples</li>"
+                 "<li>Live sessions where a mentor reviews your work</li><li>A small project you can show</li></ul>"),
+                ("quote", {"text": "The live sessions are what made it stick.", "attribution": "A PeerLearn learner"}),
+            ],
+        )
+        course.skills = skills
+        index.add_child(instance=course)
+        course.save_revision().publish()
+        created["courses"] += 1
+
+    chrome = SiteChrome.load()
+    if not chrome.menu_items.exists():
+        about = Page.objects.child_of(home).filter(slug="about").first()
+        chrome.menu_items.create(label="Courses", link_page=index, sort_order=0)
+        chrome.menu_items.create(label="Mentors", link_url="/mentors/", sort_order=1)
+        chrome.menu_items.create(label="Sessions", link_url="/sessions/", sort_order=2)
+        chrome.menu_items.create(label="About", link_page=about, sort_order=3)
+        for order, (label, page, url) in enumerate(
+            [("About", about, ""), ("Courses", index, ""), ("Mentors", None, "/mentors/"), ("Search", None, "/search/")]
+        ):
+            chrome.footer_links.create(label=label, link_page=page, link_url=url, sort_order=order)
+        chrome.save()  # child rows of a ClusterableModel are written when the parent is saved
+    return created
+
+
+def site_sync_from_settings() -> Site:
+    """Point the default Wagtail site at SITE_URL, so sitemaps, canonical and share links are absolute and right."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    url = urlsplit(settings.SITE_URL)
+    site = Site.objects.get(is_default_site=True)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if (site.hostname, site.port) != (url.hostname, port):
+        site.hostname, site.port = url.hostname or "localhost", port
+        site.save(update_fields=["hostname", "port"])
+    return site

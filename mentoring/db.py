@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from django.db import migrations
+from django.contrib.postgres.constraints import ExclusionConstraint
 
 
-class AddConstraintOnPostgres(migrations.AddConstraint):
-    """AddConstraint for constraints SQLite cannot express (exclusion constraints).
+class PortableExclusionConstraint(ExclusionConstraint):
+    """An exclusion constraint on PostgreSQL, and nothing at all on other databases.
 
-    The migration state always has the constraint; the database gets it only on PostgreSQL.
+    SQLite (the ``make run`` default) cannot express it; there the service-level check alone
+    keeps a mentor's sessions apart. Every SQL hook answers None off PostgreSQL, which Django's
+    schema editor skips, including when SQLite rebuilds a table.
     """
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+    def constraint_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().constraint_sql(model, schema_editor)
 
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+    def create_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().create_sql(model, schema_editor)
+
+    def remove_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().remove_sql(model, schema_editor)
+
+    def validate(self, model, instance, exclude=None, using="default"):
+        from django.db import connections
+
+        if connections[using].vendor == "postgresql":
+            super().validate(model, instance, exclude=exclude, using=using)

@@ -4,10 +4,11 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q
+
+from .db import PortableExclusionConstraint
 
 
 class Skill(models.Model):
@@ -80,7 +81,7 @@ class Session(models.Model):
     description = models.TextField(max_length=4000, blank=True)
     skills = models.ManyToManyField(Skill, blank=True, related_name="sessions")
     course = models.ForeignKey(
-        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "cms_pages.CoursePage", null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions",
         help_text="Optional course page this session belongs to.",
     )
     starts_at = models.DateTimeField(db_index=True)
@@ -103,7 +104,7 @@ class Session(models.Model):
             models.CheckConstraint(condition=Q(capacity__gte=1, capacity__lte=6), name="session_capacity_1_6"),
             models.CheckConstraint(condition=Q(booked_count__lte=F("capacity")), name="session_not_overbooked"),
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"),
-            ExclusionConstraint(
+            PortableExclusionConstraint(
                 name="session_mentor_no_overlap",
                 expressions=[
                     ("mentor", RangeOperators.EQUAL),

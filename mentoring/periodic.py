@@ -1,4 +1,4 @@
-"""Background work that runs every minute: reminders and completing ended sessions.
+"""Background work that runs every minute: reminders, completing ended sessions, scheduled publishing.
 
 ``manage.py run_periodic`` runs it in a loop (``make run`` starts one next to Daphne; production
 runs one such process, or ``run_periodic --once`` from cron). Every job is safe to run from
@@ -17,9 +17,22 @@ from .services.sessions import sessions_complete_ended
 
 logger = logging.getLogger(__name__)
 
+def _publish_scheduled(now) -> int:
+    """Wagtail's scheduled publishing (go-live and expiry dates set by editors). Returns how many were due."""
+    from django.core.management import call_command
+    from wagtail.models import Page, Revision
+
+    due = Revision.objects.filter(approved_go_live_at__lt=now).count()
+    due += Page.objects.filter(live=True, expire_at__lt=now).count()
+    if due:
+        call_command("publish_scheduled")
+    return due
+
+
 JOBS: dict[str, Callable] = {
     "reminders": lambda now: reminders_send(now=now),
     "complete_sessions": lambda now: sessions_complete_ended(now=now),
+    "publish_scheduled": _publish_scheduled,
 }
 
 

@@ -222,3 +222,25 @@ def notifications_unread_count(*, user: User) -> int:
 
 def notifications_for(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+# --------------------------------------------------------------------------- courses (CMS)
+def course_sessions(*, course, limit: int = 12, now: datetime | None = None) -> list[Session]:
+    """Upcoming sessions with a free seat that teach the course's skills or link to the course."""
+    skill_ids = list(course.skills.values_list("pk", flat=True)) if course.pk else []
+    linked = Q(course_id=course.pk)
+    matching = Q(pk__in=Session.skills.through.objects.filter(skill_id__in=skill_ids).values("session_id"))
+    return list(sessions_open_for_booking(now=now).filter(linked | matching if skill_ids else linked)[:limit])
+
+
+def course_mentors(*, course, limit: int = 6) -> list[MentorProfile]:
+    skill_ids = list(course.skills.values_list("pk", flat=True)) if course.pk else []
+    if not skill_ids:
+        return []
+    return list(mentors_directory().filter(skills__in=skill_ids, accepting_bookings=True)[:limit])
+
+
+def sessions_pinned(*, sessions: list[Session], now: datetime | None = None) -> list[Session]:
+    """Sessions an editor pinned on a page, in the editor's order, leaving out past and cancelled ones."""
+    now = now or timezone.now()
+    return [s for s in sessions if s is not None and s.status == Session.Status.SCHEDULED and s.starts_at > now]

@@ -8,7 +8,7 @@ from wagtail.models import Page, Site
 from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
-from cms_pages.models import HomePage, StandardPage
+from cms_pages.models import CourseIndexPage, HomePage, StandardPage
 from conftest import PASSWORD, make_user
 
 
@@ -31,7 +31,7 @@ class PageTreeRulesTests(WagtailPageTestCase):
 
     def test_standard_pages_live_under_home_or_each_other(self):
         self.assertAllowedParentPageTypes(StandardPage, {HomePage, StandardPage})
-        self.assertAllowedSubpageTypes(HomePage, {StandardPage})
+        self.assertAllowedSubpageTypes(HomePage, {StandardPage, CourseIndexPage})
         self.assertCanNotCreateAt(StandardPage, HomePage)
 
     def test_editor_can_create_a_standard_page_through_the_admin_form(self):
@@ -89,31 +89,35 @@ def test_every_block_renders_on_a_standard_page(client):
 
 
 @pytest.mark.django_db
-def test_editor_edits_and_publishes_the_hero_and_an_anonymous_visitor_sees_it(client, editor):
+def test_editor_submits_the_hero_a_moderator_approves_and_an_anonymous_visitor_sees_it(client, editor):
+    from django.contrib.auth.models import Group
+
+    moderator = make_user("mo@example.com", "Mo Moderator")
+    moderator.groups.add(Group.objects.get(name="Moderators"))
     page = home()
-    editor_client = Client()
-    login = editor_client.post("/cms/login/", {"username": editor.email, "password": PASSWORD})
-    assert login.status_code == 302
-
     edit_url = f"/cms/pages/{page.pk}/edit/"
-    assert editor_client.get(edit_url).status_code == 200
-    response = editor_client.post(
-        edit_url,
-        nested_form_data(
-            {
-                "title": page.title,
-                "slug": page.slug,
-                "hero_heading": "Mentors for every step of your career",
-                "hero_intro": "Fresh from the editor.",
-                "signup_label": "Join PeerLearn",
-                "login_label": "Sign in",
-                "body": streamfield([("heading", {"text": "Edited by Erin", "size": "h2"})]),
-                "action-publish": "action-publish",
-            }
-        ),
-    )
+    form = {
+        "title": page.title, "slug": page.slug, "hero_heading": "Mentors for every step of your career",
+        "hero_intro": "Fresh from the editor.", "signup_label": "Join PeerLearn", "login_label": "Sign in",
+        "body": streamfield([("heading", {"text": "Edited by Erin", "size": "h2"})]),
+    }
+    editor_client = Client()
+    assert editor_client.post("/cms/login/", {"username": editor.email, "password": PASSWORD}).status_code == 302
+    # Editors have no Publish action: publishing through the edit view is refused.
+    editor_client.post(edit_url, nested_form_data({**form, "action-publish": "action-publish"}))
+    assert "Mentors for every step" not in client.get("/").text
+    response = editor_client.post(edit_url, nested_form_data({**form, "action-submit": "action-submit"}))
     assert response.status_code == 302, response.content[:2000]
+    page.refresh_from_db()
+    assert page.hero_heading != "Mentors for every step of your career"  # submitted, not live
+    assert "Mentors for every step" not in client.get("/").text
 
+    mod_client = Client()
+    mod_client.force_login(moderator)
+    approve = mod_client.post(
+        edit_url, nested_form_data({**form, "action-workflow-action": "true", "workflow-action-name": "approve"})
+    )
+    assert approve.status_code == 302, approve.content[:2000]
     page.refresh_from_db()
     assert page.live and page.hero_heading == "Mentors for every step of your career"
     html = client.get("/").text

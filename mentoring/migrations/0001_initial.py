@@ -199,9 +199,9 @@ class Migration(migrations.Migration):
             model_name='session',
             constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='session_ends_after_start'),
         ),
-        mentoring.db.AddConstraintOnPostgres(
+        migrations.AddConstraint(
             model_name='session',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status', 'scheduled')), expressions=[('mentor', '='), (mentoring.models.TsTzRange('starts_at', 'ends_at'), '&&')], name='session_mentor_no_overlap'),
+            constraint=mentoring.db.PortableExclusionConstraint(condition=models.Q(('status', 'scheduled')), expressions=[('mentor', '='), (mentoring.models.TsTzRange('starts_at', 'ends_at'), '&&')], name='session_mentor_no_overlap'),
         ),
         migrations.AddConstraint(
             model_name='mentorprofile',

@@ -28,6 +28,19 @@ def test_seed_demo_is_idempotent_and_creates_the_documented_accounts(monkeypatch
 
     assert client.post("/accounts/login/", {"login": "learner1@peerlearn.local", "password": "local-demo-pass-1"}).status_code == 302
 
+    from cms_pages.models import CoursePage, SiteChrome
+    from mentoring.models import Session
+
+    courses = CoursePage.objects.live()
+    assert courses.count() >= 6
+    assert len(set(courses.values_list("level", flat=True))) == 3
+    assert all(c.hero_image_id and c.hero_image_alt for c in courses)
+    assert len({s for c in courses for s in c.skills.values_list("slug", flat=True)}) >= 6
+    chrome = SiteChrome.load()
+    assert chrome.menu_items.count() >= 3 and chrome.footer_links.count() >= 3
+    assert Session.objects.filter(status="scheduled", booked_count__gte=1).exists()
+    assert Session.objects.filter(feedback__isnull=False).exists()
+
 
 @pytest.mark.django_db
 def test_seed_demo_keeps_what_an_editor_changed(client):

@@ -5,7 +5,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cms_pages.services import demo_pages_seed
+from cms_pages.services import demo_catalog_seed, demo_pages_seed, site_sync_from_settings
 from mentoring.demo import demo_mentoring_seed
 from portal.accounts.demo import DEMO_USERS, demo_users_seed
 
@@ -21,13 +21,16 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to run with DJANGO_ENV=production (demo passwords are public). Use --force if you mean it.")
         password = os.environ.get("DEMO_PASSWORD") or "peerlearn-demo"
         created_users = demo_users_seed(password=password)
+        site_sync_from_settings()
         pages = demo_pages_seed()
         mentoring = demo_mentoring_seed()
+        catalog = demo_catalog_seed()
         self.stdout.write(f"Demo users: {len(created_users)} created, {len(DEMO_USERS) - len(created_users)} already there.")
         self.stdout.write(f"Pages: home {'filled' if pages['home'] else 'kept'}, about {'created' if pages['about'] else 'kept'}.")
         self.stdout.write(
             "Mentoring: {skills} skills, {sessions} sessions, {bookings} bookings, {feedback} feedback added.".format(**mentoring)
         )
+        self.stdout.write(f"Course catalog: {catalog['courses']} courses added (at /courses/).")
         self.stdout.write(
             f"Log in at {settings.SITE_URL}/accounts/login/ as admin@peerlearn.local, editor@peerlearn.local, "
             f"mentor1..3@peerlearn.local or learner1..5@peerlearn.local with the password {password!r} "

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from cms_pages.services import site_sync_from_settings
+
+
+class Command(BaseCommand):
+    help = "Set the default Wagtail site's host and port from SITE_URL (run after migrate on every deploy)."
+
+    def handle(self, *args, **options):
+        site = site_sync_from_settings()
+        self.stdout.write(f"Default site: {site.hostname}:{site.port}")
