@@ -88,7 +88,7 @@ def migrated_baseline(django_db_setup, django_db_blocker) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _transactional_tests_start_from_the_baseline(request, migrated_baseline):
+def _transactional_tests_start_from_the_baseline(request):
     """Transactional tests commit, and their teardown flushes every table. Each one starts by
     truncating whatever is there and loading the migrated baseline, whatever ran before it.
     (Django's serialized_rollback proved order-dependent here, so it is not used.)"""
@@ -99,6 +99,7 @@ def _transactional_tests_start_from_the_baseline(request, migrated_baseline):
     if not transactional:
         yield
         return
+    migrated_baseline = request.getfixturevalue("migrated_baseline")
     request.getfixturevalue("transactional_db")
     from django.db import connection
 

@@ -139,6 +139,7 @@ class Booking(models.Model):
     promoted_from_waitlist = models.BooleanField(default=False)
     reminded_24h_at = models.DateTimeField(null=True, blank=True)
     reminded_15m_at = models.DateTimeField(null=True, blank=True)
+    no_show = models.BooleanField(default=False, help_text="Set after the session if the learner never joined the call.")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -267,3 +268,21 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user}"
+
+
+class CallAttendance(models.Model):
+    """One presence of a participant in a session's call room: joined, and (once gone) left."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attendance")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="call_attendance")
+    peer_id = models.CharField(max_length=16, unique=True)
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        verbose_name_plural = "call attendance"
+        indexes = [models.Index(fields=["session", "left_at"], name="attendance_session_present")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.session}"

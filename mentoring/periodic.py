@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
+from .services.calls import sessions_mark_no_shows
 from .services.reminders import reminders_send
 from .services.sessions import sessions_complete_ended
 
@@ -33,6 +34,7 @@ JOBS: dict[str, Callable] = {
     "reminders": lambda now: reminders_send(now=now),
     "complete_sessions": lambda now: sessions_complete_ended(now=now),
     "publish_scheduled": _publish_scheduled,
+    "no_shows": lambda now: sessions_mark_no_shows(now=now),
 }
 
 

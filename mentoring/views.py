@@ -204,6 +204,8 @@ def session_room(request: HttpRequest, room_id) -> HttpResponse:
     session = session_get_for_participant(room_id=room_id, user=request.user)
     now = timezone.now()
     opens, closes = join_window(session)
+    if session_is_live(session, now):
+        return render(request, "mentoring/room.html", {"session": session})
     return render(
         request,
         "mentoring/room_waiting.html",

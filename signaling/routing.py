@@ -4,5 +4,5 @@ from . import consumers
 
 websocket_urlpatterns = [
     path("ws/notifications/", consumers.NotificationConsumer.as_asgi()),
-    # The call room's /ws/session/<room>/ joins here with the call issue.
+    path("ws/session/<uuid:room_id>/", consumers.CallConsumer.as_asgi()),
 ]

@@ -143,6 +143,9 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
         link=reverse("dashboard"),
     )
     waitlist_promote(session=session, now=now)
+    from .calls import calls_disconnect_user
+
+    calls_disconnect_user(user_id=learner.pk, session_id=session.pk)
     return booking
 
 

@@ -36,5 +36,10 @@ def user_update_profile(*, user: User, display_name: str, time_zone: str) -> Use
 
 def users_deactivate(*, users: Iterable[User]) -> int:
     """Deactivate accounts (moderation). Returns how many were active before."""
+    from mentoring.services.calls import calls_disconnect_user
+
     ids = [user.pk for user in users if user.is_active]
-    return User.objects.filter(pk__in=ids, is_active=True).update(is_active=False)
+    count = User.objects.filter(pk__in=ids, is_active=True).update(is_active=False)
+    for user_id in ids:
+        calls_disconnect_user(user_id=user_id)
+    return count

@@ -119,7 +119,14 @@ def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": prefix, "capacity": 1000, "expiry": 60},
+            "CONFIG": {
+                # redis-py 8 times socket reads out after 5 s by default, exactly when channels-redis's
+                # 5 s blocking pop returns empty: the consumer then dies with TimeoutError. Wait longer.
+                "hosts": [{"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True}],
+                "prefix": prefix,
+                "capacity": 1000,
+                "expiry": 60,
+            },
         }
     }
 
@@ -179,6 +186,17 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PeerLearn] "
 # ---------------------------------------------------------------------------- mentoring
 # A session's room opens this many minutes before its start and closes at its end.
 JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
+
+# ---------------------------------------------------------------------------- calls (WebRTC)
+# ICE servers handed to call participants. With none configured, calls use host candidates only
+# (fine on one machine or LAN). TURN credentials follow the TURN REST convention (coturn
+# use-auth-secret): username "<expiry>:<user id>", password base64(HMAC-SHA1(secret, username)).
+STUN_URLS = env_list("STUN_URLS")
+TURN_URLS = env_list("TURN_URLS")
+TURN_SECRET = env_str("TURN_SECRET", "")
+TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 3600)
+# Tests only: force relay-only ICE ("relay") to prove calls work through TURN.
+ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
 
 # ---------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "en-us"

@@ -1,0 +1,168 @@
+"""A real WebRTC call between two (and three) headless Chromium browsers through our signaling."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD, make_user
+from mentoring.demo import _book_directly
+from mentoring.tests.factories import make_session
+
+pytestmark = pytest.mark.browser
+
+FRAMES_DECODED = """async () => {
+  const out = {};
+  for (const [id, entry] of window.peerlearnCall.peers) {
+    const stats = await entry.link.pc.getStats();
+    let frames = 0, bytes = 0, pair = null;
+    stats.forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") { frames += r.framesDecoded || 0; bytes += r.bytesReceived || 0; }
+      if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") pair = r;
+    });
+    let local = null;
+    if (pair) stats.forEach((r) => { if (r.id === pair.localCandidateId) local = r.candidateType; });
+    out[entry.info.name] = { frames, bytes, state: entry.link.pc.connectionState, localCandidate: local };
+  }
+  return out;
+}"""
+
+
+def log_in(context, base: str, email: str):
+    page = context.new_page()
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    return page
+
+
+def join(page, base: str, session) -> None:
+    page.goto(f"{base}/sessions/{session.room_id}/room/")
+    expect(page.get_by_text("Camera and microphone are ready.")).to_be_visible(timeout=10_000)
+    page.get_by_role("button", name="Join the call").click()
+    expect(page.locator("#call")).to_be_visible()
+
+
+STATES = """() => [...window.peerlearnCall.peers.values()].map(e => [e.info.name, e.link.pc.connectionState,
+    e.link.pc.signalingState, e.link.pc.iceConnectionState, e.link.pc.iceGatheringState, e.link.pendingCandidates.length])"""
+
+
+def wait_for_video(page, names: list[str], timeout_ms: int = 30_000):
+    try:
+        _wait_connected(page, names, timeout_ms)
+    except Exception:
+        print("\n[call] stuck:", page.evaluate(STATES), page.evaluate("() => window.peerlearnCall.myId"))
+        raise
+    return _wait_frames(page, names, timeout_ms)
+
+
+def _wait_connected(page, names, timeout_ms):
+    page.wait_for_function(
+        """(names) => { const c = window.peerlearnCall; if (!c) return false;
+            const got = [...c.peers.values()].filter(e => e.link.pc.connectionState === "connected").map(e => e.info.name);
+            return names.every(n => got.includes(n)); }""",
+        arg=names,
+        timeout=timeout_ms,
+    )
+
+
+def _wait_frames(page, names, timeout_ms):
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:  # getStats is async, so poll from here rather than with wait_for_function
+        stats = page.evaluate(FRAMES_DECODED)
+        if all(stats.get(n, {}).get("frames", 0) > 0 for n in names):
+            break
+        assert time.monotonic() < deadline, f"no decoded video from {names}: {stats}"
+        page.wait_for_timeout(200)
+    first = page.evaluate(FRAMES_DECODED)
+    page.wait_for_timeout(1500)
+    second = page.evaluate(FRAMES_DECODED)
+    for name in names:
+        assert second[name]["frames"] > first[name]["frames"] > 0, (name, first, second)
+    return second
+
+
+@pytest.fixture
+def call_setup(live_server_url):
+    mentor = make_user("maya@example.com", "Maya Mentor", "mentor")
+    learner = make_user("alice@example.com", "Alice Learner")
+    session = make_session(mentor, title="Live pairing", starts_in=timedelta(minutes=5), capacity=3)
+    _book_directly(session, learner)
+    return live_server_url, mentor, learner, session
+
+
+def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused(call_setup, chromium):
+    base, mentor, learner, session = call_setup
+    outsider = make_user("charlie@example.com", "Charlie Outsider")
+    contexts = [chromium.new_context(viewport={"width": 1280, "height": 800}) for _ in range(3)]
+    try:
+        m_page = log_in(contexts[0], base, mentor.email)
+        l_page = log_in(contexts[1], base, learner.email)
+        join(m_page, base, session)
+        join(l_page, base, session)
+
+        m_stats = wait_for_video(m_page, ["Alice Learner"])
+        l_stats = wait_for_video(l_page, ["Maya Mentor"])
+        print(f"\n[call] mentor sees {m_stats}; learner sees {l_stats}")
+
+        # Chat both ways.
+        m_page.get_by_label("Message").fill("Hello from the mentor <b>bold?</b>")
+        m_page.get_by_role("button", name="Send").click()
+        expect(l_page.locator("#chat-log")).to_contain_text("Hello from the mentor <b>bold?</b>")
+        l_page.get_by_label("Message").fill("Hi! Learner here.")
+        l_page.get_by_role("button", name="Send").click()
+        expect(m_page.locator("#chat-log")).to_contain_text("Hi! Learner here.")
+
+        # Muting shows on the other side.
+        m_page.get_by_role("button", name="Mute", exact=True).click()
+        expect(l_page.locator(".tile .tile-muted")).to_be_visible()
+        expect(l_page.locator("#participants")).to_contain_text("Muted")
+        m_page.get_by_role("button", name="Unmute").click()
+        expect(l_page.locator(".tile .tile-muted")).to_be_hidden()
+
+        # Screen share replaces the learner's camera; the mentor sees it and keeps decoding frames.
+        l_page.get_by_role("button", name="Share screen").click()
+        expect(l_page.get_by_role("button", name="Stop sharing")).to_be_visible(timeout=10_000)
+        expect(m_page.locator(".tile .tile-screen")).to_be_visible()
+        wait_for_video(m_page, ["Alice Learner"])
+
+        # An outsider gets "not found", exactly like a room that does not exist.
+        o_page = log_in(contexts[2], base, outsider.email)
+        response = o_page.goto(f"{base}/sessions/{session.room_id}/room/")
+        assert response.status == 404
+        expect(o_page.get_by_role("heading", name="We couldn't find that page")).to_be_visible()
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_three_person_group_call_connects_every_pair(call_setup, chromium):
+    base, mentor, learner, session = call_setup
+    second = make_user("bob@example.com", "Bob Learner")
+    _book_directly(session, second)
+    people = [(mentor, ["Alice Learner", "Bob Learner"]), (learner, ["Maya Mentor", "Bob Learner"]), (second, ["Maya Mentor", "Alice Learner"])]
+    contexts = [chromium.new_context(viewport={"width": 900, "height": 700}) for _ in people]
+    try:
+        pages = []
+        for context, (person, _) in zip(contexts, people, strict=True):
+            page = log_in(context, base, person.email)
+            join(page, base, session)
+            pages.append(page)
+        page_states = lambda: [p.evaluate("() => [...window.peerlearnCall.peers.values()].map(e => [e.info.name, e.link.pc.connectionState, e.link.pc.signalingState])") for p in pages]  # noqa: E731
+        try:
+            pages[0].wait_for_function("() => [...window.peerlearnCall.peers.values()].filter(e => e.link.pc.connectionState === 'connected').length === 2", timeout=30_000)
+        finally:
+            print("\n[call] peer states:", page_states())
+        for page, (_, others) in zip(pages, people, strict=True):
+            stats = wait_for_video(page, others, timeout_ms=30_000)
+            assert set(stats) == set(others)  # no ghost or duplicate peers
+        print("\n[call] 3-person mesh: every pair connected and decoding video")
+    finally:
+        for context in contexts:
+            context.close()
