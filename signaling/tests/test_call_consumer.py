@@ -1,0 +1,188 @@
+"""The call-room consumer through channels' WebsocketCommunicator, on the real Redis channel layer."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from conftest import make_user
+from mentoring.demo import _book_directly
+from mentoring.models import Booking, CallAttendance, WaitlistEntry
+from mentoring.services.bookings import booking_cancel
+from mentoring.tests.factories import make_session
+from portal.accounts.services import users_deactivate
+from portal.asgi import application
+from signaling.protocol import CLOSE_FLOOD, CLOSE_NOT_ALLOWED, CLOSE_REVOKED, CLOSE_TOO_BIG
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+@pytest.fixture
+def room(mentor, learner):
+    session = make_session(mentor, title="Room", starts_in=timedelta(minutes=5), capacity=3)
+    _book_directly(session, learner)
+    return session
+
+
+async def connect(session, user, origin=ORIGIN):
+    communicator = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/", headers=[origin])
+    communicator.scope["user"] = user
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def joined(session, user):
+    communicator, connected, code = await connect(session, user)
+    assert connected, code
+    welcome = await communicator.receive_json_from(timeout=5)
+    assert welcome["type"] == "welcome"
+    return communicator, welcome
+
+
+async def test_mentor_and_learner_join_and_see_each_other(room, mentor, learner):
+    m, m_welcome = await joined(room, mentor)
+    assert m_welcome["you"]["role"] == "mentor" and m_welcome["peers"] == []
+    assert m_welcome["iceServers"] == [] and m_welcome["iceTransportPolicy"] == "all"
+    lc, l_welcome = await joined(room, learner)
+    assert l_welcome["peers"] == [{"id": m_welcome["you"]["id"], "name": "Maya Mentor", "role": "mentor"}]
+    joined_msg = await m.receive_json_from(timeout=5)
+    assert joined_msg == {"type": "peer-joined", "peer": l_welcome["you"]}
+    await lc.disconnect()
+    assert await m.receive_json_from(timeout=5) == {"type": "peer-left", "peer_id": l_welcome["you"]["id"]}
+    await m.disconnect()
+    rows = await sync_to_async(list)(CallAttendance.objects.filter(session=room).values_list("user__email", "left_at"))
+    assert sorted(email for email, _ in rows) == [learner.email, mentor.email] and all(left for _, left in rows)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "waitlisted", "cancelled", "staff", "other_mentor"])
+async def test_everyone_else_is_refused(room, who, other_learner):
+    if who == "anonymous":
+        user = AnonymousUser()
+    elif who == "outsider":
+        user = await sync_to_async(make_user)("out@example.com", "Out")
+    elif who == "waitlisted":
+        user = other_learner
+        await sync_to_async(WaitlistEntry.objects.create)(session=room, learner=user)
+    elif who == "cancelled":
+        user = other_learner
+        booking = await sync_to_async(_book_directly)(room, user)
+        await sync_to_async(Booking.objects.filter(pk=booking.pk).update)(status="cancelled")
+    elif who == "staff":
+        user = await sync_to_async(make_user)("root@example.com", "Root", is_staff=True, is_superuser=True)
+    else:
+        user = await sync_to_async(make_user)("m2@example.com", "M2", "mentor")
+    _, connected, code = await connect(room, user)
+    assert not connected and code == CLOSE_NOT_ALLOWED
+    assert not await sync_to_async(CallAttendance.objects.exists)()
+
+
+async def test_before_the_join_window_and_foreign_origin_are_refused(mentor, learner):
+    later = await sync_to_async(make_session)(mentor, title="Later", starts_in=timedelta(hours=3))
+    await sync_to_async(_book_directly)(later, learner)
+    _, connected, code = await connect(later, learner)
+    assert not connected and code == CLOSE_NOT_ALLOWED
+    soon = await sync_to_async(make_session)(mentor, title="Soon", starts_in=timedelta(minutes=5))
+    await sync_to_async(_book_directly)(soon, learner)
+    _, connected, _ = await connect(soon, learner, origin=(b"origin", b"https://evil.example.com"))
+    assert not connected
+
+
+async def test_a_signal_reaches_only_its_target_and_from_cannot_be_forged(room, mentor, learner, other_learner):
+    await sync_to_async(_book_directly)(room, other_learner)
+    m, mw = await joined(room, mentor)
+    a, aw = await joined(room, learner)
+    b, bw = await joined(room, other_learner)
+    await m.receive_json_from(timeout=5), await m.receive_json_from(timeout=5), await a.receive_json_from(timeout=5)
+    offer = {"description": {"type": "offer", "sdp": "v=0\r\n"}}
+    await a.send_json_to({"type": "signal", "to": mw["you"]["id"], "data": offer})
+    got = await m.receive_json_from(timeout=5)
+    assert got == {"type": "signal", "from": aw["you"]["id"], "data": offer}
+    assert await b.receive_nothing(timeout=0.3)
+    # A client that claims another sender gets an error, and nothing is relayed.
+    await b.send_json_to({"type": "signal", "to": mw["you"]["id"], "from": aw["you"]["id"], "data": offer})
+    assert (await b.receive_json_from(timeout=5))["code"] == "unknown_field"
+    assert await m.receive_nothing(timeout=0.3)
+    for c in (m, a, b):
+        await c.disconnect()
+
+
+async def test_chat_reaches_everyone_and_media_state_the_others(room, mentor, learner):
+    m, mw = await joined(room, mentor)
+    a, aw = await joined(room, learner)
+    await m.receive_json_from(timeout=5)  # peer-joined
+    await a.send_json_to({"type": "chat", "text": "  <script>hi</script>  "})
+    for c in (m, a):
+        msg = await c.receive_json_from(timeout=5)
+        assert (msg["type"], msg["from"], msg["name"], msg["text"]) == ("chat", aw["you"]["id"], "Alice Learner", "<script>hi</script>")
+    await a.send_json_to({"type": "media-state", "audio": False, "video": True, "screen": False})
+    assert await m.receive_json_from(timeout=5) == {"type": "media-state", "from": aw["you"]["id"], "audio": False, "video": True, "screen": False}
+    assert await a.receive_nothing(timeout=0.3)
+    await a.send_json_to({"type": "ping", "t": 12})
+    assert await a.receive_json_from(timeout=5) == {"type": "pong", "t": 12}
+    await m.disconnect()
+    await a.disconnect()
+
+
+BAD_FRAMES = [
+    ("not json", "bad_json"),
+    ("[1, 2]", "bad_shape"),
+    ('{"type": "dance"}', "unknown_type"),
+    ('{"type": "chat"}', "missing_field"),
+    ('{"type": "chat", "text": 5}', "bad_type"),
+    ('{"type": "chat", "text": "hi", "html": "<b>"}', "unknown_field"),
+    ('{"type": "signal", "to": "../../etc", "data": {}}', "bad_value"),
+    ('{"type": "signal", "to": "0123456789abcdef", "data": {"description": {"type": "evil", "sdp": "x"}}}', "bad_value"),
+    ('{"type": "media-state", "audio": "yes", "video": true, "screen": false}', "bad_type"),
+]
+
+
+async def test_malformed_messages_get_an_error_and_the_other_peer_keeps_working(room, mentor, learner):
+    m, mw = await joined(room, mentor)
+    a, _ = await joined(room, learner)
+    await m.receive_json_from(timeout=5)
+    for raw, code in BAD_FRAMES:
+        await a.send_to(text_data=raw)
+        reply = await a.receive_json_from(timeout=5)
+        assert (reply["type"], reply["code"]) == ("error", code), raw
+    assert await m.receive_nothing(timeout=0.3)
+    await a.send_json_to({"type": "chat", "text": "still here"})
+    assert (await m.receive_json_from(timeout=5))["text"] == "still here"
+    assert (await a.receive_json_from(timeout=5))["text"] == "still here"  # chat echoes to its sender too
+    await a.send_to(text_data=json.dumps({"type": "chat", "text": "x" * 70_000}))
+    assert (await a.receive_json_from(timeout=5))["code"] == "too_big"
+    assert (await a.receive_output(timeout=5))["code"] == CLOSE_TOO_BIG
+    await m.send_json_to({"type": "chat", "text": "mentor still fine"})
+    assert (await m.receive_json_from(timeout=5))["text"] == "mentor still fine"
+    await m.disconnect()
+
+
+async def test_a_flood_closes_the_socket(room, learner):
+    a, _ = await joined(room, learner)
+    for _ in range(200):
+        await a.send_json_to({"type": "ping"})
+    codes = []
+    while True:
+        out = await a.receive_output(timeout=5)
+        if out["type"] == "websocket.close":
+            codes.append(out["code"])
+            break
+    assert codes == [CLOSE_FLOOD]
+
+
+async def test_cancelling_the_booking_deactivation_and_logout_close_call_sockets(room, mentor, learner):
+    a, _ = await joined(room, learner)
+    booking = await sync_to_async(Booking.objects.get)(session=room, learner=learner)
+    await sync_to_async(booking_cancel)(booking_id=booking.pk, learner=learner)
+    assert (await a.receive_json_from(timeout=5))["code"] == "revoked"
+    assert (await a.receive_output(timeout=5))["code"] == CLOSE_REVOKED
+
+    m, _ = await joined(room, mentor)
+    await sync_to_async(users_deactivate)(users=[mentor])
+    assert (await m.receive_json_from(timeout=5))["code"] == "revoked"
+    assert (await m.receive_output(timeout=5))["code"] == CLOSE_REVOKED
