@@ -7,10 +7,11 @@ delete of a page bumps a version number, so the next visit renders afresh.
 
 from __future__ import annotations
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from portal.middleware import DualModeMiddleware
 
 VERSION_KEY = "pagecache:version"
 SKIP_PREFIXES = ("/cms/", "/admin/", "/accounts/", "/static/", "/media/", "/ws/", "/documents/")
@@ -35,18 +36,8 @@ def _eligible(request: HttpRequest) -> bool:
     )
 
 
-class AnonymousPageCacheMiddleware:
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
+class AnonymousPageCacheMiddleware(DualModeMiddleware):
+    def handle(self, request: HttpRequest) -> HttpResponse:
         if not _eligible(request):
             return self.get_response(request)
         cached = cache.get(_key(request, cache.get(VERSION_KEY, 0)))

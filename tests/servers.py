@@ -48,7 +48,9 @@ class DaphneProcess:
     def __init__(self, *, env: dict[str, str], port: int | None = None, log_path: Path | None = None):
         self.port = port or free_port()
         inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-        self.env = {**inherited, "DJANGO_ENV": "test", "DJANGO_SETTINGS_MODULE": "portal.settings.test", **env}
+        # Tests reset the database between them, which this process's in-memory caches cannot see.
+        defaults = {"DJANGO_ENV": "test", "DJANGO_SETTINGS_MODULE": "portal.settings.test", "PAGE_CACHE_SECONDS": "0"}
+        self.env = {**inherited, **defaults, **env}
         self.log_path = log_path or ROOT / "var" / f"daphne-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 

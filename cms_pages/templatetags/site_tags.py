@@ -30,6 +30,10 @@ def _load_chrome() -> dict:
 @register.simple_tag
 def site_chrome() -> dict:
     """Menus, footer and site name as editors set them; cached until anything is published or saved."""
+    from django.conf import settings
+
+    if settings.PAGE_CACHE_SECONDS <= 0:
+        return _load_chrome()
     chrome = cache.get(f"sitechrome:{cache.get(VERSION_KEY, 0)}")
     if chrome is None:
         chrome = _load_chrome()

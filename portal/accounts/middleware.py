@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import zoneinfo
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.utils import timezone
+
+from portal.middleware import DualModeMiddleware
 
 
 def _activate_for(user) -> None:
@@ -16,22 +17,10 @@ def _activate_for(user) -> None:
     timezone.deactivate()
 
 
-class UserTimezoneMiddleware:
-    """Render times (and read form input) in the signed-in user's own time zone.
+class UserTimezoneMiddleware(DualModeMiddleware):
+    """Render times (and read form input) in the signed-in user's own time zone."""
 
-    Async-capable so that, under Daphne, it adds no extra hop to the sync thread."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(self.get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
+    def handle(self, request):
         _activate_for(getattr(request, "user", None))
         return self.get_response(request)
 

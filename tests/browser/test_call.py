@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, make_user
+from conftest import make_user
 from mentoring.demo import _book_directly
 from mentoring.tests.factories import make_session
+from tests.browser.helpers import log_in as log_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -34,11 +34,7 @@ FRAMES_DECODED = """async () => {
 
 def log_in(context, base: str, email: str):
     page = context.new_page()
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page).to_have_url(re.compile(r"/dashboard/$"))
+    log_in_page(page, base, email)
     return page
 
 

@@ -14,6 +14,7 @@ from cms_pages.services import home_page_get
 from conftest import PASSWORD, make_user
 from mentoring.models import Booking
 from mentoring.tests.factories import make_session, skill
+from tests.browser.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -99,10 +100,7 @@ def test_learner_goes_from_a_course_page_to_booking_one_of_its_sessions(live_ser
     ctx = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         page = ctx.new_page()
-        page.goto(live_server_url + "/accounts/login/")
-        page.get_by_label("Email").fill(learner.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        log_in(page, live_server_url, learner.email)
         page.goto(live_server_url + "/courses/")
         page.get_by_role("link", name="Web apps with Django").click()
         page.get_by_role("link", name="Book “Django office hours”").first.click()
