@@ -162,3 +162,37 @@ def test_three_person_group_call_connects_every_pair(call_setup, chromium):
     finally:
         for context in contexts:
             context.close()
+
+
+def test_relay_only_call_through_a_local_coturn(live_db, daphne_server, chromium):
+    """The same call with iceTransportPolicy "relay": media must flow through TURN."""
+    from tests.coturn import CoturnProcess
+    from tests.servers import DaphneProcess
+
+    mentor = make_user("maya@example.com", "Maya Mentor", "mentor")
+    learner = make_user("alice@example.com", "Alice Learner")
+    session = make_session(mentor, title="Relay pairing", starts_in=timedelta(minutes=5), capacity=2)
+    _book_directly(session, learner)
+    with CoturnProcess(allow_loopback=True) as turn:
+        relay_server = DaphneProcess(
+            env={
+                "DATABASE_URL": daphne_server.env["DATABASE_URL"],
+                "TURN_URLS": turn.url,
+                "TURN_SECRET": turn.secret,
+                "ICE_TRANSPORT_POLICY": "relay",
+            }
+        ).start()
+        contexts = [chromium.new_context() for _ in range(2)]
+        try:
+            pages = [log_in(contexts[0], relay_server.url, mentor.email), log_in(contexts[1], relay_server.url, learner.email)]
+            for page in pages:
+                join(page, relay_server.url, session)
+            m_stats = wait_for_video(pages[0], ["Alice Learner"])
+            l_stats = wait_for_video(pages[1], ["Maya Mentor"])
+            print(f"\n[call] relay-only: mentor {m_stats}; learner {l_stats}")
+            assert m_stats["Alice Learner"]["localCandidate"] == "relay"
+            assert l_stats["Maya Mentor"]["localCandidate"] == "relay"
+        finally:
+            for context in contexts:
+                context.close()
+            relay_server.stop()

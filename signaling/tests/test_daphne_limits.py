@@ -1,0 +1,62 @@
+"""Against a real Daphne process: an oversized frame is refused and healthy sockets keep working."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.test import Client
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from mentoring.demo import _book_directly
+from mentoring.tests.factories import make_session
+
+
+def cookie_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def test_oversized_frame_is_refused_while_20_healthy_sockets_keep_relaying(live_server_url, daphne_server, mentor, learner):
+    session = make_session(mentor, title="Limits", starts_in=timedelta(minutes=5), capacity=2)
+    _book_directly(session, learner)
+    url = f"ws://127.0.0.1:{daphne_server.port}/ws/session/{session.room_id}/"
+    origin = f"http://127.0.0.1:{daphne_server.port}"
+    cookies = {mentor.pk: cookie_for(mentor), learner.pk: cookie_for(learner)}
+
+    def open_socket(user):
+        ws = connect(url, origin=origin, additional_headers={"Cookie": cookies[user.pk]}, max_size=2**20, open_timeout=10)
+        assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
+        return ws
+
+    healthy = [open_socket(mentor if i % 2 else learner) for i in range(20)]
+    attacker = open_socket(learner)
+    try:
+        attacker.send(json.dumps({"type": "chat", "text": "x" * (70 * 1024)}))
+        replies = []
+        try:
+            while True:
+                replies.append(json.loads(attacker.recv(timeout=10)))
+        except ConnectionClosed as closed:
+            close_code = closed.rcvd.code if closed.rcvd else None
+        assert any(r.get("code") == "too_big" for r in replies)
+        assert close_code == 4009
+
+        for index, ws in enumerate(healthy):
+            ws.send(json.dumps({"type": "ping", "t": index}))
+        answered = 0
+        for index, ws in enumerate(healthy):
+            while True:
+                message = json.loads(ws.recv(timeout=10))
+                if message["type"] == "pong":
+                    assert message["t"] == index
+                    answered += 1
+                    break
+        print(f"\n[limits] oversized frame closed with {close_code}; {answered}/20 healthy sockets answered")
+        assert answered == 20
+    finally:
+        for ws in [*healthy, attacker]:
+            ws.close()
