@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 from .models import (
     Booking,
     CalendarFeed,
+    CallAttendance,
     Feedback,
     Language,
     LearnerProfile,
@@ -204,8 +205,8 @@ class SessionAdmin(admin.ModelAdmin):
 
 @admin.register(Booking)
 class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["learner", "session", "session_starts_at", "status", "promoted_from_waitlist", "created_at"]
-    list_filter = ["status", "promoted_from_waitlist", "created_at"]
+    list_display = ["learner", "session", "session_starts_at", "status", "promoted_from_waitlist", "no_show", "created_at"]
+    list_filter = ["status", "promoted_from_waitlist", "no_show", "created_at"]
     search_fields = ["learner__email", "learner__display_name", "session__title"]
     list_select_related = ["learner", "session"]
     raw_id_fields = ["session"]
@@ -215,6 +216,23 @@ class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="session starts", ordering="session__starts_at")
     def session_starts_at(self, obj: Booking):
         return obj.session.starts_at
+
+
+@admin.register(CallAttendance)
+class CallAttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who was in each call and when: recorded by the signaling server, never edited by hand."""
+
+    list_display = ["session", "user", "joined_at", "left_at", "minutes"]
+    list_filter = ["joined_at"]
+    search_fields = ["user__email", "user__display_name", "session__title"]
+    list_select_related = ["session", "user"]
+    date_hierarchy = "joined_at"
+
+    @admin.display(description="minutes")
+    def minutes(self, obj: CallAttendance):
+        if not obj.left_at:
+            return "in the call"
+        return round((obj.left_at - obj.joined_at).total_seconds() / 60, 1)
 
 
 @admin.register(WaitlistEntry)

@@ -20,7 +20,7 @@ from .models import Booking, Feedback, Session
 
 WEEKS = 12
 TOP_LIMIT = 8
-ATTENDANCE_NOTE = "not recorded yet — arrives with the call room"
+ATTENDANCE_NOTE = "no finished sessions with bookings yet"
 CSV_HEADER = ["week_start", "sessions", "bookings", "capacity", "booked_seats", "fill_rate", "average_rating"]
 
 
@@ -222,10 +222,32 @@ def most_booked_sessions(*, start: datetime, end: datetime, limit: int = TOP_LIM
     )
 
 
+def attendance_summary(*, start: datetime, end: datetime, now: datetime | None = None) -> str:
+    """Of the learners booked on finished, non-cancelled sessions in the window, how many joined the call."""
+    from django.db.models import Count, Exists, OuterRef, Q
+
+    from .models import Booking, CallAttendance
+
+    now = now or timezone.now()
+    joined = CallAttendance.objects.filter(session_id=OuterRef("session_id"), user_id=OuterRef("learner_id"))
+    counts = (
+        Booking.objects.filter(
+            status=Booking.Status.ACTIVE, session__starts_at__gte=start, session__starts_at__lt=end, session__ends_at__lte=now
+        )
+        .exclude(session__status=Session.Status.CANCELLED)
+        .annotate(joined=Exists(joined))
+        .aggregate(total=Count("pk"), attended=Count("pk", filter=Q(joined=True)))
+    )
+    if not counts["total"]:
+        return ATTENDANCE_NOTE
+    return f"{100 * counts['attended'] / counts['total']:.1f}% ({counts['attended']} of {counts['total']} booked learners joined)"
+
+
 def analytics_overview(*, now: datetime | None = None, weeks: int = WEEKS) -> AnalyticsOverview:
-    """Everything the analytics page shows. Six queries, whatever the amount of data."""
+    """Everything the analytics page shows. Seven queries, whatever the amount of data."""
     start, end = analytics_window(now=now, weeks=weeks)
     return AnalyticsOverview(
+        attendance=attendance_summary(start=start, end=end, now=now),
         start=start,
         end=end,
         weeks=weekly_stats(start=start, end=end),

@@ -120,7 +120,7 @@ def test_overview_buckets_by_monday_utc_weeks_and_leaves_out_cancelled_hidden_an
 
     with CaptureQueriesContext(connection) as queries:
         overview = analytics_overview(now=now)
-    assert len(queries) == 6
+    assert len(queries) == 7
 
     assert [w.week_start for w in overview.weeks][0] == date(2024, 12, 23)
     assert [w.week_start for w in overview.weeks][-1] == date(2025, 3, 10)
@@ -148,7 +148,7 @@ def test_overview_buckets_by_monday_utc_weeks_and_leaves_out_cancelled_hidden_an
         ("Sam Second", 1, 1),
     ]
     assert [s.pk for s in overview.most_booked_sessions] == [a.pk, first_week.pk, b.pk]
-    assert overview.attendance == ATTENDANCE_NOTE
+    assert overview.attendance == "0.0% (0 of 4 booked learners joined)"  # nobody joined a call yet
 
 
 @pytest.mark.django_db
@@ -199,7 +199,7 @@ def test_staff_see_the_analytics_page_with_the_right_figures(client, admin_user,
     assert figure(html, "seats") == "3 of 5"
     assert figure(html, "fill-rate") == "60.0%"
     assert figure(html, "average-rating").startswith("5.00 / 5") and "(1 rating)" in figure(html, "average-rating")
-    assert figure(html, "attendance") == "not recorded yet — arrives with the call room"
+    assert figure(html, "attendance").endswith("booked learners joined)")
     assert "Python" in html and "Maya Mentor" in html and "Dropped" not in html
     assert 'href="/admin/analytics/analytics.csv"' in html
     assert response.headers["Cache-Control"].startswith("max-age=0")
@@ -309,3 +309,24 @@ def test_analytics_page_queries_do_not_grow_with_the_data(client, admin_user, me
     assert Session.objects.count() == 30
     assert large == small
     assert small <= 12
+
+
+@pytest.mark.django_db
+def test_attendance_counts_booked_learners_who_joined_the_call(mentor, learner, other_learner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mentoring.analytics import attendance_summary
+    from mentoring.demo import _book_directly
+    from mentoring.models import CallAttendance
+    from mentoring.tests.factories import past_session
+
+    assert attendance_summary(start=timezone.now() - timedelta(days=7), end=timezone.now()) == ATTENDANCE_NOTE
+    session = past_session(mentor)
+    _book_directly(session, learner)
+    _book_directly(session, other_learner)
+    CallAttendance.objects.create(session=session, user=learner, peer_id="a" * 16, joined_at=session.starts_at)
+    CallAttendance.objects.create(session=session, user=mentor, peer_id="b" * 16, joined_at=session.starts_at)
+    summary = attendance_summary(start=timezone.now() - timedelta(days=7), end=timezone.now())
+    assert summary == "50.0% (1 of 2 booked learners joined)"
