@@ -46,15 +46,13 @@ def _week_key(value: datetime) -> date:
 
 
 # --------------------------------------------------------------------------- figures
-@dataclass(frozen=True)
-class WeekStats:
-    week_start: date
-    sessions: int = 0
-    bookings: int = 0
-    capacity: int = 0
-    booked_seats: int = 0
-    rating_sum: int = 0
-    rating_count: int = 0
+class _Rates:
+    """Fill rate and average rating, derived from seat and rating totals (weekly or overall)."""
+
+    capacity: int
+    booked_seats: int
+    rating_sum: int
+    rating_count: int
 
     @property
     def fill_rate(self) -> float | None:
@@ -71,6 +69,18 @@ class WeekStats:
 
 
 @dataclass(frozen=True)
+class WeekStats(_Rates):
+    week_start: date
+    sessions: int = 0
+    bookings: int = 0
+    capacity: int = 0
+    booked_seats: int = 0
+    rating_sum: int = 0
+    rating_count: int = 0
+
+
+
+@dataclass(frozen=True)
 class SkillStat:
     name: str
     bookings: int
@@ -84,7 +94,7 @@ class MentorStat:
 
 
 @dataclass(frozen=True)
-class AnalyticsOverview:
+class AnalyticsOverview(_Rates):
     start: datetime
     end: datetime
     weeks: list[WeekStats]
@@ -114,22 +124,12 @@ class AnalyticsOverview:
         return sum(w.booked_seats for w in self.weeks)
 
     @property
-    def fill_rate(self) -> float | None:
-        return self.booked_seats / self.capacity if self.capacity else None
-
-    @property
-    def fill_percent(self) -> float | None:
-        rate = self.fill_rate
-        return None if rate is None else rate * 100
-
-    @property
     def rating_count(self) -> int:
         return sum(w.rating_count for w in self.weeks)
 
     @property
-    def average_rating(self) -> float | None:
-        count = self.rating_count
-        return sum(w.rating_sum for w in self.weeks) / count if count else None
+    def rating_sum(self) -> int:
+        return sum(w.rating_sum for w in self.weeks)
 
 
 def weekly_stats(*, start: datetime, end: datetime) -> list[WeekStats]:

@@ -25,6 +25,7 @@ from .protocol import (
     TokenBucket,
     parse_client_message,
 )
+from .turn import ice_servers_for
 
 # Close codes (4000-4999 are ours; documented in signaling/PROTOCOL.md).
 CLOSE_UNAUTHENTICATED = 4401
@@ -90,7 +91,7 @@ class CallConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         peers = await database_sync_to_async(call_peers_present)(session_id=self.session_id, exclude_peer_id=self.peer_id)
-        ice_servers = await database_sync_to_async(_ice_servers)(self.user_id)
+        ice_servers = ice_servers_for(user_id=self.user_id)
         await self._send(
             {
                 "type": "welcome",
@@ -196,8 +197,3 @@ def _live_session_for(room_id, user):
         return None
     return session if session_is_live(session) else None
 
-
-def _ice_servers(user_id: int) -> list[dict]:
-    from .turn import ice_servers_for
-
-    return ice_servers_for(user_id=user_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -33,7 +33,7 @@ def call_peers_present(*, session_id: int, exclude_peer_id: str = "") -> list[di
     rows = (
         CallAttendance.objects.filter(session_id=session_id, left_at__isnull=True)
         .exclude(peer_id=exclude_peer_id)
-        .select_related("user")
+        .select_related("user", "session")
         .order_by("joined_at")
     )
     return [peer_payload(row) for row in rows]
@@ -64,7 +64,7 @@ def sessions_mark_no_shows(*, now: datetime | None = None) -> int:
     return (
         Booking.objects.filter(status=Booking.Status.ACTIVE, no_show=False, session__ends_at__lte=now)
         .exclude(session__status=Session.Status.CANCELLED)
-        .filter(session__ends_at__gte=now - timezone.timedelta(days=2))
+        .filter(session__ends_at__gte=now - timedelta(days=2))
         .exclude(Exists(joined))
         .update(no_show=True)
     )

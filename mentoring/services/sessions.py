@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -34,6 +35,17 @@ def _check_capacity(capacity: int) -> None:
         raise MentoringError("Capacity is 1 (one-to-one) up to 6 learners.", code="capacity")
 
 
+@contextmanager
+def _overlap_refused():
+    """The exclusion constraint's violation (a race the Python check lost) as the same friendly refusal."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "session_mentor_no_overlap" in str(exc):
+            raise MentoringError(OVERLAP_MESSAGE, code="overlap") from None
+        raise
+
+
 def _overlaps(*, mentor: User, starts_at: datetime, ends_at: datetime, exclude_pk: int | None = None) -> bool:
     clash = Session.objects.filter(
         mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at
@@ -65,23 +77,18 @@ def session_create(
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
         raise MentoringError(OVERLAP_MESSAGE, code="overlap")
-    try:
-        with transaction.atomic():
-            session = Session.objects.create(
-                mentor=mentor,
-                title=title.strip(),
-                description=description.strip(),
-                course=course,
-                starts_at=starts_at,
-                duration_minutes=duration_minutes,
-                ends_at=ends_at,
-                capacity=capacity,
-            )
-            session.skills.set(skills)
-    except IntegrityError as exc:
-        if "session_mentor_no_overlap" in str(exc):
-            raise MentoringError(OVERLAP_MESSAGE, code="overlap") from None
-        raise
+    with _overlap_refused(), transaction.atomic():
+        session = Session.objects.create(
+            mentor=mentor,
+            title=title.strip(),
+            description=description.strip(),
+            course=course,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            ends_at=ends_at,
+            capacity=capacity,
+        )
+        session.skills.set(skills)
     return session
 
 
@@ -100,54 +107,49 @@ def session_update(
 ) -> Session:
     """Change a scheduled session. Booked learners hear about changes of time or title."""
     now = now or timezone.now()
-    try:
-        with transaction.atomic():
-            session = Session.objects.select_for_update().filter(pk=session_id, mentor=mentor).first()
-            if session is None:
-                raise MentoringError("No such session.", code="not_found")
-            if session.status != Session.Status.SCHEDULED:
-                raise MentoringError("Only scheduled sessions can be changed.", code="not_scheduled")
-            if session.starts_at <= now:
-                raise MentoringError("This session has already started and can no longer be changed.", code="started")
-            time_changed = starts_at != session.starts_at or duration_minutes != session.duration_minutes
-            if time_changed:
-                _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
-            _check_capacity(capacity)
-            if capacity < session.booked_count:
-                raise MentoringError(
-                    f"{session.booked_count} learners have booked this session; capacity cannot be lower than that.",
-                    code="capacity_below_bookings",
-                )
-            ends_at = starts_at + timedelta(minutes=duration_minutes)
-            if time_changed and _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at, exclude_pk=session.pk):
-                raise MentoringError(OVERLAP_MESSAGE, code="overlap")
-            announce = time_changed or title.strip() != session.title
-            session.title = title.strip()
-            session.description = description.strip()
-            session.course = course
-            session.starts_at, session.duration_minutes, session.ends_at = starts_at, duration_minutes, ends_at
-            session.capacity = capacity
-            session.save(
-                update_fields=["title", "description", "course", "starts_at", "duration_minutes", "ends_at", "capacity", "updated_at"]
+    with _overlap_refused(), transaction.atomic():
+        session = Session.objects.select_for_update().filter(pk=session_id, mentor=mentor).first()
+        if session is None:
+            raise MentoringError("No such session.", code="not_found")
+        if session.status != Session.Status.SCHEDULED:
+            raise MentoringError("Only scheduled sessions can be changed.", code="not_scheduled")
+        if session.starts_at <= now:
+            raise MentoringError("This session has already started and can no longer be changed.", code="started")
+        time_changed = starts_at != session.starts_at or duration_minutes != session.duration_minutes
+        if time_changed:
+            _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
+        _check_capacity(capacity)
+        if capacity < session.booked_count:
+            raise MentoringError(
+                f"{session.booked_count} learners have booked this session; capacity cannot be lower than that.",
+                code="capacity_below_bookings",
             )
-            session.skills.set(skills)
-            from .bookings import waitlist_promote
+        ends_at = starts_at + timedelta(minutes=duration_minutes)
+        if time_changed and _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at, exclude_pk=session.pk):
+            raise MentoringError(OVERLAP_MESSAGE, code="overlap")
+        announce = time_changed or title.strip() != session.title
+        session.title = title.strip()
+        session.description = description.strip()
+        session.course = course
+        session.starts_at, session.duration_minutes, session.ends_at = starts_at, duration_minutes, ends_at
+        session.capacity = capacity
+        session.save(
+            update_fields=["title", "description", "course", "starts_at", "duration_minutes", "ends_at", "capacity", "updated_at"]
+        )
+        session.skills.set(skills)
+        from .bookings import waitlist_promote
 
-            waitlist_promote(session=session, now=now)
-            if announce:
-                link = reverse("session_detail", args=[session.pk])
-                for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
-                    notify(
-                        user=booking.learner,
-                        kind="session_changed",
-                        text=f"“{session.title}” with {mentor.display_name} changed: it now starts "
-                        f"{_local(session.starts_at, booking.learner)} ({booking.learner.time_zone}).",
-                        link=link,
-                    )
-    except IntegrityError as exc:
-        if "session_mentor_no_overlap" in str(exc):
-            raise MentoringError(OVERLAP_MESSAGE, code="overlap") from None
-        raise
+        waitlist_promote(session=session, now=now)
+        if announce:
+            link = reverse("session_detail", args=[session.pk])
+            for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
+                notify(
+                    user=booking.learner,
+                    kind="session_changed",
+                    text=f"“{session.title}” with {mentor.display_name} changed: it now starts "
+                    f"{_local(session.starts_at, booking.learner)} ({booking.learner.time_zone}).",
+                    link=link,
+                )
     return session
 
 

@@ -103,7 +103,8 @@ export class PeerLink {
   }
 
   async replaceVideo(track) {
-    const sender = this.pc.getSenders().find((s) => s.track?.kind === "video" || (s.track === null && this.pc.getTransceivers().find((t) => t.sender === s)?.receiver.track.kind === "video"));
+    // The video transceiver carries our camera (or screen); its sender may hold no track yet.
+    const sender = this.pc.getTransceivers().find((t) => t.receiver.track.kind === "video")?.sender;
     if (sender) await sender.replaceTrack(track);
     else if (track) this.pc.addTrack(track);
   }
