@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -112,21 +113,31 @@ REDIS_URL = env_str("REDIS_URL")
 CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "peerlearn")
 
 
-def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX) -> dict:
+# Which Redis channel layer carries signaling between processes: "core" (RedisChannelLayer, lists
+# plus sorted-set groups) or "pubsub" (RedisPubSubChannelLayer). README "Scaling out" says which
+# one was measured faster here and why it is the default.
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
+# Group memberships expire this long after their last refresh; live consumers refresh theirs every
+# CHANNEL_GROUP_REFRESH_SECONDS, so a killed process's memberships vanish on their own.
+CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 120)
+CHANNEL_GROUP_REFRESH_SECONDS = env_int("CHANNEL_GROUP_REFRESH_SECONDS", 30)
+
+
+def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX, kind: str = CHANNEL_LAYER) -> dict:
     """Redis channel layer when a Redis URL is given, else the in-process one (single process only)."""
     if not redis_url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": CHANNEL_GROUP_EXPIRY}}}
+    # redis-py 8 times socket reads out after 5 s by default, exactly when channels-redis's
+    # 5 s blocking pop returns empty: the consumer then dies with TimeoutError. Wait longer.
+    host = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True}
+    if kind == "pubsub":
+        return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host], "prefix": prefix}}}
+    if kind != "core":
+        raise ImproperlyConfigured(f'CHANNEL_LAYER must be "core" or "pubsub", not {kind!r}.')
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 times socket reads out after 5 s by default, exactly when channels-redis's
-                # 5 s blocking pop returns empty: the consumer then dies with TimeoutError. Wait longer.
-                "hosts": [{"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True}],
-                "prefix": prefix,
-                "capacity": 1000,
-                "expiry": 60,
-            },
+            "CONFIG": {"hosts": [host], "prefix": prefix, "capacity": 1000, "expiry": 60, "group_expiry": CHANNEL_GROUP_EXPIRY},
         }
     }
 
@@ -197,6 +208,12 @@ TURN_SECRET = env_str("TURN_SECRET", "")
 TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 3600)
 # Tests only: force relay-only ICE ("relay") to prove calls work through TURN.
 ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
+# Call clients send a heartbeat this often; a participant not heard from for
+# CALL_PRESENCE_TIMEOUT_SECONDS leaves the room (a killed server cannot announce it).
+CALL_HEARTBEAT_SECONDS = env_int("CALL_HEARTBEAT_SECONDS", 10)
+CALL_PRESENCE_TIMEOUT_SECONDS = env_int("CALL_PRESENCE_TIMEOUT_SECONDS", 30)
+# How often each call client summarises getStats() and sends it (the call quality record).
+CALL_STATS_SECONDS = env_int("CALL_STATS_SECONDS", 15)
 
 # ---------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "en-us"

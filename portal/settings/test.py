@@ -14,7 +14,11 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 30, "timeout": 20}}
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": 30, "timeout": 20},
+        # A test that leaves a lock or a transaction behind fails loudly instead of stalling the suite.
+        "options": "-c lock_timeout=15000 -c idle_in_transaction_session_timeout=60000",
+    }
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", "peerlearn-test"))
 # The cache stays in-process so allauth's rate limits can be reset between tests.

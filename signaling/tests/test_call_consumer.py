@@ -30,8 +30,21 @@ def room(mentor, learner):
     return session
 
 
+OPEN: list[WebsocketCommunicator] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_every_socket():
+    """Every consumer a test started has finished before the test's event loop closes, so no
+    database work of one test is still running when the next one resets the tables."""
+    yield
+    while OPEN:
+        await OPEN.pop().disconnect(timeout=5)
+
+
 async def connect(session, user, origin=ORIGIN):
     communicator = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/", headers=[origin])
+    OPEN.append(communicator)
     communicator.scope["user"] = user
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
