@@ -223,6 +223,7 @@ class Report(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    context = models.JSONField(default=dict, blank=True, help_text="What was attached, e.g. the call's participants at the time.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -271,18 +272,76 @@ class CalendarFeed(models.Model):
 
 
 class CallAttendance(models.Model):
-    """One presence of a participant in a session's call room: joined, and (once gone) left."""
+    """One presence of a participant in a session's call room: joined, and (once gone) left.
+
+    A page that reconnects (server restart, network change) keeps its ``peer_id`` and resumes the
+    open row instead of adding a second one; ``connection`` names the socket that holds it now.
+    ``last_seen`` moves while the participant's socket is alive, so a presence whose server died
+    is ended by the others after the presence timeout.
+    """
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="attendance")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="call_attendance")
-    peer_id = models.CharField(max_length=16, unique=True)
+    peer_id = models.CharField(max_length=16)
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    connection = models.CharField(max_length=120, blank=True, help_text="Channel name of the socket holding this presence.")
+    reconnects = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["joined_at", "id"]
         verbose_name_plural = "call attendance"
         indexes = [models.Index(fields=["session", "left_at"], name="attendance_session_present")]
+        constraints = [
+            models.UniqueConstraint(fields=["peer_id"], condition=Q(left_at__isnull=True), name="one_open_presence_per_peer"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.session}"
+
+
+class CallQuality(models.Model):
+    """What a participant's browser measured during one session's call, summed over its reports."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="call_quality")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="call_quality")
+    samples = models.PositiveIntegerField(default=0)
+    rtt_samples = models.PositiveIntegerField(default=0)
+    rtt_ms_total = models.FloatField(default=0)
+    rtt_ms_max = models.FloatField(null=True, blank=True)
+    loss_samples = models.PositiveIntegerField(default=0)
+    loss_pct_total = models.FloatField(default=0)
+    loss_pct_max = models.FloatField(null=True, blank=True)
+    in_kbps_total = models.FloatField(default=0)
+    out_kbps_total = models.FloatField(default=0)
+    candidate_types = models.CharField(max_length=60, blank=True, help_text="Local/remote candidate types seen, e.g. host/host, relay/srflx.")
+    protocols = models.CharField(max_length=20, blank=True)
+    ice_restarts = models.PositiveIntegerField(default=0)
+    reconnects = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["session", "user"]
+        verbose_name_plural = "call quality"
+        constraints = [models.UniqueConstraint(fields=["session", "user"], name="one_quality_record_per_participant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.session}"
+
+    @property
+    def rtt_ms_avg(self) -> float | None:
+        return self.rtt_ms_total / self.rtt_samples if self.rtt_samples else None
+
+    @property
+    def loss_pct_avg(self) -> float | None:
+        return self.loss_pct_total / self.loss_samples if self.loss_samples else None
+
+    @property
+    def in_kbps_avg(self) -> float | None:
+        return self.in_kbps_total / self.samples if self.samples else None
+
+    @property
+    def out_kbps_avg(self) -> float | None:
+        return self.out_kbps_total / self.samples if self.samples else None

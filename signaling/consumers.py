@@ -1,20 +1,36 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import re
+import secrets
 import time
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from mentoring.services.calls import call_join, call_leave, call_peers_present
+from mentoring.services.calls import (
+    call_join,
+    call_leave,
+    call_peer_id,
+    call_peers_present,
+    call_quality_record,
+    call_release,
+    call_sweep_stale,
+    call_touch,
+)
 
 from .groups import peer_group, room_group, user_calls_group, user_notifications_group, user_session_calls_group
 from .protocol import (
     CLOSE_FLOOD,
     CLOSE_NOT_ALLOWED,
+    CLOSE_REPLACED,
     CLOSE_REVOKED,
+    CLOSE_SILENT,
     CLOSE_TOO_BIG,
     Chat,
     Leave,
@@ -22,31 +38,78 @@ from .protocol import (
     Ping,
     ProtocolError,
     Signal,
+    Stats,
     TokenBucket,
     parse_client_message,
 )
 from .turn import ice_servers_for
 
+logger = logging.getLogger(__name__)
+
 # Close codes (4000-4999 are ours; documented in signaling/PROTOCOL.md).
 CLOSE_UNAUTHENTICATED = 4401
 
 
-class NotificationConsumer(AsyncJsonWebsocketConsumer):
+class GroupRefreshMixin:
+    """Keeps this socket's channel-layer group memberships as alive as the socket itself.
+
+    Memberships expire ``CHANNEL_GROUP_EXPIRY`` seconds after they were last added; a live consumer
+    re-adds them every ``CHANNEL_GROUP_REFRESH_SECONDS``. So a process that is killed (its
+    ``disconnect`` never runs) leaves nothing behind for long, and after a Redis restart, which
+    forgets every group, each live socket is back in its groups within one refresh.
+    """
+
+    groups_joined: list[str]
+
+    async def join_groups(self, groups: list[str]) -> None:
+        self.groups_joined = groups
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_refreshed = time.monotonic()
+
+    async def refresh_groups(self, now: float) -> None:
+        if now - self.groups_refreshed >= settings.CHANNEL_GROUP_REFRESH_SECONDS:
+            await self.join_groups(self.groups_joined)
+
+    async def leave_groups(self) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+
+def start_ticker(consumer, interval: float, tick) -> asyncio.Task:
+    """Run ``tick(now)`` every ``interval`` seconds until cancelled; a failing tick is logged and
+    the ticker goes on (a Redis or database hiccup must not silently stop the heartbeat)."""
+
+    async def run() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await tick(time.monotonic())
+            except Exception:
+                logger.exception("%s: periodic work failed", type(consumer).__name__)
+
+    return asyncio.create_task(run())
+
+
+class NotificationConsumer(GroupRefreshMixin, AsyncJsonWebsocketConsumer):
     """Pushes a user's live notifications. Receive-only for the client: frames it sends are ignored."""
+
+    ticker: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.group_name = user_notifications_group(user.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.join_groups([user_notifications_group(user.pk)])
         await self.accept()
+        self.ticker = start_ticker(self, settings.CHANNEL_GROUP_REFRESH_SECONDS, self.refresh_groups)
 
     async def disconnect(self, code: int) -> None:
-        group_name = getattr(self, "group_name", None)
-        if group_name:
-            await self.channel_layer.group_discard(group_name, self.channel_name)
+        if self.ticker:
+            self.ticker.cancel()
+        await self.leave_groups()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         # Nothing is accepted from the client on this socket.
@@ -56,18 +119,26 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "notification", "notification": event["notification"]})
 
 
-class CallConsumer(AsyncWebsocketConsumer):
+class CallConsumer(GroupRefreshMixin, AsyncWebsocketConsumer):
     """Signaling for one session's call room (``/ws/session/<room id>/``); see PROTOCOL.md.
 
     Access is decided by the same selector as the room page. Every client frame is validated
     against the closed protocol; only validated values are relayed, and ``from`` is stamped here.
+
+    Presence survives a dropped socket: the page reconnects with the same ``client`` token, gets the
+    same peer id and resumes its presence, so the others keep their peer connection (and media) to
+    it. Only a goodbye (``leave``, close 1000), revocation or silence past the presence timeout
+    ends a presence; a presence whose server died is ended by the other participants' sockets.
     """
 
     RATE_PER_SECOND = 40
     RATE_BURST = 120
+    ticker: asyncio.Task | None = None
 
     async def connect(self) -> None:
         self.peer_id = ""
+        self.ending = False  # this socket's close ends the presence (said goodbye, revoked, silent)
+        self.replaced = False  # a newer socket of the same page took the presence over
         user = self.scope.get("user")
         room_id = self.scope["url_route"]["kwargs"]["room_id"]
         session = await database_sync_to_async(_live_session_for)(room_id, user)
@@ -79,52 +150,64 @@ class CallConsumer(AsyncWebsocketConsumer):
         self.display_name = user.display_name
         self.role = "mentor" if session.mentor_id == user.pk else "learner"
         self.bucket = TokenBucket(self.RATE_PER_SECOND, self.RATE_BURST, time.monotonic())
-        attendance = await database_sync_to_async(call_join)(session=session, user=user)
+        peer_id = call_peer_id(session_id=session.pk, user_id=user.pk, client=_client_token(self.scope))
+        # An older socket of the same page, if its server is still up, hands over and goes quiet.
+        await self.channel_layer.group_send(peer_group(self.session_id, peer_id), {"type": "call.replace", "channel": self.channel_name})
+        attendance, resumed, peers = await database_sync_to_async(_enter)(session, user, peer_id, self.channel_name)
         self.peer_id = attendance.peer_id
-        self.groups_joined = [
-            room_group(self.session_id),
-            peer_group(self.session_id, self.peer_id),
-            user_calls_group(self.user_id),
-            user_session_calls_group(self.user_id, self.session_id),
-        ]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.last_heard = time.monotonic()
+        await self.join_groups(
+            [
+                room_group(self.session_id),
+                peer_group(self.session_id, self.peer_id),
+                user_calls_group(self.user_id),
+                user_session_calls_group(self.user_id, self.session_id),
+            ]
+        )
         await self.accept()
-        peers = await database_sync_to_async(call_peers_present)(session_id=self.session_id, exclude_peer_id=self.peer_id)
-        ice_servers = ice_servers_for(user_id=self.user_id)
         await self._send(
             {
                 "type": "welcome",
                 "you": self._me(),
+                "resumed": resumed,
                 "peers": peers,
-                "iceServers": ice_servers,
+                "iceServers": ice_servers_for(user_id=self.user_id),
                 "iceTransportPolicy": settings.ICE_TRANSPORT_POLICY,
+                "heartbeat": settings.CALL_HEARTBEAT_SECONDS,
+                "stats": settings.CALL_STATS_SECONDS,
             }
         )
-        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_joined", "peer": self._me()})
+        await self._announce_joined(resumed)
+        self.ticker = start_ticker(self, settings.CALL_HEARTBEAT_SECONDS, self._heartbeat)
 
     async def disconnect(self, code: int) -> None:
+        if self.ticker:
+            self.ticker.cancel()
         if not self.peer_id:
             return
-        await database_sync_to_async(call_leave)(peer_id=self.peer_id)
-        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_left", "peer_id": self.peer_id})
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if not self.replaced:
+            if self.ending or code == 1000:
+                if await database_sync_to_async(call_leave)(peer_id=self.peer_id, connection=self.channel_name):
+                    await self._announce_left(self.peer_id)
+            else:
+                await database_sync_to_async(call_release)(peer_id=self.peer_id, connection=self.channel_name)
+        await self.leave_groups()
         self.peer_id = ""
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if not self.peer_id:
+        if not self.peer_id or self.replaced:
             return
-        if not self.bucket.take(time.monotonic()):
+        self.last_heard = time.monotonic()
+        if not self.bucket.take(self.last_heard):
             await self._send({"type": "error", "code": "flood", "message": "Too many messages: slow down."})
-            await self.close(code=CLOSE_FLOOD)
+            await self._end(CLOSE_FLOOD)
             return
         try:
             message = parse_client_message(text_data if text_data is not None else bytes_data)
         except ProtocolError as error:
             await self._send(error.frame())
             if error.code == "too_big":
-                await self.close(code=CLOSE_TOO_BIG)
+                await self._end(CLOSE_TOO_BIG)
             return
         room = room_group(self.session_id)
         if isinstance(message, Signal):
@@ -148,14 +231,48 @@ class CallConsumer(AsyncWebsocketConsumer):
                 {"type": "relay.media_state", "from": self.peer_id, "audio": message.audio, "video": message.video, "screen": message.screen},
             )
         elif isinstance(message, Leave):
-            await self.close(code=1000)
+            await self._end(1000)
         elif isinstance(message, Ping):
             await self._send({"type": "pong", "t": message.t})
+        elif isinstance(message, Stats):
+            await database_sync_to_async(call_quality_record)(session_id=self.session_id, user_id=self.user_id, stats=message)
+
+    async def _heartbeat(self, now: float) -> None:
+        """Every CALL_HEARTBEAT_SECONDS: drop a silent client, keep this presence fresh (or take it
+        back if it was ended meanwhile), refresh group memberships, end stale presences."""
+        if not self.peer_id or self.replaced:
+            return
+        if now - self.last_heard > settings.CALL_PRESENCE_TIMEOUT_SECONDS:
+            await self._send({"type": "error", "code": "silent", "message": "Nothing heard from you for too long."})
+            await self._end(CLOSE_SILENT)
+            return
+        await self.refresh_groups(now)
+        fresh, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
+        for peer_id in gone:
+            await self._announce_left(peer_id)
+        if not fresh:
+            # Our presence was ended while we were unreachable (e.g. this process stalled): come back.
+            session = await database_sync_to_async(_live_session_for)(self.scope["url_route"]["kwargs"]["room_id"], self.scope["user"])
+            if session is None:
+                await self._end(CLOSE_REVOKED)
+                return
+            await database_sync_to_async(call_join)(session=session, user=self.scope["user"], peer_id=self.peer_id, connection=self.channel_name)
+            await self._announce_joined(False)
+
+    async def _end(self, code: int) -> None:
+        self.ending = True
+        await self.close(code=code)
+
+    async def _announce_joined(self, resumed: bool) -> None:
+        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_joined", "peer": self._me(), "resumed": resumed})
+
+    async def _announce_left(self, peer_id: str) -> None:
+        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_left", "peer_id": peer_id})
 
     # ------------------------------------------------------------------ channel-layer events
     async def relay_peer_joined(self, event: dict) -> None:
         if event["peer"]["id"] != self.peer_id:
-            await self._send({"type": "peer-joined", "peer": event["peer"]})
+            await self._send({"type": "peer-joined", "peer": event["peer"], "resumed": event.get("resumed", False)})
 
     async def relay_peer_left(self, event: dict) -> None:
         if event["peer_id"] != self.peer_id:
@@ -175,7 +292,14 @@ class CallConsumer(AsyncWebsocketConsumer):
 
     async def call_revoke(self, event: dict) -> None:
         await self._send({"type": "error", "code": "revoked", "message": "Your access to this call ended."})
-        await self.close(code=CLOSE_REVOKED)
+        await self._end(CLOSE_REVOKED)
+
+    async def call_replace(self, event: dict) -> None:
+        if event["channel"] == self.channel_name or not self.peer_id:
+            return
+        self.replaced = True
+        await self._send({"type": "error", "code": "replaced", "message": "This call continues on a newer connection."})
+        await self.close(code=CLOSE_REPLACED)
 
     # ------------------------------------------------------------------ helpers
     def _me(self) -> dict:
@@ -183,6 +307,25 @@ class CallConsumer(AsyncWebsocketConsumer):
 
     async def _send(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload))
+
+
+CLIENT_TOKEN_RE = re.compile(r"^[0-9a-f]{16,64}$")
+
+
+def _client_token(scope: dict) -> str:
+    """The page's reconnect token (``?client=``), or a fresh one: without it every socket is a new presence."""
+    token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("client", [""])[0]
+    return token if CLIENT_TOKEN_RE.match(token) else secrets.token_hex(16)
+
+
+def _enter(session, user, peer_id: str, channel: str):
+    attendance, resumed = call_join(session=session, user=user, peer_id=peer_id, connection=channel)
+    return attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id)
+
+
+def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[bool, list[str]]:
+    fresh = call_touch(peer_id=peer_id, connection=channel)
+    return fresh, call_sweep_stale(session_id=session_id)
 
 
 def _live_session_for(room_id, user):

@@ -23,7 +23,9 @@ CLOSE_NOT_ALLOWED = 4403  # not a participant, or outside the join window (hands
 CLOSE_TOO_BIG = 4009  # a frame over MAX_FRAME_BYTES
 CLOSE_FLOOD = 4029  # more messages than the rate limit allows
 CLOSE_REVOKED = 4401  # logged out, deactivated or booking cancelled
-CLOSE_REPLACED = 4409  # the same user joined again from elsewhere (reserved)
+CLOSE_REPLACED = 4409  # the same page reconnected on a newer socket; this one is stale
+CLOSE_SILENT = 4408  # nothing heard from the client within the presence timeout
+CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 
 
 class ProtocolError(Exception):
@@ -64,7 +66,42 @@ class Ping:
     t: float | None
 
 
-ClientMessage = Signal | Chat | MediaState | Leave | Ping
+@dataclass(frozen=True)
+class Stats:
+    """A client's summary of ``RTCPeerConnection.getStats()`` over its last interval."""
+
+    rtt_ms: float | None
+    loss_pct: float | None
+    in_kbps: float | None
+    out_kbps: float | None
+    local: str
+    remote: str
+    protocol: str
+    ice_restarts: int
+    reconnects: int
+
+
+ClientMessage = Signal | Chat | MediaState | Leave | Ping | Stats
+
+
+def _number(value: Any, name: str, high: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+        raise ProtocolError("bad_value", f"{name} must be a number from 0 to {high:g}, or null.")
+    return float(value)
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+        raise ProtocolError("bad_value", f"{name} must be a whole number from 0 to 100000.")
+    return value
+
+
+def _choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in (*choices, ""):
+        raise ProtocolError("bad_value", f"{name} must be one of {', '.join(choices)} or empty.")
+    return value
 
 
 def _fields(obj: Any, required: set[str], optional: set[str] = frozenset(), where: str = "message") -> dict:
@@ -159,6 +196,20 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
         if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
             raise ProtocolError("bad_type", "t must be a number.")
         return Ping(t=t)
+    if kind == "stats":
+        fields = {"rtt_ms", "loss_pct", "in_kbps", "out_kbps", "local", "remote", "protocol", "ice_restarts", "reconnects"}
+        msg = _fields(obj, {"type"} | fields)
+        return Stats(
+            rtt_ms=_number(msg["rtt_ms"], "rtt_ms", 60_000),
+            loss_pct=_number(msg["loss_pct"], "loss_pct", 100),
+            in_kbps=_number(msg["in_kbps"], "in_kbps", 1_000_000),
+            out_kbps=_number(msg["out_kbps"], "out_kbps", 1_000_000),
+            local=_choice(msg["local"], "local", CANDIDATE_TYPES),
+            remote=_choice(msg["remote"], "remote", CANDIDATE_TYPES),
+            protocol=_choice(msg["protocol"], "protocol", ("udp", "tcp")),
+            ice_restarts=_count(msg["ice_restarts"], "ice_restarts"),
+            reconnects=_count(msg["reconnects"], "reconnects"),
+        )
     raise ProtocolError("unknown_type", "Unknown message type.")
 
 

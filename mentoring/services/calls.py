@@ -2,36 +2,90 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from portal.accounts.models import User
 from signaling.groups import user_calls_group, user_session_calls_group
+from signaling.protocol import Stats
 
-from ..models import Booking, CallAttendance, Session
+from ..models import Booking, CallAttendance, CallQuality, Session
 
 logger = logging.getLogger(__name__)
 
 
-def call_join(*, session: Session, user: User, now: datetime | None = None) -> CallAttendance:
-    """Record that ``user`` entered the room; the returned row carries the server-assigned peer id."""
-    return CallAttendance.objects.create(session=session, user=user, peer_id=secrets.token_hex(8), joined_at=now or timezone.now())
+def call_peer_id(*, session_id: int, user_id: int, client: str) -> str:
+    """The peer id of one page in one room: made by the server, the same for every socket that page
+    opens (so a reconnect resumes instead of adding a ghost), and never another user's."""
+    message = f"call-peer:{int(session_id)}:{int(user_id)}:{client}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
-def call_leave(*, peer_id: str, now: datetime | None = None) -> None:
-    CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).update(left_at=now or timezone.now())
+def call_join(*, session: Session, user: User, peer_id: str, connection: str, now: datetime | None = None) -> tuple[CallAttendance, bool]:
+    """Record that ``user`` is in the room on socket ``connection``. Returns the presence row and
+    whether it resumed an open presence of the same page (a reconnect) rather than starting one."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        resumed = CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).update(
+            connection=connection, last_seen=now, reconnects=F("reconnects") + 1
+        )
+        if resumed:
+            return CallAttendance.objects.get(peer_id=peer_id, left_at__isnull=True), True
+        row = CallAttendance.objects.create(
+            session=session, user=user, peer_id=peer_id, connection=connection, joined_at=now, last_seen=now
+        )
+        return row, False
 
 
-def call_peers_present(*, session_id: int, exclude_peer_id: str = "") -> list[dict]:
+def call_touch(*, peer_id: str, connection: str, now: datetime | None = None) -> bool:
+    """The socket ``connection`` is alive. False when its presence is no longer open (ended by the
+    others after a timeout, or taken over by a newer socket of the same page)."""
+    now = now or timezone.now()
+    return bool(
+        CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection).update(last_seen=now)
+    )
+
+
+def call_leave(*, peer_id: str, connection: str, now: datetime | None = None) -> bool:
+    """End the presence held by socket ``connection``; False if that socket no longer held it."""
+    return bool(
+        CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection).update(
+            left_at=now or timezone.now(), connection=""
+        )
+    )
+
+
+def call_release(*, peer_id: str, connection: str) -> None:
+    """The socket dropped without saying goodbye: keep the presence open for a reconnect of the same
+    page; if none comes, :func:`call_sweep_stale` ends it after the presence timeout."""
+    CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection).update(connection="")
+
+
+def call_sweep_stale(*, session_id: int, now: datetime | None = None) -> list[str]:
+    """End the presences in a room not heard from within the presence timeout; returns their peer
+    ids. Each row is ended by exactly one caller, so each departure is announced once."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CALL_PRESENCE_TIMEOUT_SECONDS)
+    stale = CallAttendance.objects.filter(session_id=session_id, left_at__isnull=True, last_seen__lt=cutoff)
+    gone = []
+    for pk, peer_id in stale.values_list("pk", "peer_id"):
+        if stale.filter(pk=pk).update(left_at=F("last_seen"), connection=""):
+            gone.append(peer_id)
+    return gone
+
+
+def call_peers_present(*, session_id: int, exclude_peer_id: str = "", now: datetime | None = None) -> list[dict]:
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.CALL_PRESENCE_TIMEOUT_SECONDS)
     rows = (
-        CallAttendance.objects.filter(session_id=session_id, left_at__isnull=True)
+        CallAttendance.objects.filter(session_id=session_id, left_at__isnull=True, last_seen__gte=cutoff)
         .exclude(peer_id=exclude_peer_id)
         .select_related("user", "session")
         .order_by("joined_at")
@@ -41,6 +95,44 @@ def call_peers_present(*, session_id: int, exclude_peer_id: str = "") -> list[di
 
 def peer_payload(row: CallAttendance) -> dict:
     return {"id": row.peer_id, "name": row.user.display_name, "role": "mentor" if row.session.mentor_id == row.user_id else "learner"}
+
+
+def call_quality_record(*, session_id: int, user_id: int, stats: Stats, now: datetime | None = None) -> CallQuality:
+    """Add one getStats() summary from a participant's browser to their record for the session."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        record, _ = CallQuality.objects.select_for_update().get_or_create(
+            session_id=session_id, user_id=user_id, defaults={"first_at": now, "last_at": now}
+        )
+        record.samples += 1
+        if stats.rtt_ms is not None:
+            record.rtt_samples += 1
+            record.rtt_ms_total += stats.rtt_ms
+            record.rtt_ms_max = max(record.rtt_ms_max or 0, stats.rtt_ms)
+        if stats.loss_pct is not None:
+            record.loss_samples += 1
+            record.loss_pct_total += stats.loss_pct
+            record.loss_pct_max = max(record.loss_pct_max or 0, stats.loss_pct)
+        record.in_kbps_total += stats.in_kbps or 0
+        record.out_kbps_total += stats.out_kbps or 0
+        if stats.local or stats.remote:
+            record.candidate_types = _add_to_set(record.candidate_types, f"{stats.local or '?'}/{stats.remote or '?'}", 60)
+        if stats.protocol:
+            record.protocols = _add_to_set(record.protocols, stats.protocol, 20)
+        # The client counts since the page loaded; keep the highest count it reported.
+        record.ice_restarts = max(record.ice_restarts, stats.ice_restarts)
+        record.reconnects = max(record.reconnects, stats.reconnects)
+        record.last_at = now
+        record.save()
+    return record
+
+
+def _add_to_set(joined: str, item: str, max_length: int) -> str:
+    items = [i for i in joined.split(", ") if i]
+    if item not in items:
+        items.append(item)
+    text = ", ".join(items)
+    return text if len(text) <= max_length else joined
 
 
 def calls_disconnect_user(*, user_id: int, session_id: int | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -12,12 +13,19 @@ from django.contrib.auth.models import AnonymousUser
 
 from conftest import make_user
 from mentoring.demo import _book_directly
-from mentoring.models import Booking, CallAttendance, WaitlistEntry
+from mentoring.models import Booking, CallAttendance, CallQuality, WaitlistEntry
 from mentoring.services.bookings import booking_cancel
 from mentoring.tests.factories import make_session
 from portal.accounts.services import users_deactivate
 from portal.asgi import application
-from signaling.protocol import CLOSE_FLOOD, CLOSE_NOT_ALLOWED, CLOSE_REVOKED, CLOSE_TOO_BIG
+from signaling.protocol import (
+    CLOSE_FLOOD,
+    CLOSE_NOT_ALLOWED,
+    CLOSE_REPLACED,
+    CLOSE_REVOKED,
+    CLOSE_SILENT,
+    CLOSE_TOO_BIG,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -42,16 +50,17 @@ async def _close_every_socket():
         await OPEN.pop().disconnect(timeout=5)
 
 
-async def connect(session, user, origin=ORIGIN):
-    communicator = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/", headers=[origin])
+async def connect(session, user, origin=ORIGIN, client=""):
+    query = f"?client={client}" if client else ""
+    communicator = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/{query}", headers=[origin])
     OPEN.append(communicator)
     communicator.scope["user"] = user
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code
 
 
-async def joined(session, user):
-    communicator, connected, code = await connect(session, user)
+async def joined(session, user, client=""):
+    communicator, connected, code = await connect(session, user, client=client)
     assert connected, code
     welcome = await communicator.receive_json_from(timeout=5)
     assert welcome["type"] == "welcome"
@@ -65,7 +74,7 @@ async def test_mentor_and_learner_join_and_see_each_other(room, mentor, learner)
     lc, l_welcome = await joined(room, learner)
     assert l_welcome["peers"] == [{"id": m_welcome["you"]["id"], "name": "Maya Mentor", "role": "mentor"}]
     joined_msg = await m.receive_json_from(timeout=5)
-    assert joined_msg == {"type": "peer-joined", "peer": l_welcome["you"]}
+    assert joined_msg == {"type": "peer-joined", "peer": l_welcome["you"], "resumed": False}
     await lc.disconnect()
     assert await m.receive_json_from(timeout=5) == {"type": "peer-left", "peer_id": l_welcome["you"]["id"]}
     await m.disconnect()
@@ -199,3 +208,91 @@ async def test_cancelling_the_booking_deactivation_and_logout_close_call_sockets
     await sync_to_async(users_deactivate)(users=[mentor])
     assert (await m.receive_json_from(timeout=5))["code"] == "revoked"
     assert (await m.receive_output(timeout=5))["code"] == CLOSE_REVOKED
+
+
+# --------------------------------------------------------------------------- resilience
+PAGE = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def fast_presence(settings):
+    settings.CALL_HEARTBEAT_SECONDS = 0.2
+    settings.CALL_PRESENCE_TIMEOUT_SECONDS = 1
+
+
+async def test_a_page_that_reconnects_keeps_its_peer_id_and_no_ghost_appears(room, mentor, learner):
+    m, mw = await joined(room, mentor)
+    a, aw = await joined(room, learner, client=PAGE)
+    await m.receive_json_from(timeout=5)  # peer-joined
+    await a.disconnect(code=1006)  # the network dropped: no goodbye
+    assert await m.receive_nothing(timeout=0.3)  # no peer-left: the mentor keeps the peer connection
+    again, welcome = await joined(room, learner, client=PAGE)
+    assert welcome["you"]["id"] == aw["you"]["id"] and welcome["resumed"] is True
+    assert [p["id"] for p in welcome["peers"]] == [mw["you"]["id"]]
+    assert await m.receive_json_from(timeout=5) == {"type": "peer-joined", "peer": aw["you"], "resumed": True}
+    rows = await sync_to_async(list)(CallAttendance.objects.filter(user=learner).values_list("peer_id", "left_at", "reconnects"))
+    assert rows == [(aw["you"]["id"], None, 1)]
+    # A newcomer sees each participant once.
+    other = await sync_to_async(make_user)("bob@example.com", "Bob")
+    await sync_to_async(_book_directly)(room, other)
+    _, bw = await joined(room, other)
+    assert sorted(p["id"] for p in bw["peers"]) == sorted([mw["you"]["id"], aw["you"]["id"]])
+
+
+async def test_the_same_page_token_gives_another_user_another_peer_id(room, mentor, learner):
+    _, mw = await joined(room, mentor, client=PAGE)
+    _, aw = await joined(room, learner, client=PAGE)
+    assert mw["you"]["id"] != aw["you"]["id"] and not aw["resumed"]
+
+
+async def test_a_newer_socket_of_the_same_page_replaces_the_old_one(room, mentor, learner):
+    m, _ = await joined(room, mentor)
+    old, aw = await joined(room, learner, client=PAGE)
+    await m.receive_json_from(timeout=5)
+    new, welcome = await joined(room, learner, client=PAGE)
+    assert welcome["you"]["id"] == aw["you"]["id"]
+    assert (await old.receive_json_from(timeout=5))["code"] == "replaced"
+    assert (await old.receive_output(timeout=5))["code"] == CLOSE_REPLACED
+    assert (await m.receive_json_from(timeout=5))["resumed"] is True
+    assert await m.receive_nothing(timeout=0.5)  # the old socket's close announced nothing
+    await new.send_json_to({"type": "chat", "text": "still me"})
+    assert (await m.receive_json_from(timeout=5))["from"] == aw["you"]["id"]
+
+
+async def test_a_presence_nobody_keeps_alive_ends_after_the_timeout(room, mentor, learner, fast_presence):
+    m, _ = await joined(room, mentor)
+    a, aw = await joined(room, learner, client=PAGE)
+    await m.receive_json_from(timeout=5)
+    await a.disconnect(code=1006)
+    # The mentor's socket is kept alive by its pings; the learner's presence is not.
+    for _ in range(12):
+        await m.send_json_to({"type": "ping"})
+        message = await m.receive_json_from(timeout=5)
+        if message["type"] == "peer-left":
+            break
+        await asyncio.sleep(0.2)
+    assert message == {"type": "peer-left", "peer_id": aw["you"]["id"]}
+    row = await sync_to_async(CallAttendance.objects.get)(peer_id=aw["you"]["id"])
+    assert row.left_at is not None and row.left_at == row.last_seen
+
+
+async def test_a_silent_client_is_closed(room, learner, fast_presence):
+    a, _ = await joined(room, learner)
+    out = await a.receive_json_from(timeout=5)
+    assert out["code"] == "silent"
+    assert (await a.receive_output(timeout=5))["code"] == CLOSE_SILENT
+    await a.disconnect(code=CLOSE_SILENT)  # what Daphne reports once the close is done
+    assert await sync_to_async(CallAttendance.objects.filter(left_at__isnull=False).count)() == 1
+
+
+async def test_call_quality_reports_are_summed_per_participant(room, learner):
+    a, _ = await joined(room, learner)
+    report = {"type": "stats", "rtt_ms": 40, "loss_pct": 1.5, "in_kbps": 800, "out_kbps": 600, "local": "relay",
+              "remote": "srflx", "protocol": "udp", "ice_restarts": 1, "reconnects": 0}
+    await a.send_json_to(report)
+    await a.send_json_to({**report, "rtt_ms": 80, "loss_pct": None, "local": "host", "remote": "host", "reconnects": 2})
+    await a.send_json_to({**report, "rtt_ms": -1})
+    assert (await a.receive_json_from(timeout=5))["code"] == "bad_value"
+    record = await sync_to_async(CallQuality.objects.get)(session=room, user=learner)
+    assert (record.samples, record.rtt_ms_avg, record.rtt_ms_max, record.loss_pct_avg) == (2, 60, 80, 1.5)
+    assert (record.in_kbps_avg, record.candidate_types, record.protocols, record.reconnects) == (800, "relay/srflx, host/host", "udp", 2)
