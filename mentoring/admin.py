@@ -15,6 +15,7 @@ from .models import (
     Booking,
     CalendarFeed,
     CallAttendance,
+    CallQuality,
     Feedback,
     Language,
     LearnerProfile,
@@ -134,6 +135,58 @@ class BookingInline(admin.TabularInline):
         return False
 
 
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class CallAttendanceInline(_ReadOnlyInline):
+    model = CallAttendance
+    verbose_name_plural = "call attendance"
+    fields = ["user", "joined_at", "left_at", "reconnects"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CallAttendance]:
+        return super().get_queryset(request).select_related("user")
+
+
+class CallQualityInline(_ReadOnlyInline):
+    """Beside attendance: what each participant's browser measured (getStats summaries)."""
+
+    model = CallQuality
+    verbose_name_plural = "call quality (measured in the participants' browsers)"
+    fields = ["user", "samples", "rtt", "loss", "bitrate", "candidate_types", "protocols", "ice_restarts", "reconnects", "last_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CallQuality]:
+        return super().get_queryset(request).select_related("user")
+
+    @admin.display(description="round trip (avg / max)")
+    def rtt(self, obj: CallQuality) -> str:
+        return _pair(obj.rtt_ms_avg, obj.rtt_ms_max, "ms")
+
+    @admin.display(description="packet loss (avg / max)")
+    def loss(self, obj: CallQuality) -> str:
+        return _pair(obj.loss_pct_avg, obj.loss_pct_max, "%")
+
+    @admin.display(description="bitrate in / out")
+    def bitrate(self, obj: CallQuality) -> str:
+        return _pair(obj.in_kbps_avg, obj.out_kbps_avg, "kbit/s")
+
+
+def _pair(first: float | None, second: float | None, unit: str) -> str:
+    if first is None and second is None:
+        return "–"
+    show = lambda v: "–" if v is None else f"{v:.1f}"  # noqa: E731
+    return f"{show(first)} / {show(second)} {unit}"
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     """Staff may correct a session's wording; times, seats and status change through the services
@@ -167,7 +220,7 @@ class SessionAdmin(admin.ModelAdmin):
         ("Seats", {"fields": ["capacity", "booked_count", "seats"]}),
         ("Record", {"fields": ["room_id", "created_at", "updated_at"]}),
     ]
-    inlines = [BookingInline]
+    inlines = [BookingInline, CallAttendanceInline, CallQualityInline]
     actions = ["cancel_sessions"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
@@ -222,7 +275,7 @@ class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CallAttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who was in each call and when: recorded by the signaling server, never edited by hand."""
 
-    list_display = ["session", "user", "joined_at", "left_at", "minutes"]
+    list_display = ["session", "user", "joined_at", "left_at", "minutes", "reconnects"]
     list_filter = ["joined_at"]
     search_fields = ["user__email", "user__display_name", "session__title"]
     list_select_related = ["session", "user"]
@@ -233,6 +286,18 @@ class CallAttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not obj.left_at:
             return "in the call"
         return round((obj.left_at - obj.joined_at).total_seconds() / 60, 1)
+
+
+@admin.register(CallQuality)
+class CallQualityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Call quality per participant and session, as their browsers measured it."""
+
+    list_display = ["session", "user", "samples", "rtt", "loss", "candidate_types", "ice_restarts", "reconnects", "last_at"]
+    list_filter = ["last_at"]
+    search_fields = ["user__email", "user__display_name", "session__title"]
+    list_select_related = ["session", "user"]
+    rtt = CallQualityInline.rtt
+    loss = CallQualityInline.loss
 
 
 @admin.register(WaitlistEntry)
@@ -309,12 +374,26 @@ class ReportAdmin(admin.ModelAdmin):
         "created_at",
         "resolved_at",
         "resolved_by",
+        "attached",
     ]
+    exclude = ["context"]
     date_hierarchy = "created_at"
     actions = ["resolve_reports"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="attached")
+    def attached(self, obj: Report) -> str:
+        """What a report from the call room carries: who was in the call, and when."""
+        context = obj.context or {}
+        if not context:
+            return "–"
+        people = "; ".join(
+            f"{p.get('name')} ({p.get('role')}, joined {p.get('joined_at', '')[11:16]}, reconnects {p.get('reconnects', 0)})"
+            for p in context.get("in_call", [])
+        )
+        return f"From the {context.get('source', 'site')} at {context.get('reported_at', '')}. In the call: {people or 'nobody'}."
 
     @admin.display(description="text")
     def short_text(self, obj: Report) -> str:

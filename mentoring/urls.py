@@ -18,6 +18,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/feedback/", views.session_feedback, name="session_feedback"),
     path("sessions/<int:session_id>/report/", views.session_report, name="session_report"),
     path("sessions/<uuid:room_id>/room/", views.session_room, name="session_room"),
+    path("sessions/<uuid:room_id>/room/report/", views.session_room_report, name="session_room_report"),
     path("bookings/<int:booking_id>/cancel/", views.booking_cancel_view, name="booking_cancel"),
     path("waitlist/<int:entry_id>/leave/", views.waitlist_leave_view, name="waitlist_leave"),
     path("notifications/", views.notifications_list, name="notifications"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +30,7 @@ from .selectors import (
 from .services import MentoringError
 from .services.bookings import booking_cancel, booking_create, waitlist_join, waitlist_leave
 from .services.calendar import session_ics, sessions_feed_ics
+from .services.calls import call_report_context
 from .services.feedback import feedback_submit, report_create
 from .services.notifications import notifications_mark_read
 from .services.profiles import calendar_feed_get, calendar_feed_regenerate
@@ -205,12 +206,40 @@ def session_room(request: HttpRequest, room_id) -> HttpResponse:
     now = timezone.now()
     opens, closes = join_window(session)
     if session_is_live(session, now):
-        return render(request, "mentoring/room.html", {"session": session})
+        return render(request, "mentoring/room.html", {"session": session, "report_people": _call_people(session, request.user)})
     return render(
         request,
         "mentoring/room_waiting.html",
         {"session": session, "opens": opens, "closes": closes, "is_live": session_is_live(session, now), "now": now},
     )
+
+
+@login_required
+@require_POST
+def session_room_report(request: HttpRequest, room_id) -> JsonResponse:
+    """"Report a problem" from inside the call: JSON in and out, the call's state attached."""
+    session = session_get_for_participant(room_id=room_id, user=request.user)
+    form = ReportForm(request.POST, people=_call_people(session, request.user))
+    if not form.is_valid():
+        return JsonResponse({"errors": {field: [e["message"] for e in errors] for field, errors in form.errors.get_json_data().items()}}, status=400)
+    try:
+        report_create(
+            reporter=request.user,
+            session_id=session.pk,
+            reported_user_id=form.cleaned_data.get("reported_user"),
+            reason=form.cleaned_data["reason"],
+            text=form.cleaned_data["text"],
+            context=call_report_context(session=session),
+        )
+    except MentoringError as error:
+        return JsonResponse({"errors": {"__all__": [error.message]}}, status=400)
+    return JsonResponse({"message": "Thank you. Our moderators will look at your report; the call's details are attached."}, status=201)
+
+
+def _call_people(session: Session, user) -> list:
+    """The session's other participants: its mentor and learners with an active booking."""
+    learners = [b.learner for b in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner")]
+    return [p for p in [session.mentor, *learners] if p.pk != user.pk]
 
 
 @login_required
@@ -234,11 +263,9 @@ def session_feedback(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
-    learners = [b.learner for b in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner")]
-    participants = [session.mentor, *learners]
-    if request.user not in participants:
+    people = _call_people(session, request.user)
+    if request.user.pk != session.mentor_id and not session.bookings.filter(learner=request.user, status=Booking.Status.ACTIVE).exists():
         raise Http404("No such session.")
-    people = [p for p in participants if p.pk != request.user.pk]
     form = ReportForm(request.POST or None, people=people)
     if request.method == "POST" and form.is_valid():
         try:

@@ -37,10 +37,11 @@ def turn_credentials(*, user_id: int, secret: str, ttl: int, now: float | None =
     return username, base64.b64encode(digest).decode("ascii")
 
 
-def ice_servers_for(*, user_id: int, now: float | None = None) -> list[dict]:
+def ice_servers_for(*, user_id: int, now: float | None = None, ttl: int | None = None) -> list[dict]:
     """The ``RTCIceServer`` list for one user's browser, from the STUN/TURN settings.
 
-    Empty when nothing is configured (host candidates only).
+    TURN credentials last ``ttl`` seconds (default ``TURN_CREDENTIAL_TTL``). Empty when nothing is
+    configured (host candidates only).
     """
     global _warned_missing_secret
     servers: list[dict] = []
@@ -52,7 +53,7 @@ def ice_servers_for(*, user_id: int, now: float | None = None) -> list[dict]:
     if turn_urls:
         if secret:
             username, credential = turn_credentials(
-                user_id=user_id, secret=secret, ttl=settings.TURN_CREDENTIAL_TTL, now=now
+                user_id=user_id, secret=secret, ttl=settings.TURN_CREDENTIAL_TTL if ttl is None else ttl, now=now
             )
             servers.append({"urls": turn_urls, "username": username, "credential": credential})
         elif not _warned_missing_secret:

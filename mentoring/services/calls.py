@@ -97,6 +97,32 @@ def peer_payload(row: CallAttendance) -> dict:
     return {"id": row.peer_id, "name": row.user.display_name, "role": "mentor" if row.session.mentor_id == row.user_id else "learner"}
 
 
+def call_report_context(*, session: Session, now: datetime | None = None) -> dict:
+    """What a report made from inside the call room carries for the moderators: when, and who was in
+    the call at that moment (with when each joined)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CALL_PRESENCE_TIMEOUT_SECONDS)
+    present = (
+        CallAttendance.objects.filter(session=session, left_at__isnull=True, last_seen__gte=cutoff)
+        .select_related("user")
+        .order_by("joined_at")
+    )
+    return {
+        "source": "call room",
+        "reported_at": now.isoformat(),
+        "in_call": [
+            {
+                "user_id": row.user_id,
+                "name": row.user.display_name,
+                "role": "mentor" if row.user_id == session.mentor_id else "learner",
+                "joined_at": row.joined_at.isoformat(),
+                "reconnects": row.reconnects,
+            }
+            for row in present
+        ],
+    }
+
+
 def call_quality_record(*, session_id: int, user_id: int, stats: Stats, now: datetime | None = None) -> CallQuality:
     """Add one getStats() summary from a participant's browser to their record for the session."""
     now = now or timezone.now()

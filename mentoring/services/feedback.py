@@ -47,7 +47,13 @@ def _participant_ids(session: Session) -> set[int]:
 
 
 def report_create(
-    *, reporter: User, reason: str, text: str, session_id: int | None = None, reported_user_id: int | None = None
+    *,
+    reporter: User,
+    reason: str,
+    text: str,
+    session_id: int | None = None,
+    reported_user_id: int | None = None,
+    context: dict | None = None,
 ) -> Report:
     """File a problem into the moderation queue. A report about a session comes from one of its
     participants; a report about a person names a participant of that session, or a mentor."""
@@ -72,7 +78,9 @@ def report_create(
             raise MentoringError("No such person.", code="not_found")
     if session is None and reported is None:
         raise MentoringError("Say which session or person the report is about.", code="subject")
-    return Report.objects.create(reporter=reporter, session=session, reported_user=reported, reason=reason, text=text.strip())
+    return Report.objects.create(
+        reporter=reporter, session=session, reported_user=reported, reason=reason, text=text.strip(), context=context or {}
+    )
 
 
 def reports_resolve(*, report_ids: list[int], staff: User, now: datetime | None = None) -> int:

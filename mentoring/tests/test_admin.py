@@ -162,6 +162,8 @@ def test_staff_can_correct_a_session_title_but_not_its_seats(client, admin_user,
             "bookings-MAX_NUM_FORMS": "1000",
             "bookings-0-id": Booking.objects.get(session=session).pk,
             "bookings-0-session": session.pk,
+            **{f"{prefix}-{key}": value for prefix in ("attendance", "call_quality")
+               for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "1000"))},
         },
     )
     assert response.status_code == 302, response.text[:2000]

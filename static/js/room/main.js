@@ -34,6 +34,19 @@ $("#camera-select").addEventListener("change", startPreview);
 $("#join").addEventListener("click", join);
 
 // ------------------------------------------------------------------ signaling
+// The socket may drop (server restart, network change). The page then reconnects with jittered
+// exponential backoff and the same client token, so the server resumes its presence under the
+// same peer id; peer connections, and the media on them, stay up meanwhile.
+const FINAL_CLOSES = {
+  1000: "You left the call.",
+  4401: "You left the call, or your access ended.",
+  4403: "This call is not open to you right now.",
+  4409: "You joined this call again from another tab or window.",
+};
+const RETRY = { baseMs: 400, capMs: 4000, giveUpMs: 180000 };
+const clientToken = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+Object.assign(call, { reconnects: 0, attempt: 0, leaving: false, timers: [] });
+
 function send(message) {
   if (call.socket?.readyState === WebSocket.OPEN) call.socket.send(JSON.stringify(message));
 }
@@ -41,8 +54,12 @@ function send(message) {
 function join() {
   $("#join").disabled = true;
   $("#prejoin-status").textContent = "Connecting…";
+  connect();
+}
+
+function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.socket}`);
+  const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.socket}?client=${clientToken}`);
   call.socket = socket;
   socket.addEventListener("message", (event) => {
     let message;
@@ -50,26 +67,95 @@ function join() {
     handlers[message.type]?.(message);
   });
   socket.addEventListener("close", (event) => {
-    setStatus(event.code === 4401 ? "You left the call, or your access ended." : event.code === 1000 ? "You left the call." : "Disconnected from the call.");
-    root.dataset.state = "ended";
-    for (const id of [...peers.keys()]) removePeer(id);
+    if (call.socket !== socket) return;
+    stopTimers();
+    const final = call.leaving ? FINAL_CLOSES[1000] : FINAL_CLOSES[event.code];
+    if (final) return endCall(final);
+    if (!call.myId) {
+      // Never got in: the room may have closed, or the server is down. Say so and let the user retry.
+      $("#join").disabled = false;
+      $("#prejoin-status").textContent = "We could not reach the call. Check your connection and try again.";
+      return;
+    }
+    reconnectLater();
   });
+}
+
+function reconnectLater() {
+  call.downSince ??= Date.now();
+  if (Date.now() - call.downSince > RETRY.giveUpMs) {
+    return endCall("We could not reconnect to the call. Reload the page to try again.");
+  }
+  root.dataset.connection = "reconnecting";
+  showBanner("Reconnecting… Your video keeps going while we do.");
+  setStatus("Reconnecting…");
+  // "Equal jitter": half the exponential delay, plus a random part of the other half.
+  const delay = Math.min(RETRY.capMs, RETRY.baseMs * 2 ** call.attempt);
+  call.attempt += 1;
+  setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
+}
+
+function endCall(text) {
+  stopTimers();
+  setStatus(text);
+  showBanner(text);
+  root.dataset.state = "ended";
+  for (const id of [...peers.keys()]) removePeer(id);
+}
+
+function stopTimers() {
+  for (const timer of call.timers.splice(0)) clearInterval(timer);
+}
+
+function showBanner(text) {
+  const banner = $("#call-banner");
+  banner.textContent = text;
+  banner.hidden = !text;
 }
 
 const handlers = {
   welcome(message) {
+    const again = call.myId !== null;
     call.myId = message.you.id;
     call.config = { iceServers: message.iceServers, iceTransportPolicy: message.iceTransportPolicy || "all" };
-    root.dataset.state = "in-call";
-    $("#local-video").srcObject = media.stream;
-    $("#prejoin").hidden = true;
-    $("#call").hidden = false;
-    setStatus(message.peers.length ? "Connecting to the others…" : "You are the first one here. Waiting for the others…");
-    addParticipant({ ...message.you, self: true });
+    call.attempt = 0;
+    call.downSince = null;
+    root.dataset.connection = "connected";
+    const listed = new Map(message.peers.map((peer) => [peer.id, peer]));
+    if (!again) {
+      root.dataset.state = "in-call";
+      $("#local-video").srcObject = media.stream;
+      $("#prejoin").hidden = true;
+      $("#call").hidden = false;
+      setStatus(message.peers.length ? "Connecting to the others…" : "You are the first one here. Waiting for the others…");
+      addParticipant({ ...message.you, self: true });
+    } else {
+      call.reconnects += 1;
+      showBanner("");
+      setStatus("Reconnected.");
+      for (const id of [...peers.keys()]) {
+        // A fresh presence means the others dropped us: start over with every peer.
+        if (!message.resumed || !listed.has(id)) removePeer(id);
+      }
+      for (const { link } of peers.values()) {
+        link.setConfiguration(call.config);
+        link.restartIce(); // renegotiate over the new socket; only the impolite side acts
+      }
+    }
     for (const peer of message.peers) addPeer(peer, { initiator: true });
     sendMediaState();
+    startTimers(message.heartbeat || 10, message.stats || 15);
   },
-  "peer-joined"(message) { addPeer(message.peer, { initiator: false }); sendMediaState(); },
+  "peer-joined"(message) {
+    const known = peers.get(message.peer.id);
+    if (known && message.resumed) {
+      known.link.restartIce(); // the peer's socket came back: renegotiate (impolite side only)
+    } else {
+      if (known) removePeer(message.peer.id); // it was dropped and came back as a new presence
+      addPeer(message.peer, { initiator: false });
+    }
+    sendMediaState();
+  },
   "peer-left"(message) { removePeer(message.peer_id); },
   signal(message) {
     const entry = peers.get(message.from);
@@ -88,6 +174,39 @@ const handlers = {
   error(message) { console.warn("signaling error", message.code, message.message); },
   pong() {},
 };
+
+// Heartbeats keep the presence alive (the server ends silent ones) and idle proxies open; the
+// call quality summary goes to the server for the staff's call quality record.
+function startTimers(heartbeatSeconds, statsSeconds) {
+  stopTimers();
+  call.timers.push(setInterval(() => send({ type: "ping", t: Date.now() }), heartbeatSeconds * 1000));
+  call.timers.push(setInterval(sendStats, statsSeconds * 1000));
+}
+
+async function sendStats() {
+  const links = [...peers.values()].map((entry) => entry.link);
+  if (!links.length) return;
+  const parts = await Promise.all(links.map((link) => link.summary().catch(() => null)));
+  const ok = parts.filter(Boolean);
+  if (!ok.length) return;
+  const values = (key) => ok.map((p) => p[key]).filter((v) => v != null);
+  const mean = (list) => (list.length ? list.reduce((a, b) => a + b, 0) / list.length : null);
+  const sum = (list) => (list.length ? list.reduce((a, b) => a + b, 0) : null);
+  const pick = (key) => (ok.some((p) => p[key] === "relay") ? "relay" : ok.find((p) => p[key])?.[key] || "");
+  const clamp = (v, high) => (v == null ? null : Math.min(high, Math.max(0, v)));
+  send({
+    type: "stats",
+    rtt_ms: clamp(mean(values("rtt_ms")), 60000),
+    loss_pct: clamp(values("loss_pct").length ? Math.max(...values("loss_pct")) : null, 100),
+    in_kbps: clamp(sum(values("in_kbps")), 1000000),
+    out_kbps: clamp(sum(values("out_kbps")), 1000000),
+    local: pick("local"),
+    remote: pick("remote"),
+    protocol: ok.some((p) => p.protocol === "tcp") ? "tcp" : ok.find((p) => p.protocol)?.protocol || "",
+    ice_restarts: Math.min(100000, links.reduce((n, link) => n + link.iceRestarts, 0)),
+    reconnects: Math.min(100000, call.reconnects),
+  });
+}
 
 // ------------------------------------------------------------------ peers and tiles
 function addPeer(info, { initiator }) {
@@ -242,17 +361,54 @@ async function stopScreen(button) {
 }
 
 $("#leave").addEventListener("click", () => {
+  call.leaving = true;
   send({ type: "leave" });
   call.socket?.close(1000);
   media.stop();
   location.href = root.dataset.after;
 });
 
+// ------------------------------------------------------------------ report a problem
+const reportDialog = $("#report-dialog");
+$("#report-open").addEventListener("click", () => {
+  $("#report-result").textContent = "";
+  reportDialog.showModal();
+});
+$("#report-cancel").addEventListener("click", () => reportDialog.close());
+$("#report-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const result = $("#report-result");
+  const button = form.querySelector('[type="submit"]');
+  button.disabled = true;
+  try {
+    const response = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "application/json" } });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      result.className = "small ok";
+      result.textContent = body.message;
+      form.querySelector("textarea").value = "";
+      setTimeout(() => reportDialog.close(), 2500);
+    } else {
+      result.className = "small bad";
+      result.textContent = Object.values(body.errors || {}).flat().join(" ") || "We could not send your report. Try again.";
+    }
+  } catch {
+    result.className = "small bad";
+    result.textContent = "We could not send your report: you seem to be offline. Try again in a moment.";
+  } finally {
+    button.disabled = false;
+  }
+});
+
 function setStatus(text) {
   $("#call-status").textContent = text;
 }
 
-// Keep-alive, so idle proxies do not drop the socket.
-setInterval(() => send({ type: "ping", t: Date.now() }), 25000);
+// Closing the tab or navigating away is a goodbye: the others drop this peer at once.
+window.addEventListener("pagehide", () => {
+  call.leaving = true;
+  send({ type: "leave" });
+});
 
 startPreview();

@@ -1,0 +1,94 @@
+"""What the call room adds over HTTP: "Report a problem" from inside the call, and the call quality
+record that staff see beside attendance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mentoring.demo import _book_directly
+from mentoring.models import CallAttendance, Report
+from mentoring.services.calls import call_join, call_quality_record
+from mentoring.tests.factories import make_session
+from signaling.protocol import Stats
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live_room(mentor, learner):
+    session = make_session(mentor, title="Live review", starts_in=timedelta(minutes=5), capacity=2)
+    _book_directly(session, learner)
+    return session
+
+
+def report_url(session) -> str:
+    return f"/sessions/{session.room_id}/room/report/"
+
+
+def test_a_report_from_the_call_carries_the_session_the_people_in_the_call_and_the_time(client, live_room, mentor, learner):
+    call_join(session=live_room, user=mentor, peer_id="a" * 16, connection="chan-1")
+    call_join(session=live_room, user=learner, peer_id="b" * 16, connection="chan-2")
+    gone = call_join(session=live_room, user=learner, peer_id="c" * 16, connection="chan-3")[0]
+    CallAttendance.objects.filter(pk=gone.pk).update(left_at=timezone.now())  # an earlier tab that left
+    client.force_login(learner)
+    before = timezone.now()
+    response = client.post(
+        report_url(live_room), {"reason": "technical", "reported_user": str(mentor.pk), "text": "  Video froze twice.  "}
+    )
+    assert response.status_code == 201, response.content
+    assert "moderators" in response.json()["message"]
+    report = Report.objects.get()
+    assert (report.reporter, report.session, report.reported_user, report.reason, report.text) == (
+        learner, live_room, mentor, "technical", "Video froze twice."
+    )
+    assert report.context["source"] == "call room"
+    assert report.context["reported_at"] >= before.isoformat()
+    assert [(p["name"], p["role"]) for p in report.context["in_call"]] == [("Maya Mentor", "mentor"), ("Alice Learner", "learner")]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"reason": "dance", "text": "x"}, "reason"),
+        ({"reason": "technical", "text": "   "}, "text"),
+        ({"reason": "technical", "text": "x", "reported_user": "999999"}, "reported_user"),
+    ],
+)
+def test_a_bad_report_gets_a_specific_error_and_stores_nothing(client, live_room, learner, data, field):
+    client.force_login(learner)
+    response = client.post(report_url(live_room), data)
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not Report.objects.exists()
+
+
+def test_only_participants_can_report_from_a_room(client, live_room, outsider):
+    client.force_login(outsider)
+    assert client.post(report_url(live_room), {"reason": "technical", "text": "hi"}).status_code == 404
+    client.logout()
+    assert client.post(report_url(live_room), {"reason": "technical", "text": "hi"}).status_code == 302
+    client.force_login(outsider)
+    assert client.get(report_url(live_room)).status_code == 405
+    assert not Report.objects.exists()
+
+
+def test_the_room_page_offers_the_report_dialog_and_the_call_check(client, live_room, learner):
+    client.force_login(learner)
+    page = client.get(f"/sessions/{live_room.room_id}/room/").content.decode()
+    assert 'id="report-dialog"' in page and report_url(live_room) in page
+    assert '<option value="%d">Maya Mentor</option>' % live_room.mentor_id in page
+    assert 'href="/call-check/"' in page
+
+
+def test_staff_see_call_quality_beside_attendance(client, admin_user, live_room, learner):
+    call_join(session=live_room, user=learner, peer_id="b" * 16, connection="chan-2")
+    stats = Stats(rtt_ms=42.0, loss_pct=0.5, in_kbps=900.0, out_kbps=700.0, local="relay", remote="host",
+                  protocol="udp", ice_restarts=1, reconnects=3)
+    call_quality_record(session_id=live_room.pk, user_id=learner.pk, stats=stats)
+    client.force_login(admin_user)
+    page = client.get(f"/admin/mentoring/session/{live_room.pk}/change/").content.decode()
+    assert "Call attendance" in page and "Call quality" in page
+    assert "42.0 / 42.0 ms" in page and "relay/host" in page and "900.0 / 700.0 kbit/s" in page

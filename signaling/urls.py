@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("call-check/", views.call_check, name="call_check"),
+]

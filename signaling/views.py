@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+
+from .turn import ice_servers_for
+
+# The page only runs a test of a few seconds: its TURN credentials need not outlive that by much.
+CALL_CHECK_CREDENTIAL_TTL = 10 * 60
+
+
+@never_cache  # the page carries TURN credentials
+@login_required
+def call_check(request: HttpRequest) -> HttpResponse:
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = ""
+    ice_servers = ice_servers_for(user_id=request.user.pk, ttl=CALL_CHECK_CREDENTIAL_TTL)
+    return render(
+        request, "signaling/call_check.html", {"ice_servers": ice_servers, "credential_ttl": CALL_CHECK_CREDENTIAL_TTL, "back_url": back}
+    )
