@@ -22,6 +22,7 @@ urlpatterns = [
     path("search/", search_views.search, name="search"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", seo.robots_txt, name="robots_txt"),
+    path("", include("signaling.urls")),
     path("", include("mentoring.urls")),
 ]
 

@@ -20,5 +20,7 @@ def call_check(request: HttpRequest) -> HttpResponse:
         back = ""
     ice_servers = ice_servers_for(user_id=request.user.pk, ttl=CALL_CHECK_CREDENTIAL_TTL)
     return render(
-        request, "signaling/call_check.html", {"ice_servers": ice_servers, "credential_ttl": CALL_CHECK_CREDENTIAL_TTL, "back_url": back}
+        request,
+        "signaling/call_check.html",
+        {"ice_servers": ice_servers, "credential_ttl": CALL_CHECK_CREDENTIAL_TTL, "back_url": back},
     )

@@ -80,7 +80,7 @@ def test_the_room_page_offers_the_report_dialog_and_the_call_check(client, live_
     page = client.get(f"/sessions/{live_room.room_id}/room/").content.decode()
     assert 'id="report-dialog"' in page and report_url(live_room) in page
     assert '<option value="%d">Maya Mentor</option>' % live_room.mentor_id in page
-    assert 'href="/call-check/"' in page
+    assert f'href="/call-check/?next=/sessions/{live_room.room_id}/room/"' in page
 
 
 def test_staff_see_call_quality_beside_attendance(client, admin_user, live_room, learner):

@@ -83,35 +83,34 @@ async function openMedia({ cameraId, micId }) {
   }
 }
 
+// `device`: "camera", "microphone" or "camera and microphone".
 function mediaProblem(error, device) {
+  const them = device.includes(" and ") ? "them" : "it";
+  const problem = (status, short, text) => ({ status, short, text, errorName: error?.name || "Error" });
   switch (error?.name) {
     case "NotAllowedError":
     case "SecurityError":
-      return {
-        status: "blocked",
-        short: `your browser blocks the ${device}`,
-        text: `Permission denied: your browser or your computer's privacy settings block the ${device} for this site. Click the camera icon in the address bar, allow the ${device}, then run the test again.`,
-      };
+      return problem(
+        "blocked",
+        `your browser blocks the ${device}`,
+        `Permission denied: your browser or your computer's privacy settings block the ${device} for this site. Click the camera icon in the address bar, allow ${them}, then run the test again.`,
+      );
     case "NotFoundError":
     case "OverconstrainedError":
-      return {
-        status: "missing",
-        short: `no ${device} found`,
-        text: `No ${device} found. Plug one in or switch it on, then run the test again.`,
-      };
+      return problem("missing", `no ${device} found`, `No ${device} found. Plug ${them} in or switch ${them} on, then run the test again.`);
     case "NotReadableError":
     case "AbortError":
-      return {
-        status: "busy",
-        short: `your ${device} is in use by another app`,
-        text: `Your ${device} is there but would not start: another app (another video call, the camera app) is probably using it. Close that app, then run the test again.`,
-      };
+      return problem(
+        "busy",
+        `your ${device} cannot start`,
+        `Your ${device} would not start: another app (another video call, the camera app) is probably using ${them}. Close that app, then run the test again.`,
+      );
     default:
-      return {
-        status: "blocked",
-        short: `your ${device} did not start`,
-        text: `Your ${device} did not start (${error?.name || "unknown error"}). Run the test again, or try another browser.`,
-      };
+      return problem(
+        "blocked",
+        `your ${device} cannot start`,
+        `Your ${device} would not start (${error?.name || "unknown error"}). Run the test again, or try another browser.`,
+      );
   }
 }
 
@@ -149,8 +148,8 @@ async function startMedia() {
   if (!navigator.mediaDevices?.getUserMedia) {
     const text = "Your browser only allows the camera and microphone on secure (https://) pages, or it does not support video calls. Open this site over https:// in an up-to-date browser.";
     state.media = {
-      camera: { status: "blocked", short: "this browser cannot use the camera here", text },
-      microphone: { status: "blocked", short: "this browser cannot use the microphone here", text },
+      camera: { status: "blocked", short: "this browser cannot use the camera and microphone here", text },
+      microphone: { status: "blocked", text }, // one cause: reported once, with the camera
     };
     renderMedia();
     renderSummary();
@@ -292,7 +291,7 @@ async function refreshDevices() {
     camera: media.stream?.getVideoTracks()[0]?.getSettings().deviceId,
     microphone: media.stream?.getAudioTracks()[0]?.getSettings().deviceId,
   };
-  const none = (list, what) => (list.length ? `Allow access to choose a ${what}` : `No ${what} found`);
+  const none = (list, what) => (list.length ? "Allow access first" : `No ${what} found`);
   const cameraSelect = $("#cc-camera-select");
   const micSelect = $("#cc-mic-select");
   const speakerSelect = $("#cc-speaker-select");
@@ -572,7 +571,8 @@ function verdicts(config, gathered, relays) {
     } else if (result.failed) {
       text = `${name} could not be tested: ${result.failed}.${fallback}`;
     } else if (result.relayCandidates) {
-      text = `${name}: the relay server answered, but no data got through it within ${STEP_TIMEOUT_MS / 1000} seconds.${fallback}`;
+      const next = others.length ? fallback : " Try another network (a phone hotspot, for example), or copy the results for support (button at the top).";
+      text = `${name}: the relay server answered, but no data got through it within ${STEP_TIMEOUT_MS / 1000} seconds.${next}`;
     } else if (transport === "udp") {
       text = `Relay over UDP blocked: your firewall blocks UDP (no answer on ${openings(entries)}).${fallback}`;
     } else {
@@ -618,9 +618,13 @@ function problems() {
   const issues = [];
   const notes = [];
   const { camera, microphone } = state.media;
-  if (camera?.status === "waiting") issues.push({ short: camera.short, text: camera.text });
-  else {
-    for (const row of [camera, microphone]) if (row && row.short && row.status !== "works") issues.push({ short: row.short, text: row.text });
+  const failedToStart = (row) => row?.errorName && row.status !== "works";
+  if (camera?.status === "waiting") {
+    issues.push({ short: camera.short, text: camera.text });
+  } else if (failedToStart(camera) && failedToStart(microphone) && camera.errorName === microphone.errorName) {
+    issues.push(mediaProblem({ name: camera.errorName }, "camera and microphone")); // one cause, one sentence
+  } else {
+    for (const row of [camera, microphone]) if (row?.short && row.status !== "works") issues.push({ short: row.short, text: row.text });
   }
   if (microphone?.status === "quiet") notes.push(microphone.note);
   const network = state.network;
@@ -688,6 +692,7 @@ async function runAll() {
   if (state.running) return;
   state.running = true;
   state.network = null;
+  const started = performance.now();
   $("#cc-summary").setAttribute("aria-busy", "true");
   $("#cc-rerun").disabled = true;
   $("#cc-copy").disabled = true;
@@ -700,6 +705,7 @@ async function runAll() {
   await Promise.all([withTimeout(mediaStarted, STEP_TIMEOUT_MS, null), runNetwork()]);
   state.running = false;
   state.runs += 1;
+  state.lastRunMs = performance.now() - started;
   root.dataset.runs = String(state.runs);
   $("#cc-summary").setAttribute("aria-busy", "false");
   $("#cc-rerun").disabled = false;
