@@ -14,6 +14,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from signaling.routing import websocket_urlpatterns  # noqa: E402
+from signaling.transport import install_frame_limit  # noqa: E402
+
+install_frame_limit()  # only takes effect where Daphne serves this application
 
 application = ProtocolTypeRouter(
     {

@@ -13,6 +13,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from django.conf import settings
 from django.utils import timezone
 
+from mentoring.models import CallAttendance
 from mentoring.services.calls import (
     call_join,
     call_leave,
@@ -48,10 +49,11 @@ logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are ours; documented in signaling/PROTOCOL.md).
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_SERVICE_RESTART = 1012  # reconnect, please: this consumer cannot serve the socket any more
 
 
-class GroupRefreshMixin:
-    """Keeps this socket's channel-layer group memberships as alive as the socket itself.
+class LiveSocketMixin:
+    """Periodic work for as long as the socket lives, and group memberships that live as long.
 
     Memberships expire ``CHANNEL_GROUP_EXPIRY`` seconds after they were last added; a live consumer
     re-adds them every ``CHANNEL_GROUP_REFRESH_SECONDS``. So a process that is killed (its
@@ -60,6 +62,54 @@ class GroupRefreshMixin:
     """
 
     groups_joined: list[str]
+    ticker: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send):
+        # The ticker dies with the consumer, also when the consumer dies of an exception (e.g. Redis
+        # went away under it): a leftover ticker would go on acting for a socket that is gone.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.stop_ticker()
+
+    def start_ticker(self, interval: float, tick) -> None:
+        """Run ``tick(now)`` every ``interval`` seconds; a failing tick is logged and the ticker goes
+        on (a Redis or database hiccup must not silently stop the heartbeat)."""
+
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    # A tick stuck on a dead connection must not stop the ticks after it.
+                    await asyncio.wait_for(tick(time.monotonic()), timeout=max(5.0, 2 * interval))
+                except Exception:
+                    logger.exception("%s: periodic work failed", type(self).__name__)
+
+        self.ticker = asyncio.create_task(run())
+
+    def stop_ticker(self) -> None:
+        if self.ticker:
+            self.ticker.cancel()
+            self.ticker = None
+
+    async def still_hearing(self, now: float, patience: float) -> bool:
+        """Whether this consumer still receives from the channel layer. Each call sends the consumer
+        a message through the layer; if the previous one has not come back within ``patience``
+        seconds, the consumer is deaf (e.g. Redis restarted under it and the layer did not recover)
+        and everything sent to it would be lost without anyone noticing."""
+        sent_at = getattr(self, "echo_sent_at", None)
+        if sent_at is not None:
+            return now - sent_at <= patience
+        self.echo_sent_at = now
+        await self.channel_layer.send(self.channel_name, {"type": "socket.echo"})
+        return True
+
+    async def socket_echo(self, event: dict) -> None:
+        self.echo_sent_at = None
+
+    async def close_deaf(self) -> None:
+        logger.warning("%s %s stopped receiving from the channel layer; asking the client to reconnect", type(self).__name__, self.channel_name)
+        await self.close(code=CLOSE_SERVICE_RESTART)
 
     async def join_groups(self, groups: list[str]) -> None:
         self.groups_joined = groups
@@ -77,25 +127,9 @@ class GroupRefreshMixin:
         self.groups_joined = []
 
 
-def start_ticker(consumer, interval: float, tick) -> asyncio.Task:
-    """Run ``tick(now)`` every ``interval`` seconds until cancelled; a failing tick is logged and
-    the ticker goes on (a Redis or database hiccup must not silently stop the heartbeat)."""
-
-    async def run() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await tick(time.monotonic())
-            except Exception:
-                logger.exception("%s: periodic work failed", type(consumer).__name__)
-
-    return asyncio.create_task(run())
-
-
-class NotificationConsumer(GroupRefreshMixin, AsyncJsonWebsocketConsumer):
+class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
     """Pushes a user's live notifications. Receive-only for the client: frames it sends are ignored."""
 
-    ticker: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -104,11 +138,16 @@ class NotificationConsumer(GroupRefreshMixin, AsyncJsonWebsocketConsumer):
             return
         await self.join_groups([user_notifications_group(user.pk)])
         await self.accept()
-        self.ticker = start_ticker(self, settings.CHANNEL_GROUP_REFRESH_SECONDS, self.refresh_groups)
+        self.start_ticker(settings.CHANNEL_GROUP_REFRESH_SECONDS, self._tick)
+
+    async def _tick(self, now: float) -> None:
+        if not await self.still_hearing(now, patience=settings.CHANNEL_GROUP_REFRESH_SECONDS * 1.5):
+            await self.close_deaf()
+            return
+        await self.refresh_groups(now)
 
     async def disconnect(self, code: int) -> None:
-        if self.ticker:
-            self.ticker.cancel()
+        self.stop_ticker()
         await self.leave_groups()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
@@ -119,7 +158,7 @@ class NotificationConsumer(GroupRefreshMixin, AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "notification", "notification": event["notification"]})
 
 
-class CallConsumer(GroupRefreshMixin, AsyncWebsocketConsumer):
+class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
     """Signaling for one session's call room (``/ws/session/<room id>/``); see PROTOCOL.md.
 
     Access is decided by the same selector as the room page. Every client frame is validated
@@ -133,7 +172,6 @@ class CallConsumer(GroupRefreshMixin, AsyncWebsocketConsumer):
 
     RATE_PER_SECOND = 40
     RATE_BURST = 120
-    ticker: asyncio.Task | None = None
 
     async def connect(self) -> None:
         self.peer_id = ""
@@ -178,15 +216,14 @@ class CallConsumer(GroupRefreshMixin, AsyncWebsocketConsumer):
             }
         )
         await self._announce_joined(resumed)
-        self.ticker = start_ticker(self, settings.CALL_HEARTBEAT_SECONDS, self._heartbeat)
+        self.start_ticker(settings.CALL_HEARTBEAT_SECONDS, self._heartbeat)
 
     async def disconnect(self, code: int) -> None:
-        if self.ticker:
-            self.ticker.cancel()
+        self.stop_ticker()
         if not self.peer_id:
             return
         if not self.replaced:
-            if self.ending or code == 1000:
+            if self.ending or code in (1000, CLOSE_FLOOD, CLOSE_TOO_BIG):
                 if await database_sync_to_async(call_leave)(peer_id=self.peer_id, connection=self.channel_name):
                     await self._announce_left(self.peer_id)
             else:
@@ -195,10 +232,11 @@ class CallConsumer(GroupRefreshMixin, AsyncWebsocketConsumer):
         self.peer_id = ""
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        if not self.peer_id or self.replaced:
-            return
+        if not self.peer_id or self.replaced or self.ending:
+            return  # closing: frames still queued behind the close are dropped
         self.last_heard = time.monotonic()
         if not self.bucket.take(self.last_heard):
+            logger.warning("call socket of user %s in session %s closed for flooding", self.user_id, self.session_id)
             await self._send({"type": "error", "code": "flood", "message": "Too many messages: slow down."})
             await self._end(CLOSE_FLOOD)
             return
@@ -246,11 +284,17 @@ class CallConsumer(GroupRefreshMixin, AsyncWebsocketConsumer):
             await self._send({"type": "error", "code": "silent", "message": "Nothing heard from you for too long."})
             await self._end(CLOSE_SILENT)
             return
+        if not await self.still_hearing(now, patience=settings.CALL_HEARTBEAT_SECONDS * 1.5):
+            await self.close_deaf()  # the page reconnects and resumes its presence on a fresh consumer
+            return
         await self.refresh_groups(now)
-        fresh, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
+        state, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
         for peer_id in gone:
             await self._announce_left(peer_id)
-        if not fresh:
+        if state == "replaced":  # a newer socket of this page holds the presence now
+            self.replaced = True
+            await self.close(code=CLOSE_REPLACED)
+        elif state == "ended":
             # Our presence was ended while we were unreachable (e.g. this process stalled): come back.
             session = await database_sync_to_async(_live_session_for)(self.scope["url_route"]["kwargs"]["room_id"], self.scope["user"])
             if session is None:
@@ -323,9 +367,13 @@ def _enter(session, user, peer_id: str, channel: str):
     return attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id)
 
 
-def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[bool, list[str]]:
-    fresh = call_touch(peer_id=peer_id, connection=channel)
-    return fresh, call_sweep_stale(session_id=session_id)
+def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[str, list[str]]:
+    """("fresh" | "replaced" | "ended", peer ids of stale presences this call ended)."""
+    if call_touch(peer_id=peer_id, connection=channel):
+        state = "fresh"
+    else:
+        state = "replaced" if CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).exists() else "ended"
+    return state, call_sweep_stale(session_id=session_id)
 
 
 def _live_session_for(room_id, user):

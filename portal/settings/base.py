@@ -119,8 +119,8 @@ CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "peerlearn")
 CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
 # Group memberships expire this long after their last refresh; live consumers refresh theirs every
 # CHANNEL_GROUP_REFRESH_SECONDS, so a killed process's memberships vanish on their own.
-CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 120)
-CHANNEL_GROUP_REFRESH_SECONDS = env_int("CHANNEL_GROUP_REFRESH_SECONDS", 30)
+CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 60)
+CHANNEL_GROUP_REFRESH_SECONDS = env_int("CHANNEL_GROUP_REFRESH_SECONDS", 10)
 
 
 def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX, kind: str = CHANNEL_LAYER) -> dict:
@@ -129,7 +129,12 @@ def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": CHANNEL_GROUP_EXPIRY}}}
     # redis-py 8 times socket reads out after 5 s by default, exactly when channels-redis's
     # 5 s blocking pop returns empty: the consumer then dies with TimeoutError. Wait longer.
-    host = {"address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True}
+    # A pooled connection idle for 2 s is checked (PING) before use, so after a Redis restart no
+    # consumer blocks on a connection to the old server.
+    host = {
+        "address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True,
+        "health_check_interval": 2,
+    }
     if kind == "pubsub":
         return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host], "prefix": prefix}}}
     if kind != "core":
@@ -208,6 +213,10 @@ TURN_SECRET = env_str("TURN_SECRET", "")
 TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 3600)
 # Tests only: force relay-only ICE ("relay") to prove calls work through TURN.
 ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
+# Daphne cuts off a WebSocket that sends more frames than this (close 4029) before they reach the
+# application; far above what a call page sends (see signaling/transport.py).
+WS_FRAMES_PER_SECOND = env_int("WS_FRAMES_PER_SECOND", 100)
+WS_FRAME_BURST = env_int("WS_FRAME_BURST", 300)
 # Call clients send a heartbeat this often; a participant not heard from for
 # CALL_PRESENCE_TIMEOUT_SECONDS leaves the room (a killed server cannot announce it).
 CALL_HEARTBEAT_SECONDS = env_int("CALL_HEARTBEAT_SECONDS", 10)

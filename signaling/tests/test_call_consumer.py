@@ -296,3 +296,23 @@ async def test_call_quality_reports_are_summed_per_participant(room, learner):
     record = await sync_to_async(CallQuality.objects.get)(session=room, user=learner)
     assert (record.samples, record.rtt_ms_avg, record.rtt_ms_max, record.loss_pct_avg) == (2, 60, 80, 1.5)
     assert (record.in_kbps_avg, record.candidate_types, record.protocols, record.reconnects) == (800, "relay/srflx, host/host", "udp", 2)
+
+
+async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_to_reconnect(room, learner, fast_presence, monkeypatch):
+    from signaling.consumers import CallConsumer
+
+    async def lost(self, event):  # the layer swallows the consumer's own echo, as after a Redis restart
+        return None
+
+    monkeypatch.setattr(CallConsumer, "socket_echo", lost)
+    a, _ = await joined(room, learner)
+    for _ in range(25):
+        await a.send_json_to({"type": "ping"})  # the client is alive; only the layer is not
+        out = await a.receive_output(timeout=5)
+        if out["type"] == "websocket.close":
+            break
+        await asyncio.sleep(0.2)
+    assert out == {"type": "websocket.close", "code": 1012}
+    await a.disconnect(code=1012)
+    row = await sync_to_async(CallAttendance.objects.get)(user=learner)
+    assert row.left_at is None  # the presence waits for the page to reconnect

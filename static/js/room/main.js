@@ -51,6 +51,14 @@ function send(message) {
   if (call.socket?.readyState === WebSocket.OPEN) call.socket.send(JSON.stringify(message));
 }
 
+// Chat typed while reconnecting waits here and goes out as soon as the call is back.
+const outbox = [];
+function sendChat(text) {
+  if (call.socket?.readyState === WebSocket.OPEN) return send({ type: "chat", text });
+  if (outbox.length < 20) outbox.push(text);
+  setStatus("Reconnecting… your message goes out as soon as we are back.");
+}
+
 function join() {
   $("#join").disabled = true;
   $("#prejoin-status").textContent = "Connecting…";
@@ -144,7 +152,9 @@ const handlers = {
     }
     for (const peer of message.peers) addPeer(peer, { initiator: true });
     sendMediaState();
+    for (const text of outbox.splice(0)) send({ type: "chat", text });
     startTimers(message.heartbeat || 10, message.stats || 15);
+    call.welcomedAt = Date.now();
   },
   "peer-joined"(message) {
     const known = peers.get(message.peer.id);
@@ -306,7 +316,7 @@ $("#chat-form").addEventListener("submit", (event) => {
   const input = $("#chat-input");
   const text = input.value.trim();
   if (!text) return;
-  send({ type: "chat", text: text.slice(0, 2000) });
+  sendChat(text.slice(0, 2000));
   input.value = "";
 });
 
