@@ -1,17 +1,22 @@
 """What the benchmarks share: a throwaway PostgreSQL database, a Daphne server with the benchmark
 environment, a small HTTP/1.1 keep-alive client on asyncio streams and the demo login.
 
-Nothing here imports Django: the application only runs in the child processes (``manage.py``, Daphne).
+Nothing here imports Django: the application only runs in the child processes (``manage.py``, Daphne,
+and the ``python -c`` child of :func:`make_rooms`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 import os
 import re
+import resource
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,3 +295,156 @@ async def login(port: int, email: str, password: str) -> dict[str, str]:
         return {k: v for k, v in cookies.items() if v}
     finally:
         await conn.close()
+
+
+# --------------------------------------------------------------------------- shared by the call benchmarks
+_STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    print(f"[bench {time.monotonic() - _STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(ordered: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def process_rss_kib(pid: int) -> int | None:
+    """Resident memory of a process (VmRSS), from /proc; None where there is no /proc."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def raise_open_file_limit(wanted: int) -> int:
+    """Raise this process's soft RLIMIT_NOFILE towards ``wanted`` (children inherit it); the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A live session with one mentor and one booked learner, and a Django session key for each."""
+
+    room_id: str
+    session_id: int
+    mentor_key: str
+    learner_key: str
+
+
+def make_rooms(count: int, *, env: dict[str, str], timeout: float) -> list[Room]:
+    """``count`` sessions whose call room is open now, made in a child process with Django set up.
+
+    Each room has its own mentor (a mentor's sessions cannot overlap) and one learner with an active
+    booking. Both are signed in by a Django session written straight to the session store, so no
+    login form (and no password hashing) is needed.
+    """
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    code = "from bench._common import _make_rooms_in_django; _make_rooms_in_django()"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, str(count)],
+            cwd=ROOT,
+            env={**inherited, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"making {count} rooms took longer than {timeout:.0f}s") from exc
+    if proc.returncode:
+        raise BenchError(
+            f"making {count} rooms failed with exit code {proc.returncode}:\n{tail(proc.stdout + proc.stderr)}"
+        )
+    try:
+        rows = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError) as exc:
+        raise BenchError(f"making rooms printed no JSON:\n{tail(proc.stdout + proc.stderr)}") from exc
+    return [Room(**row) for row in rows]
+
+
+def _make_rooms_in_django() -> None:
+    """The child side of :func:`make_rooms` (``python -c``; argv: the number of rooms)."""
+    count = int(sys.argv[1])
+    from portal.settings import select_settings_module
+
+    select_settings_module()
+    import django
+
+    django.setup()
+    from datetime import timedelta
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.hashers import make_password
+    from django.db import transaction
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from mentoring.demo import _book_directly
+    from mentoring.models import LearnerProfile, MentorProfile
+    from mentoring.tests.factories import make_session
+    from portal.accounts.models import User
+
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    backend = settings.AUTHENTICATION_BACKENDS[0]
+    password = make_password(get_random_string(24))  # hashed once: nobody signs in with it
+    tag = get_random_string(6).lower()
+    with transaction.atomic():
+        # What user_register does, in bulk: the user row and the role's profile.
+        users = User.objects.bulk_create(
+            User(
+                email=f"bench-{role}-{tag}-{i}@bench.peerlearn.local",
+                display_name=f"Bench {role.title()} {i}",
+                role=role,
+                time_zone="UTC",
+                password=password,
+            )
+            for i in range(count)
+            for role in (User.Role.MENTOR, User.Role.LEARNER)
+        )
+        mentors, learners = users[0::2], users[1::2]
+        MentorProfile.objects.bulk_create(MentorProfile(user=user) for user in mentors)
+        LearnerProfile.objects.bulk_create(LearnerProfile(user=user) for user in learners)
+        # The project's own session service (overlap rules, ends_at) and the demo's direct booking.
+        sessions = []
+        for i, (mentor, learner) in enumerate(zip(mentors, learners, strict=True)):
+            session = make_session(
+                mentor, starts_in=timedelta(minutes=5), duration=60, capacity=1, title=f"Bench room {i}"
+            )
+            _book_directly(session, learner)
+            sessions.append(session)
+        expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        keys = {}
+        rows = []
+        for user in users:
+            keys[user.pk] = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+            data = {
+                SESSION_KEY: str(user.pk),
+                BACKEND_SESSION_KEY: backend,
+                HASH_SESSION_KEY: user.get_session_auth_hash(),
+            }
+            model = store_class.get_model_class()
+            rows.append(model(session_key=keys[user.pk], session_data=store_class().encode(data), expire_date=expires))
+        store_class.get_model_class().objects.bulk_create(rows)
+    print(
+        json.dumps(
+            [
+                {"room_id": str(s.room_id), "session_id": s.pk, "mentor_key": keys[m.pk], "learner_key": keys[lr.pk]}
+                for s, m, lr in zip(sessions, mentors, learners, strict=True)
+            ]
+        )
+    )

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import re
@@ -60,6 +59,7 @@ from bench._common import (  # noqa: E402
     fresh_database,
     login,
     manage,
+    percentile,
     process_cpu_seconds,
     running_daphne,
     tail,
@@ -138,13 +138,6 @@ async def measure(
     workers = [_worker(port, raw, window, timeout, sample) for _ in range(connections)]
     await asyncio.gather(_cpu_meter(window, server_pid, sample), *workers)
     return sample
-
-
-def percentile(ordered: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not ordered:
-        return None
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def summarise(endpoint: Endpoint, sample: Sample, duration: float, body_bytes: int | None) -> dict:
