@@ -1,5 +1,7 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels (served by Daphne)."""
 
+import gc
+
 from portal.settings import select_settings_module
 
 select_settings_module()
@@ -24,3 +26,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything imported so far lives as long as the process: keep it out of the garbage collector's
+# full collections, which otherwise pause every socket on the process (measured 70-160 ms).
+gc.collect()
+gc.freeze()

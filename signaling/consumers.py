@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -77,13 +78,14 @@ class LiveSocketMixin:
         on (a Redis or database hiccup must not silently stop the heartbeat)."""
 
         async def run() -> None:
+            await asyncio.sleep(random.uniform(0, interval))  # spread the ticks of many sockets over time
             while True:
-                await asyncio.sleep(interval)
                 try:
                     # A tick stuck on a dead connection must not stop the ticks after it.
                     await asyncio.wait_for(tick(time.monotonic()), timeout=max(5.0, 2 * interval))
                 except Exception:
                     logger.exception("%s: periodic work failed", type(self).__name__)
+                await asyncio.sleep(interval)
 
         self.ticker = asyncio.create_task(run())
 
@@ -92,11 +94,19 @@ class LiveSocketMixin:
             self.ticker.cancel()
             self.ticker = None
 
+    async def dispatch(self, message: dict) -> None:
+        if not message["type"].startswith("websocket."):
+            self.layer_heard_at = time.monotonic()  # anything from the channel layer proves it delivers
+        await super().dispatch(message)
+
     async def still_hearing(self, now: float, patience: float) -> bool:
         """Whether this consumer still receives from the channel layer. Each call sends the consumer
         a message through the layer; if the previous one has not come back within ``patience``
         seconds, the consumer is deaf (e.g. Redis restarted under it and the layer did not recover)
         and everything sent to it would be lost without anyone noticing."""
+        if now - getattr(self, "layer_heard_at", 0.0) < patience:
+            self.echo_sent_at = None
+            return True
         sent_at = getattr(self, "echo_sent_at", None)
         if sent_at is not None:
             return now - sent_at <= patience
@@ -179,20 +189,24 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         self.replaced = False  # a newer socket of the same page took the presence over
         user = self.scope.get("user")
         room_id = self.scope["url_route"]["kwargs"]["room_id"]
-        session = await database_sync_to_async(_live_session_for)(room_id, user)
-        if session is None:
+        entered = await database_sync_to_async(_enter)(room_id, user, _client_token(self.scope), self.channel_name)
+        if entered is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
+        session, attendance, resumed, peers = entered
         self.session_id = session.pk
         self.user_id = user.pk
         self.display_name = user.display_name
         self.role = "mentor" if session.mentor_id == user.pk else "learner"
         self.bucket = TokenBucket(self.RATE_PER_SECOND, self.RATE_BURST, time.monotonic())
-        peer_id = call_peer_id(session_id=session.pk, user_id=user.pk, client=_client_token(self.scope))
-        # An older socket of the same page, if its server is still up, hands over and goes quiet.
-        await self.channel_layer.group_send(peer_group(self.session_id, peer_id), {"type": "call.replace", "channel": self.channel_name})
-        attendance, resumed, peers = await database_sync_to_async(_enter)(session, user, peer_id, self.channel_name)
         self.peer_id = attendance.peer_id
+        self.since = attendance.joined_at.isoformat()
+        # The presences this socket already knows: a layer that delivers a peer's "joined" late (the
+        # pub/sub layer shares one subscription per process) must not announce them a second time.
+        self.known = {peer["id"]: peer["since"] for peer in peers}
+        if resumed:
+            # An older socket of the same page, if its server is still up, hands over and goes quiet.
+            await self.channel_layer.group_send(peer_group(self.session_id, self.peer_id), {"type": "call.replace", "channel": self.channel_name})
         self.last_heard = time.monotonic()
         await self.join_groups(
             [
@@ -256,13 +270,9 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                 peer_group(self.session_id, message.to), {"type": "relay.signal", "from": self.peer_id, "data": message.data}
             )
         elif isinstance(message, Chat):
-            await self.channel_layer.group_send(
-                room,
-                {
-                    "type": "relay.chat", "from": self.peer_id, "name": self.display_name, "text": message.text,
-                    "at": timezone.now().isoformat(),
-                },
-            )
+            line = {"type": "relay.chat", "from": self.peer_id, "name": self.display_name, "text": message.text, "at": timezone.now().isoformat()}
+            await self.relay_chat(line, echo=True)  # the sender's own copy needs no trip through Redis
+            await self.channel_layer.group_send(room, line)
         elif isinstance(message, MediaState):
             await self.channel_layer.group_send(
                 room,
@@ -300,7 +310,8 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             if session is None:
                 await self._end(CLOSE_REVOKED)
                 return
-            await database_sync_to_async(call_join)(session=session, user=self.scope["user"], peer_id=self.peer_id, connection=self.channel_name)
+            row, _ = await database_sync_to_async(call_join)(session=session, user=self.scope["user"], peer_id=self.peer_id, connection=self.channel_name)
+            self.since = row.joined_at.isoformat()
             await self._announce_joined(False)
 
     async def _end(self, code: int) -> None:
@@ -315,18 +326,23 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ channel-layer events
     async def relay_peer_joined(self, event: dict) -> None:
-        if event["peer"]["id"] != self.peer_id:
-            await self._send({"type": "peer-joined", "peer": event["peer"], "resumed": event.get("resumed", False)})
+        peer = event["peer"]
+        if peer["id"] == self.peer_id or (not event["resumed"] and self.known.get(peer["id"]) == peer["since"]):
+            return
+        self.known[peer["id"]] = peer["since"]
+        await self._send({"type": "peer-joined", "peer": peer, "resumed": event["resumed"]})
 
     async def relay_peer_left(self, event: dict) -> None:
         if event["peer_id"] != self.peer_id:
+            self.known.pop(event["peer_id"], None)
             await self._send({"type": "peer-left", "peer_id": event["peer_id"]})
 
     async def relay_signal(self, event: dict) -> None:
         await self._send({"type": "signal", "from": event["from"], "data": event["data"]})
 
-    async def relay_chat(self, event: dict) -> None:
-        await self._send({"type": "chat", "from": event["from"], "name": event["name"], "text": event["text"], "at": event["at"]})
+    async def relay_chat(self, event: dict, echo: bool = False) -> None:
+        if event["from"] != self.peer_id or echo:
+            await self._send({"type": "chat", "from": event["from"], "name": event["name"], "text": event["text"], "at": event["at"]})
 
     async def relay_media_state(self, event: dict) -> None:
         if event["from"] != self.peer_id:
@@ -347,7 +363,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------------ helpers
     def _me(self) -> dict:
-        return {"id": self.peer_id, "name": self.display_name, "role": self.role}
+        return {"id": self.peer_id, "name": self.display_name, "role": self.role, "since": self.since}
 
     async def _send(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload))
@@ -362,9 +378,14 @@ def _client_token(scope: dict) -> str:
     return token if CLIENT_TOKEN_RE.match(token) else secrets.token_hex(16)
 
 
-def _enter(session, user, peer_id: str, channel: str):
+def _enter(room_id, user, client: str, channel: str):
+    """One trip to the database for a new socket: the access check, the presence, the peers present."""
+    session = _live_session_for(room_id, user)
+    if session is None:
+        return None
+    peer_id = call_peer_id(session_id=session.pk, user_id=user.pk, client=client)
     attendance, resumed = call_join(session=session, user=user, peer_id=peer_id, connection=channel)
-    return attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id)
+    return session, attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id)
 
 
 def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[str, list[str]]:

@@ -94,7 +94,13 @@ def call_peers_present(*, session_id: int, exclude_peer_id: str = "", now: datet
 
 
 def peer_payload(row: CallAttendance) -> dict:
-    return {"id": row.peer_id, "name": row.user.display_name, "role": "mentor" if row.session.mentor_id == row.user_id else "learner"}
+    """A participant as the room sees it; ``since`` tells one presence of a peer id from a later one."""
+    return {
+        "id": row.peer_id,
+        "name": row.user.display_name,
+        "role": "mentor" if row.session.mentor_id == row.user_id else "learner",
+        "since": row.joined_at.isoformat(),
+    }
 
 
 def call_report_context(*, session: Session, now: datetime | None = None) -> dict:

@@ -79,7 +79,7 @@ def test_the_room_page_offers_the_report_dialog_and_the_call_check(client, live_
     client.force_login(learner)
     page = client.get(f"/sessions/{live_room.room_id}/room/").content.decode()
     assert 'id="report-dialog"' in page and report_url(live_room) in page
-    assert '<option value="%d">Maya Mentor</option>' % live_room.mentor_id in page
+    assert f'<option value="{live_room.mentor_id}">Maya Mentor</option>' in page
     assert f'href="/call-check/?next=/sessions/{live_room.room_id}/room/"' in page
 
 

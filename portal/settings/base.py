@@ -116,7 +116,7 @@ CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "peerlearn")
 # Which Redis channel layer carries signaling between processes: "core" (RedisChannelLayer, lists
 # plus sorted-set groups) or "pubsub" (RedisPubSubChannelLayer). README "Scaling out" says which
 # one was measured faster here and why it is the default.
-CHANNEL_LAYER = env_str("CHANNEL_LAYER", "core")
+CHANNEL_LAYER = env_str("CHANNEL_LAYER", "pubsub")
 # Group memberships expire this long after their last refresh; live consumers refresh theirs every
 # CHANNEL_GROUP_REFRESH_SECONDS, so a killed process's memberships vanish on their own.
 CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 60)

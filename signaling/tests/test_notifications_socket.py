@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_channel_layer_is_redis():
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    backends = {"pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer", "core": "channels_redis.core.RedisChannelLayer"}
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == backends[settings.CHANNEL_LAYER]
 
 
 async def connect_as(user) -> WebsocketCommunicator:

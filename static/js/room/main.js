@@ -158,6 +158,7 @@ const handlers = {
   },
   "peer-joined"(message) {
     const known = peers.get(message.peer.id);
+    if (known && !message.resumed && known.info.since === message.peer.since) return; // news we already had
     if (known && message.resumed) {
       known.link.restartIce(); // the peer's socket came back: renegotiate (impolite side only)
     } else {
