@@ -329,7 +329,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--joins", type=int, default=30, help="joins to time, and floor repetitions (default 30)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds a join may take before it fails")
     parser.add_argument(
-        "--layer", choices=("core", "pubsub"), default="core", help="channels-redis layer (default core)"
+        "--layer", choices=("core", "pubsub"), default="pubsub", help="channels-redis layer (default pubsub, as the site)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")

@@ -587,7 +587,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--layer",
         choices=("core", "pubsub"),
-        default="core",
+        default="pubsub",
         help="channels-redis layer: core = RedisChannelLayer, pubsub = RedisPubSubChannelLayer",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
