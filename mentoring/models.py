@@ -345,3 +345,28 @@ class CallQuality(models.Model):
     @property
     def out_kbps_avg(self) -> float | None:
         return self.out_kbps_total / self.samples if self.samples else None
+
+
+class NotInterested(models.Model):
+    """A learner's "Not interested" on a recommended session or mentor: hidden from their
+    recommendations, and a negative signal for the next training."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="not_interested")
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "not interested"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(session__isnull=False, mentor__isnull=True) | Q(session__isnull=True, mentor__isnull=False),
+                name="not_interested_in_one_thing",
+            ),
+            models.UniqueConstraint(fields=["user", "session"], condition=Q(session__isnull=False), name="not_interested_once_per_session"),
+            models.UniqueConstraint(fields=["user", "mentor"], condition=Q(mentor__isnull=False), name="not_interested_once_per_mentor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} not interested in {self.session or self.mentor}"

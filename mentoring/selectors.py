@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 
-from .models import Booking, Feedback, MentorProfile, Notification, Session, Skill, WaitlistEntry
+from .models import Booking, Feedback, MentorProfile, Notification, Session, WaitlistEntry
 
 
 # --------------------------------------------------------------------------- time
@@ -201,19 +201,6 @@ def mentor_dashboard(*, user: User, now: datetime | None = None) -> MentorDashbo
         .order_by("-starts_at")[:10]
     )
     return MentorDashboard(upcoming=upcoming, past=past)
-
-
-def sessions_recommended_fallback(*, user: User, limit: int = 6, now: datetime | None = None) -> list[Session]:
-    """Until the recommender lands: open sessions matching the learner's interests, then any open ones."""
-    now = now or timezone.now()
-    mine = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).values("session_id")
-    candidates = sessions_open_for_booking(now=now).exclude(pk__in=mine).exclude(mentor=user)
-    interests = Skill.objects.filter(interested_learners__user=user).values("pk")
-    matching = list(candidates.filter(pk__in=Session.skills.through.objects.filter(skill_id__in=interests).values("session_id"))[:limit])
-    if len(matching) < limit:
-        seen = [s.pk for s in matching]
-        matching += list(candidates.exclude(pk__in=seen)[: limit - len(matching)])
-    return matching
 
 
 def notifications_unread_count(*, user: User) -> int:

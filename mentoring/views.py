@@ -7,10 +7,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
 from .models import Booking, CalendarFeed, Feedback, Session, WaitlistEntry
+from .recommendations import recommend_mentors, recommend_sessions
 from .selectors import (
     join_window,
     learner_dashboard,
@@ -24,7 +26,6 @@ from .selectors import (
     session_get_public,
     session_is_live,
     sessions_open_for_booking,
-    sessions_recommended_fallback,
     sessions_upcoming,
 )
 from .services import MentoringError
@@ -34,6 +35,7 @@ from .services.calls import call_report_context
 from .services.feedback import feedback_submit, report_create
 from .services.notifications import notifications_mark_read
 from .services.profiles import calendar_feed_get, calendar_feed_regenerate
+from .services.recommendations import recommendation_dismiss
 from .services.sessions import session_cancel, session_create, session_update
 
 PAGE_SIZE = 12
@@ -62,8 +64,74 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for booking in data.past:
             booking.feedback = data.feedback_by_session.get(booking.session_id)
         context["learner"] = data
-        context["recommended"] = sessions_recommended_fallback(user=request.user, now=now)
+        context["recommended"] = recommend_sessions(user=request.user, now=now)
     return render(request, "mentoring/dashboard.html", context)
+
+
+# --------------------------------------------------------------------------- recommendations
+API_KINDS = {"sessions": recommend_sessions, "mentors": recommend_mentors}
+
+
+def api_recommendations(request: HttpRequest) -> JsonResponse:
+    """``GET /api/recommendations/?kind=sessions|mentors&limit=10``: JSON for the signed-in user."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Sign in to get recommendations."}, status=401)
+    if request.method != "GET":
+        return JsonResponse({"error": "Use GET."}, status=405)
+    kind = request.GET.get("kind", "sessions")
+    if kind not in API_KINDS:
+        return JsonResponse({"error": "kind must be 'sessions' or 'mentors'."}, status=400)
+    raw_limit = request.GET.get("limit", "10")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 50:
+        return JsonResponse({"error": "limit must be a whole number from 1 to 50."}, status=400)
+    result = API_KINDS[kind](user=request.user, limit=int(raw_limit))
+    return JsonResponse({"kind": kind, "source": result.source, "results": [_api_item(kind, r) for r in result.items]})
+
+
+def _api_item(kind: str, rec) -> dict:
+    if kind == "sessions":
+        session = rec.item
+        return {
+            "id": session.pk,
+            "title": session.title,
+            "url": reverse("session_detail", args=[session.pk]),
+            "starts_at": session.starts_at.isoformat(),
+            "mentor": {"id": session.mentor_id, "name": session.mentor.display_name},
+            "skills": [skill.name for skill in session.skills.all()],
+            "seats_left": session.seats_left,
+            "reason": rec.reason,
+            "score": rec.score,
+        }
+    profile = rec.item
+    return {
+        "id": profile.user_id,
+        "name": profile.user.display_name,
+        "headline": profile.headline,
+        "url": reverse("mentor_detail", args=[profile.user_id]),
+        "skills": [skill.name for skill in profile.skills.all()],
+        "reason": rec.reason,
+        "score": rec.score,
+    }
+
+
+@login_required
+@require_POST
+def recommendation_dismiss_view(request: HttpRequest) -> HttpResponse:
+    kind, raw_id = request.POST.get("kind", ""), request.POST.get("id", "")
+    try:
+        if not raw_id.isdigit():
+            raise MentoringError("Say which one you are not interested in.", code="id")
+        recommendation_dismiss(user=request.user, kind=kind, object_id=int(raw_id))
+    except MentoringError as error:
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"error": error.message}, status=400)
+        messages.error(request, error.message)
+    else:
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"ok": True})
+        messages.success(request, "Got it: we will not suggest that again.")
+    back = request.POST.get("next", "")
+    return redirect(back if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) and back.startswith("/") else "dashboard")
 
 
 # --------------------------------------------------------------------------- mentors
@@ -75,7 +143,10 @@ def mentors_list(request: HttpRequest) -> HttpResponse:
         skill=filters["skill"].slug if filters.get("skill") else "",
         language=filters["language"].code if filters.get("language") else "",
     )
-    return render(request, "mentoring/mentors_list.html", {"form": form, "page_obj": _page(request, mentors)})
+    context = {"form": form, "page_obj": _page(request, mentors)}
+    if request.user.is_authenticated and not request.user.is_mentor and not request.GET:
+        context["suggested"] = recommend_mentors(user=request.user, limit=3)
+    return render(request, "mentoring/mentors_list.html", context)
 
 
 def mentor_detail(request: HttpRequest, user_id: int) -> HttpResponse:

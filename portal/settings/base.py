@@ -203,6 +203,11 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PeerLearn] "
 # A session's room opens this many minutes before its start and closes at its end.
 JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
 
+# ---------------------------------------------------------------------------- recommendations
+# Trained LightFM artifacts (one file per version plus its metadata JSON); pages fall back to
+# popularity and interest match while there is none.
+RECOMMENDER_DIR = Path(env_str("RECOMMENDER_DIR", str(BASE_DIR / "var" / "recommender")))
+
 # ---------------------------------------------------------------------------- calls (WebRTC)
 # ICE servers handed to call participants. With none configured, calls use host candidates only
 # (fine on one machine or LAN). TURN credentials follow the TURN REST convention (coturn

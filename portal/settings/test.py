@@ -32,3 +32,4 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 
 # Static files come from the source folders through WhiteNoise's finders; nothing is collected.
 STATIC_ROOT = None
+RECOMMENDER_DIR = BASE_DIR / "var" / "test-recommender"  # noqa: F405 - tests that train point it at tmp_path

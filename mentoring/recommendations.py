@@ -1,0 +1,261 @@
+"""Recommendations for a learner: what the dashboard, the mentor directory and the API show.
+
+The thin Django edge around :mod:`mentoring.recommender` (plain modules that know nothing of HTTP).
+Candidates are what a learner can act on: upcoming sessions with a free seat (not their own, not
+booked, not dismissed, inside their usual hours when known) and mentors accepting bookings. The
+trained model ranks them when an artifact is there; otherwise, or when the artifact cannot be used,
+popularity plus interest match does, and the problem is logged once. Every recommendation carries a
+short reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from portal.accounts.models import User
+
+from .models import Booking, MentorProfile, NotInterested, Session
+from .selectors import mentors_directory, sessions_open_for_booking
+
+logger = logging.getLogger(__name__)
+POPULAR_DAYS = 7
+
+
+@dataclass
+class Recommendation:
+    item: Session | MentorProfile
+    score: float
+    reason: str
+
+
+@dataclass
+class Recommendations:
+    kind: str  # "sessions" or "mentors"
+    source: str  # "model" or "fallback"
+    items: list[Recommendation]
+
+
+# --------------------------------------------------------------------------- the model (loaded lazily)
+class _ModelCache:
+    """The latest trained artifact, loaded on first use and again when a newer one appears. A missing,
+    corrupt or mismatched artifact gives ``None`` (the caller falls back) and is logged once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.model = None
+        self.version = None
+        self.failed_version = None
+
+    def get(self):
+        directory = settings.RECOMMENDER_DIR
+        with self.lock:
+            try:
+                from .recommender import artifact
+
+                version = artifact.latest_version(directory)
+            except Exception as error:  # no artifact yet, an unreadable directory
+                return self._fail(f"{directory}:none", error)
+            if version == self.version:
+                return self.model
+            try:
+                model = artifact.load(directory, version)
+            except Exception as error:  # corrupt, truncated or from another format: never break a page
+                return self._fail(f"{directory}:{version}", error)
+            self.model, self.version, self.failed_version = model, version, None
+            return model
+
+    def _fail(self, version, error):
+        if self.failed_version != version:
+            logger.warning("recommendations fall back to popularity: %s", error)
+            self.failed_version = version
+        self.model = self.version = None
+        return None
+
+
+model_cache = _ModelCache()
+
+
+# --------------------------------------------------------------------------- features
+def user_features(user: User) -> list[str]:
+    from .recommender.db import learner_features
+
+    return learner_features(user)
+
+
+def session_features(session: Session) -> list[str]:
+    from .recommender.db import session_features as features
+
+    return features(session)
+
+
+# --------------------------------------------------------------------------- sessions
+def _usual_hours(user: User, now: datetime) -> tuple[int, int] | None:
+    """The span of local start hours of the learner's last bookings, widened by an hour each side;
+    ``None`` until there are three of them."""
+    starts = list(
+        Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE, session__starts_at__lt=now)
+        .order_by("-session__starts_at")
+        .values_list("session__starts_at", flat=True)[:20]
+    )
+    if len(starts) < 3:
+        return None
+    tz = ZoneInfo(user.time_zone or "UTC")
+    hours = [start.astimezone(tz).hour for start in starts]
+    return max(0, min(hours) - 1), min(23, max(hours) + 1)
+
+
+def session_candidates(*, user: User, now: datetime | None = None) -> list[Session]:
+    now = now or timezone.now()
+    mine = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).values("session_id")
+    dismissed = NotInterested.objects.filter(user=user)
+    sessions = (
+        sessions_open_for_booking(now=now)
+        .exclude(pk__in=mine)
+        .exclude(mentor=user)
+        .exclude(pk__in=dismissed.filter(session__isnull=False).values("session_id"))
+        .exclude(mentor_id__in=dismissed.filter(mentor__isnull=False).values("mentor_id"))
+        .select_related("mentor", "course")
+        .prefetch_related("skills")[:500]
+    )
+    hours = _usual_hours(user, now)
+    if hours is None:
+        return list(sessions)
+    tz = ZoneInfo(user.time_zone or "UTC")
+    return [s for s in sessions if hours[0] <= s.starts_at.astimezone(tz).hour <= hours[1]]
+
+
+def recommend_sessions(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    now = now or timezone.now()
+    candidates = session_candidates(user=user, now=now)
+    interests = {skill.pk: skill.name for skill in _interests(user)}
+    model = model_cache.get() if candidates else None
+    if model is not None:
+        try:
+            ranked = _rank_with_model(model, user, candidates, limit, interests)
+            return Recommendations("sessions", "model", ranked)
+        except Exception:  # a model that does not fit the data must not break the page
+            logger.exception("recommendation model failed; falling back to popularity")
+    return Recommendations("sessions", "fallback", _rank_by_popularity(candidates, interests, limit, now))
+
+
+def _interests(user: User):
+    profile = getattr(user, "learner_profile", None)
+    return list(profile.interests.all()) if profile is not None else []
+
+
+def _rank_by_popularity(candidates: list[Session], interests: dict[int, str], limit: int, now: datetime) -> list[Recommendation]:
+    recent = dict(
+        Booking.objects.filter(created_at__gte=now - timedelta(days=POPULAR_DAYS), session__mentor_id__in={s.mentor_id for s in candidates})
+        .values_list("session__mentor_id")
+        .annotate(n=Count("id"))
+    )
+    scored = []
+    for session in candidates:
+        matching = [interests[skill.pk] for skill in session.skills.all() if skill.pk in interests]
+        popular = recent.get(session.mentor_id, 0)
+        soon = max(0.0, 1 - (session.starts_at - now).total_seconds() / (14 * 86400))
+        score = 3 * len(matching) + min(popular, 10) / 2 + soon
+        if matching:
+            reason = f"Matches your interest in {_and(matching)}"
+        elif popular:
+            reason = "Popular this week"
+        else:
+            reason = "Starting soon" if soon > 0.5 else "Open for booking"
+        scored.append(Recommendation(session, round(score, 4), reason))
+    scored.sort(key=lambda r: (-r.score, r.item.starts_at))
+    return scored[:limit]
+
+
+def _rank_with_model(model, user: User, candidates: list[Session], limit: int, interests: dict[int, str]) -> list[Recommendation]:
+    from .recommender.db import session_item_id, user_item_id
+
+    features = user_features(user)
+    items = [(session_item_id(s.pk), session_features(s)) for s in candidates]
+    top = model.top_k(user_item_id(user.pk), features, items, limit)
+    by_id = {session_item_id(s.pk): s for s in candidates}
+    ranked = []
+    for item_id, score in top:
+        session = by_id[item_id]
+        drivers = model.explain(user_item_id(user.pk), features, session_features(session))
+        ranked.append(Recommendation(session, round(float(score), 4), _reason(drivers, session, interests)))
+    return ranked
+
+
+def _reason(drivers: list[tuple[str, float]], session: Session, interests: dict[int, str]) -> str:
+    """Say which of the session's features drove its score, in words."""
+    skills = {f"skill:{skill.slug}": skill.name for skill in session.skills.all()}
+    for feature, weight in drivers:
+        if weight <= 0:
+            break
+        if feature in skills and skills[feature] in interests.values():
+            return f"Matches your interest in {skills[feature]}"
+        if feature.startswith("mentor:"):
+            return f"Learners who booked sessions like yours booked {session.mentor.display_name}"
+        if feature in skills:
+            return f"Learners like you book {skills[feature]} sessions"
+        if feature.startswith("level:"):
+            return f"At your level ({feature.split(':', 1)[1]})"
+    matching = [skill.name for skill in session.skills.all() if skill.name in interests.values()]
+    return f"Matches your interest in {_and(matching)}" if matching else "Popular with learners like you"
+
+
+# --------------------------------------------------------------------------- mentors
+def recommend_mentors(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    now = now or timezone.now()
+    dismissed = NotInterested.objects.filter(user=user, mentor__isnull=False).values("mentor_id")
+    candidates = list(
+        mentors_directory().filter(accepting_bookings=True).exclude(user=user).exclude(user_id__in=dismissed).prefetch_related("skills")[:300]
+    )
+    interests = {skill.pk: skill.name for skill in _interests(user)}
+    booked_mentors = set(Booking.objects.filter(learner=user).values_list("session__mentor_id", flat=True))
+    recent = dict(
+        Booking.objects.filter(created_at__gte=now - timedelta(days=POPULAR_DAYS))
+        .values_list("session__mentor_id")
+        .annotate(n=Count("id"))
+    )
+    model = model_cache.get() if candidates else None
+    model_scores: dict[int, tuple[float, list]] = {}
+    if model is not None:
+        try:
+            from .recommender.db import mentor_features, user_item_id
+
+            features = user_features(user)
+            items = [(f"mentor-profile:{p.user_id}", mentor_features(p)) for p in candidates]
+            scores = model.score(user_item_id(user.pk), features, items)
+            model_scores = {p.user_id: (float(s), []) for p, s in zip(candidates, scores, strict=True)}
+        except Exception:
+            logger.exception("recommendation model failed for mentors; falling back to popularity")
+            model_scores = {}
+    scored = []
+    for profile in candidates:
+        matching = [interests[skill.pk] for skill in profile.skills.all() if skill.pk in interests]
+        rating = getattr(profile, "average_rating", None) or 0
+        popular = recent.get(profile.user_id, 0)
+        base = 3 * len(matching) + float(rating) / 2 + min(popular, 10) / 4
+        score = model_scores[profile.user_id][0] if model_scores else base
+        if matching:
+            reason = f"Teaches {_and(matching)}, which you are interested in"
+        elif profile.user_id in booked_mentors:
+            reason = "You had a session with them before"
+        elif popular:
+            reason = "Popular this week"
+        elif rating:
+            reason = f"Rated {rating:.1f} by learners"
+        else:
+            reason = "Accepting new learners"
+        scored.append(Recommendation(profile, round(score, 4), reason))
+    scored.sort(key=lambda r: -r.score)
+    return Recommendations("mentors", "model" if model_scores else "fallback", scored[:limit])
+
+
+def _and(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

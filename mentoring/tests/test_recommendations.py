@@ -1,0 +1,115 @@
+"""Recommendations as learners get them: candidates, exclusions, reasons, "Not interested", the API and
+the fallback when there is no usable model."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from conftest import make_user
+from mentoring.demo import _book_directly
+from mentoring.models import NotInterested, Session
+from mentoring.recommendations import recommend_mentors, recommend_sessions
+from mentoring.tests.factories import make_session, past_session, skill
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_model(settings, tmp_path):
+    settings.RECOMMENDER_DIR = tmp_path / "none-yet"
+
+
+@pytest.fixture
+def catalog(mentor, learner):
+    python, design = skill("Python"), skill("Design")
+    learner.learner_profile.interests.set([python])
+    other_mentor = make_user("omar@example.com", "Omar Mentor", "mentor")
+    third = make_user("tara@example.com", "Tara Mentor", "mentor")
+    sessions = {
+        "python": make_session(mentor, title="Python review", starts_in=timedelta(days=2), capacity=3, skills=[python]),
+        "design": make_session(other_mentor, title="Design crit", starts_in=timedelta(days=1), capacity=3, skills=[design]),
+        "booked": make_session(third, title="Already booked", starts_in=timedelta(days=3), capacity=3, skills=[python]),
+        "full": make_session(other_mentor, title="Full one", starts_in=timedelta(days=4), capacity=1, skills=[python]),
+    }
+    _book_directly(sessions["booked"], learner)
+    _book_directly(sessions["full"], make_user("zed@example.com", "Zed"))
+    cancelled = make_session(third, title="Cancelled one", starts_in=timedelta(days=5), capacity=3, skills=[python])
+    Session.objects.filter(pk=cancelled.pk).update(status=Session.Status.CANCELLED)
+    sessions["cancelled"] = cancelled
+    sessions["past"] = past_session(mentor, title="Long gone")
+    return sessions
+
+
+def titles(result) -> list[str]:
+    return [r.item.title for r in result.items]
+
+
+def test_only_sessions_a_learner_can_book_are_recommended_best_match_first_with_a_reason(catalog, learner):
+    result = recommend_sessions(user=learner)
+    assert result.source == "fallback"
+    assert titles(result) == ["Python review", "Design crit"]
+    assert result.items[0].reason == "Matches your interest in Python"
+
+
+def test_not_interested_hides_a_session_or_a_mentor_and_is_stored(client, catalog, learner, mentor):
+    client.force_login(learner)
+    response = client.post("/recommendations/not-interested/", {"kind": "session", "id": catalog["python"].pk, "next": "/dashboard/"})
+    assert response.status_code == 302 and response.url == "/dashboard/"
+    assert titles(recommend_sessions(user=learner)) == ["Design crit"]
+    client.post("/recommendations/not-interested/", {"kind": "mentor", "id": catalog["design"].mentor_id})
+    assert titles(recommend_sessions(user=learner)) == []
+    assert catalog["design"].mentor_id not in [r.item.user_id for r in recommend_mentors(user=learner).items]
+    assert NotInterested.objects.filter(user=learner).count() == 2
+    # Twice is the same as once; nonsense changes nothing.
+    client.post("/recommendations/not-interested/", {"kind": "session", "id": catalog["python"].pk})
+    for bad in ({"kind": "session", "id": "999999"}, {"kind": "planet", "id": "1"}, {"kind": "session", "id": "x"}):
+        response = client.post("/recommendations/not-interested/", bad, HTTP_ACCEPT="application/json")
+        assert response.status_code == 400 and response.json()["error"]
+    assert NotInterested.objects.filter(user=learner).count() == 2
+
+
+def test_mentors_are_suggested_by_interest_and_a_dismissed_one_disappears(client, catalog, learner, mentor):
+    mentor.mentor_profile.skills.set([catalog["python"].skills.first()])
+    result = recommend_mentors(user=learner)
+    assert result.items[0].item.user_id == mentor.pk
+    assert result.items[0].reason == "Teaches Python, which you are interested in"
+    client.force_login(learner)
+    page = client.get("/mentors/").content.decode()
+    assert "Suggested for you" in page and "Teaches Python, which you are interested in" in page
+    client.post("/recommendations/not-interested/", {"kind": "mentor", "id": mentor.pk})
+    assert mentor.pk not in [r.item.user_id for r in recommend_mentors(user=learner).items]
+
+
+def test_the_api_gives_json_to_signed_in_users_only_and_checks_its_parameters(client, catalog, learner):
+    assert client.get("/api/recommendations/").status_code == 401
+    client.force_login(learner)
+    body = client.get("/api/recommendations/?kind=sessions&limit=1").json()
+    assert body["kind"] == "sessions" and body["source"] == "fallback"
+    assert [(r["title"], r["reason"], r["seats_left"]) for r in body["results"]] == [("Python review", "Matches your interest in Python", 3)]
+    assert body["results"][0]["url"] == f"/sessions/{catalog['python'].pk}/"
+    assert client.get("/api/recommendations/?kind=mentors").json()["kind"] == "mentors"
+    for query in ("kind=planets", "limit=0", "limit=51", "limit=ten"):
+        response = client.get(f"/api/recommendations/?{query}")
+        assert response.status_code == 400 and response.json()["error"]
+
+
+def test_the_dashboard_shows_explained_recommendations_with_not_interested(client, catalog, learner):
+    client.force_login(learner)
+    page = client.get("/dashboard/").content.decode()
+    assert "Recommended for you" in page and "Matches your interest in Python" in page
+    assert 'aria-label="Not interested in “Python review”"' in page
+
+
+@pytest.mark.parametrize("content", [b"", b"not a model at all", b"\x00" * 64])
+def test_a_broken_artifact_falls_back_to_popularity_and_the_page_still_works(client, catalog, learner, settings, tmp_path, content, caplog):
+    directory = tmp_path / "models"
+    directory.mkdir()
+    (directory / "model-20260101T000000Z.npz").write_bytes(content)
+    (directory / "model-20260101T000000Z.json").write_text('{"format": 1}')
+    settings.RECOMMENDER_DIR = directory
+    client.force_login(learner)
+    assert client.get("/dashboard/").status_code == 200
+    body = client.get("/api/recommendations/").json()
+    assert body["source"] == "fallback" and body["results"][0]["title"] == "Python review"
