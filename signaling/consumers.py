@@ -239,7 +239,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         if not self.replaced:
             if self.ending or code in (1000, CLOSE_FLOOD, CLOSE_TOO_BIG):
                 if await database_sync_to_async(call_leave)(peer_id=self.peer_id, connection=self.channel_name):
-                    await self._announce_left(self.peer_id)
+                    await self._announce_left(self.peer_id, self.since)
             else:
                 await database_sync_to_async(call_release)(peer_id=self.peer_id, connection=self.channel_name)
         await self.leave_groups()
@@ -283,7 +283,10 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         elif isinstance(message, Ping):
             await self._send({"type": "pong", "t": message.t})
         elif isinstance(message, Stats):
-            await database_sync_to_async(call_quality_record)(session_id=self.session_id, user_id=self.user_id, stats=message)
+            # One report per half interval at most: each one is a database write.
+            if self.last_heard - getattr(self, "stats_at", -1e9) >= settings.CALL_STATS_SECONDS / 2:
+                self.stats_at = self.last_heard
+                await database_sync_to_async(call_quality_record)(session_id=self.session_id, user_id=self.user_id, stats=message)
 
     async def _heartbeat(self, now: float) -> None:
         """Every CALL_HEARTBEAT_SECONDS: drop a silent client, keep this presence fresh (or take it
@@ -299,20 +302,16 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             return
         await self.refresh_groups(now)
         state, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
-        for peer_id in gone:
-            await self._announce_left(peer_id)
+        for peer_id, since in gone:
+            await self._announce_left(peer_id, since)
         if state == "replaced":  # a newer socket of this page holds the presence now
             self.replaced = True
             await self.close(code=CLOSE_REPLACED)
         elif state == "ended":
-            # Our presence was ended while we were unreachable (e.g. this process stalled): come back.
-            session = await database_sync_to_async(_live_session_for)(self.scope["url_route"]["kwargs"]["room_id"], self.scope["user"])
-            if session is None:
-                await self._end(CLOSE_REVOKED)
-                return
-            row, _ = await database_sync_to_async(call_join)(session=session, user=self.scope["user"], peer_id=self.peer_id, connection=self.channel_name)
-            self.since = row.joined_at.isoformat()
-            await self._announce_joined(False)
+            # Our presence was ended while we were unreachable (e.g. this process stalled). The page
+            # reconnects and starts a fresh presence, with a welcome that tells it so.
+            self.replaced = True  # nothing of ours is left to end at disconnect
+            await self.close(code=CLOSE_SERVICE_RESTART)
 
     async def _end(self, code: int) -> None:
         self.ending = True
@@ -321,8 +320,8 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
     async def _announce_joined(self, resumed: bool) -> None:
         await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_joined", "peer": self._me(), "resumed": resumed})
 
-    async def _announce_left(self, peer_id: str) -> None:
-        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_left", "peer_id": peer_id})
+    async def _announce_left(self, peer_id: str, since: str) -> None:
+        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_left", "peer_id": peer_id, "since": since})
 
     # ------------------------------------------------------------------ channel-layer events
     async def relay_peer_joined(self, event: dict) -> None:
@@ -333,9 +332,11 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         await self._send({"type": "peer-joined", "peer": peer, "resumed": event["resumed"]})
 
     async def relay_peer_left(self, event: dict) -> None:
-        if event["peer_id"] != self.peer_id:
-            self.known.pop(event["peer_id"], None)
-            await self._send({"type": "peer-left", "peer_id": event["peer_id"]})
+        peer_id, since = event["peer_id"], event["since"]
+        if peer_id == self.peer_id or self.known.get(peer_id, since) != since:
+            return  # about an earlier presence of a peer that is back: old news
+        self.known.pop(peer_id, None)
+        await self._send({"type": "peer-left", "peer_id": peer_id, "since": since})
 
     async def relay_signal(self, event: dict) -> None:
         await self._send({"type": "signal", "from": event["from"], "data": event["data"]})
@@ -388,8 +389,8 @@ def _enter(room_id, user, client: str, channel: str):
     return session, attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id)
 
 
-def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[str, list[str]]:
-    """("fresh" | "replaced" | "ended", peer ids of stale presences this call ended)."""
+def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[str, list[tuple[str, str]]]:
+    """("fresh" | "replaced" | "ended", (peer id, since) of the stale presences this call ended)."""
     if call_touch(peer_id=peer_id, connection=channel):
         state = "fresh"
     else:

@@ -24,27 +24,37 @@ logger = logging.getLogger(__name__)
 
 
 def install_frame_limit() -> None:
-    """Wrap Daphne's ``WebSocketProtocol.onMessage`` with a token bucket (idempotent)."""
+    """Wrap Daphne's ``WebSocketProtocol.onMessage`` and ``onPing`` with one token bucket per socket
+    (idempotent). A message split into continuation frames counts once: frame and message sizes are
+    bounded by the protocol's own limits (64 KiB per message, checked by the consumer)."""
     from daphne.ws_protocol import WebSocketProtocol
 
-    original = WebSocketProtocol.onMessage
-    if getattr(original, "frame_limited", False):
+    if getattr(WebSocketProtocol.onMessage, "frame_limited", False):
         return
     rate, burst = settings.WS_FRAMES_PER_SECOND, settings.WS_FRAME_BURST
 
-    def on_message(self, payload, is_binary):
-        if getattr(self, "flood_closed", False):
-            return
+    def allowed(protocol) -> bool:
+        if getattr(protocol, "flood_closed", False):
+            return False
         now = time.monotonic()
-        bucket = getattr(self, "frame_bucket", None)
+        bucket = getattr(protocol, "frame_bucket", None)
         if bucket is None:
-            bucket = self.frame_bucket = TokenBucket(rate, burst, now)
-        if not bucket.take(now):
-            self.flood_closed = True
-            logger.warning("closing WebSocket %s %s: more than %s frames a second", self.client_addr, self.path, rate)
-            self.sendClose(code=CLOSE_FLOOD, reason="Too many messages.")
-            return
-        original(self, payload, is_binary)
+            bucket = protocol.frame_bucket = TokenBucket(rate, burst, now)
+        if bucket.take(now):
+            return True
+        protocol.flood_closed = True
+        logger.warning("closing WebSocket %s %s: more than %s frames a second", protocol.client_addr, protocol.path, rate)
+        protocol.sendClose(code=CLOSE_FLOOD, reason="Too many messages.")
+        return False
 
-    on_message.frame_limited = True
-    WebSocketProtocol.onMessage = on_message
+    def limited(original):
+        def handler(self, *args):
+            if allowed(self):
+                return original(self, *args)
+            return None
+
+        handler.frame_limited = True
+        return handler
+
+    WebSocketProtocol.onMessage = limited(WebSocketProtocol.onMessage)
+    WebSocketProtocol.onPing = limited(WebSocketProtocol.onPing)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -40,9 +40,14 @@ def call_join(*, session: Session, user: User, peer_id: str, connection: str, no
         )
         if resumed:
             return CallAttendance.objects.get(peer_id=peer_id, left_at__isnull=True), True
-        row = CallAttendance.objects.create(
-            session=session, user=user, peer_id=peer_id, connection=connection, joined_at=now, last_seen=now
-        )
+        try:
+            with transaction.atomic():
+                row = CallAttendance.objects.create(
+                    session=session, user=user, peer_id=peer_id, connection=connection, joined_at=now, last_seen=now
+                )
+        except IntegrityError:  # another socket of the same page opened the presence a moment ago
+            CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).update(connection=connection, last_seen=now)
+            return CallAttendance.objects.get(peer_id=peer_id, left_at__isnull=True), True
         return row, False
 
 
@@ -70,15 +75,15 @@ def call_release(*, peer_id: str, connection: str) -> None:
     CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection).update(connection="")
 
 
-def call_sweep_stale(*, session_id: int, now: datetime | None = None) -> list[str]:
-    """End the presences in a room not heard from within the presence timeout; returns their peer
-    ids. Each row is ended by exactly one caller, so each departure is announced once."""
+def call_sweep_stale(*, session_id: int, now: datetime | None = None) -> list[tuple[str, str]]:
+    """End the presences in a room not heard from within the presence timeout; returns their
+    (peer id, since). Each row is ended by exactly one caller, so each departure is announced once."""
     cutoff = (now or timezone.now()) - timedelta(seconds=settings.CALL_PRESENCE_TIMEOUT_SECONDS)
     stale = CallAttendance.objects.filter(session_id=session_id, left_at__isnull=True, last_seen__lt=cutoff)
     gone = []
-    for pk, peer_id in stale.values_list("pk", "peer_id"):
+    for pk, peer_id, joined_at in stale.values_list("pk", "peer_id", "joined_at"):
         if stale.filter(pk=pk).update(left_at=F("last_seen"), connection=""):
-            gone.append(peer_id)
+            gone.append((peer_id, joined_at.isoformat()))
     return gone
 
 

@@ -76,7 +76,7 @@ async def test_mentor_and_learner_join_and_see_each_other(room, mentor, learner)
     joined_msg = await m.receive_json_from(timeout=5)
     assert joined_msg == {"type": "peer-joined", "peer": l_welcome["you"], "resumed": False}
     await lc.disconnect()
-    assert await m.receive_json_from(timeout=5) == {"type": "peer-left", "peer_id": l_welcome["you"]["id"]}
+    assert await m.receive_json_from(timeout=5) == {"type": "peer-left", "peer_id": l_welcome["you"]["id"], "since": l_welcome["you"]["since"]}
     await m.disconnect()
     rows = await sync_to_async(list)(CallAttendance.objects.filter(session=room).values_list("user__email", "left_at"))
     assert sorted(email for email, _ in rows) == [learner.email, mentor.email] and all(left for _, left in rows)
@@ -254,7 +254,10 @@ async def test_a_newer_socket_of_the_same_page_replaces_the_old_one(room, mentor
     assert (await old.receive_json_from(timeout=5))["code"] == "replaced"
     assert (await old.receive_output(timeout=5))["code"] == CLOSE_REPLACED
     assert (await m.receive_json_from(timeout=5))["resumed"] is True
+    await old.disconnect(code=CLOSE_REPLACED)  # what Daphne reports once the close is done
     assert await m.receive_nothing(timeout=0.5)  # the old socket's close announced nothing
+    row = await sync_to_async(CallAttendance.objects.get)(peer_id=aw["you"]["id"])
+    assert row.left_at is None and row.connection and row.reconnects == 1
     await new.send_json_to({"type": "chat", "text": "still me"})
     assert (await m.receive_json_from(timeout=5))["from"] == aw["you"]["id"]
 
@@ -271,7 +274,7 @@ async def test_a_presence_nobody_keeps_alive_ends_after_the_timeout(room, mentor
         if message["type"] == "peer-left":
             break
         await asyncio.sleep(0.2)
-    assert message == {"type": "peer-left", "peer_id": aw["you"]["id"]}
+    assert message == {"type": "peer-left", "peer_id": aw["you"]["id"], "since": aw["you"]["since"]}
     row = await sync_to_async(CallAttendance.objects.get)(peer_id=aw["you"]["id"])
     assert row.left_at is not None and row.left_at == row.last_seen
 
@@ -285,7 +288,8 @@ async def test_a_silent_client_is_closed(room, learner, fast_presence):
     assert await sync_to_async(CallAttendance.objects.filter(left_at__isnull=False).count)() == 1
 
 
-async def test_call_quality_reports_are_summed_per_participant(room, learner):
+async def test_call_quality_reports_are_summed_per_participant(room, learner, settings):
+    settings.CALL_STATS_SECONDS = 0  # every report counts here; the throttle has its own test
     a, _ = await joined(room, learner)
     report = {"type": "stats", "rtt_ms": 40, "loss_pct": 1.5, "in_kbps": 800, "out_kbps": 600, "local": "relay",
               "remote": "srflx", "protocol": "udp", "ice_restarts": 1, "reconnects": 0}
@@ -320,3 +324,16 @@ async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_t
     await a.disconnect(code=1012)
     row = await sync_to_async(CallAttendance.objects.get)(user=learner)
     assert row.left_at is None  # the presence waits for the page to reconnect
+
+
+async def test_call_quality_reports_faster_than_half_the_interval_are_ignored(room, learner, settings):
+    settings.CALL_STATS_SECONDS = 15
+    a, _ = await joined(room, learner)
+    report = {"type": "stats", "rtt_ms": 40, "loss_pct": 0, "in_kbps": 1, "out_kbps": 1, "local": "host",
+              "remote": "host", "protocol": "udp", "ice_restarts": 0, "reconnects": 0}
+    for _ in range(5):
+        await a.send_json_to(report)
+    await a.send_json_to({"type": "ping"})
+    assert (await a.receive_json_from(timeout=5))["type"] == "pong"
+    record = await sync_to_async(CallQuality.objects.get)(session=room, user=learner)
+    assert record.samples == 1

@@ -121,7 +121,7 @@ def test_two_processes_relay_one_room_and_a_killed_processs_peer_leaves_in_time(
                 continue
         elapsed = time.monotonic() - killed
         print(f"\n[presence] learner's process killed; mentor saw peer-left after {elapsed:.1f} s (timeout 3 s, heartbeat 1 s)")
-        assert left == {"type": "peer-left", "peer_id": l_id}
+        assert left == {"type": "peer-left", "peer_id": l_id, "since": welcome["you"]["since"]}
         assert elapsed <= 3 + 1 + 1.5
         assert CallAttendance.objects.get(peer_id=l_id).left_at is not None
         assert not CallAttendance.objects.filter(peer_id=m_id, left_at__isnull=False).exists()

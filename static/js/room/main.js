@@ -66,6 +66,7 @@ function join() {
 }
 
 function connect() {
+  if (call.leaving) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}${root.dataset.socket}?client=${clientToken}`);
   call.socket = socket;
@@ -100,7 +101,7 @@ function reconnectLater() {
   // "Equal jitter": half the exponential delay, plus a random part of the other half.
   const delay = Math.min(RETRY.capMs, RETRY.baseMs * 2 ** call.attempt);
   call.attempt += 1;
-  setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
+  call.retryTimer = setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
 }
 
 function endCall(text) {
@@ -143,7 +144,7 @@ const handlers = {
       setStatus("Reconnected.");
       for (const id of [...peers.keys()]) {
         // A fresh presence means the others dropped us: start over with every peer.
-        if (!message.resumed || !listed.has(id)) removePeer(id);
+        if (!message.resumed || listed.get(id)?.since !== peers.get(id).info.since) removePeer(id);
       }
       for (const { link } of peers.values()) {
         link.setConfiguration(call.config);
@@ -167,7 +168,10 @@ const handlers = {
     }
     sendMediaState();
   },
-  "peer-left"(message) { removePeer(message.peer_id); },
+  "peer-left"(message) {
+    if (message.since && peers.get(message.peer_id)?.info.since !== message.since) return; // an earlier presence
+    removePeer(message.peer_id);
+  },
   signal(message) {
     const entry = peers.get(message.from);
     if (entry) entry.link.handle(message.data);
@@ -245,7 +249,9 @@ function addPeer(info, { initiator }) {
   const row = addParticipant(info);
   const link = new PeerLink({
     remote: info.id,
-    polite: !initiator,
+    // One side of every pair is polite, decided the same way on both sides whoever joined first,
+    // so a pair that both think they start (after a reconnect) still settles its offers.
+    polite: call.myId < info.id,
     initiator,
     config: call.config,
     localStream: media.stream,
@@ -373,6 +379,7 @@ async function stopScreen(button) {
 
 $("#leave").addEventListener("click", () => {
   call.leaving = true;
+  clearTimeout(call.retryTimer);
   send({ type: "leave" });
   call.socket?.close(1000);
   media.stop();

@@ -70,12 +70,14 @@ export class PeerLink {
 
   // An ICE restart is a renegotiation (new offer and answer), so it also proves signaling works.
   restartIce() {
-    if (this.polite || !this.mayOffer || this.pc.connectionState === "closed") return false;
+    if (this.pc.connectionState === "closed") return false;
     if (this.pc.signalingState === "have-local-offer" && this.pc.localDescription) {
-      // Our offer may have been lost while signaling was down: send it again.
+      // Our offer may have been lost while signaling was down: send it again (either side).
       this.send({ description: { type: "offer", sdp: this.pc.localDescription.sdp } });
       return true;
     }
+    if (this.polite) return false; // the impolite side starts over; the polite one answers
+    this.mayOffer = true;
     this.iceRestarts += 1;
     this.pc.restartIce();
     return true;
