@@ -13,6 +13,12 @@ PASSWORD = "correct-horse-battery-9"
 
 
 @pytest.fixture(autouse=True)
+def _own_recommender_dir(settings, tmp_path):
+    # No test sees a model another test (or a developer's run_periodic) trained.
+    settings.RECOMMENDER_DIR = tmp_path / "recommender"
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     # allauth keeps its rate-limit counters in the cache; each test starts with none.
     cache.clear()

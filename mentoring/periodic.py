@@ -1,4 +1,5 @@
-"""Background work that runs every minute: reminders, completing ended sessions, scheduled publishing.
+"""Background work that runs every minute: reminders, completing ended sessions, scheduled publishing,
+no-shows, and retraining the recommendation model once it is a day old.
 
 ``manage.py run_periodic`` runs it in a loop (``make run`` starts one next to Daphne; production
 runs one such process, or ``run_periodic --once`` from cron). Every job is safe to run from
@@ -30,11 +31,37 @@ def _publish_scheduled(now) -> int:
     return due
 
 
+def _retrain_recommender(now) -> int:
+    """Train a new recommendation model when the latest is older than RECOMMENDER_RETRAIN_HOURS (or
+    there is none). Returns 1 when it wrote one."""
+    from datetime import datetime, timedelta
+
+    from django.conf import settings
+
+    from .recommender import artifact
+    from .recommender.db import from_database
+    from .recommender.training import train_and_save
+
+    directory = settings.RECOMMENDER_DIR
+    try:
+        metadata = artifact.read_metadata(directory, artifact.latest_version(directory))
+        if now - datetime.fromisoformat(metadata["trained_at"]) < timedelta(hours=settings.RECOMMENDER_RETRAIN_HOURS):
+            return 0
+    except (artifact.ArtifactError, KeyError, ValueError):
+        pass  # none yet, or unreadable: train a fresh one
+    result = train_and_save(from_database(now=now), directory)
+    if result.skipped:
+        return 0
+    logger.info("trained recommendation model %s in %.1f s", result.version, result.seconds)
+    return 1
+
+
 JOBS: dict[str, Callable] = {
     "reminders": lambda now: reminders_send(now=now),
     "complete_sessions": lambda now: sessions_complete_ended(now=now),
     "publish_scheduled": _publish_scheduled,
     "no_shows": lambda now: sessions_mark_no_shows(now=now),
+    "retrain_recommender": _retrain_recommender,
 }
 
 

@@ -16,11 +16,6 @@ from mentoring.tests.factories import make_session, past_session, skill
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _no_model(settings, tmp_path):
-    settings.RECOMMENDER_DIR = tmp_path / "none-yet"
-
-
 @pytest.fixture
 def catalog(mentor, learner):
     python, design = skill("Python"), skill("Design")
@@ -113,3 +108,59 @@ def test_a_broken_artifact_falls_back_to_popularity_and_the_page_still_works(cli
     assert client.get("/dashboard/").status_code == 200
     body = client.get("/api/recommendations/").json()
     assert body["source"] == "fallback" and body["results"][0]["title"] == "Python review"
+
+
+# --------------------------------------------------------------------------- with a trained model
+@pytest.fixture
+def trained(settings, tmp_path, learner):
+    """A small world with a clear structure: Python learners booked Python sessions, design learners
+    design sessions. A model trained on it goes where the recommendation code looks."""
+    from mentoring.recommender.db import from_database
+    from mentoring.recommender.training import train_and_save
+
+    python, design = skill("Python"), skill("Design")
+    learner.learner_profile.interests.set([python])
+    mentors = [make_user(f"mentor{i}@example.com", f"Mentor {i}", "mentor") for i in range(4)]
+    for i in range(12):
+        topic = python if i % 2 == 0 else design
+        person = make_user(f"l{i}@example.com", f"Learner {i}")
+        person.learner_profile.interests.set([topic])
+        for j, mentor in enumerate(mentors):
+            past = past_session(mentor, ended_ago=timedelta(days=i + 1, hours=j), capacity=6, title=f"Past {i}-{j}")
+            past.skills.set([python if j % 2 == 0 else design])
+            if (j % 2 == 0) == (topic == python):
+                _book_directly(past, person)
+    upcoming = {
+        "python": make_session(mentors[0], title="Python pairing", starts_in=timedelta(days=2), capacity=3, skills=[python]),
+        "design": make_session(mentors[1], title="Design review", starts_in=timedelta(days=2), capacity=3, skills=[design]),
+        "booked": make_session(mentors[2], title="Booked already", starts_in=timedelta(days=3), capacity=3, skills=[python]),
+    }
+    _book_directly(upcoming["booked"], learner)
+    result = train_and_save(from_database(), settings.RECOMMENDER_DIR, params={"epochs": 10})
+    assert result.version and not result.skipped
+    return upcoming
+
+
+def test_a_trained_model_ranks_the_learners_interest_first_and_says_why(trained, learner, client):
+    result = recommend_sessions(user=learner)
+    assert result.source == "model"
+    assert titles(result) == ["Python pairing", "Design review"]  # booked and past ones never appear
+    assert result.items[0].reason == "Matches your interest in Python"
+    assert result.items[0].score > result.items[1].score
+    client.force_login(learner)
+    body = client.get("/api/recommendations/?kind=sessions").json()
+    assert body["source"] == "model" and body["results"][0]["title"] == "Python pairing"
+    client.post("/recommendations/not-interested/", {"kind": "session", "id": trained["python"].pk})
+    assert titles(recommend_sessions(user=learner)) == ["Design review"]
+
+
+def test_the_periodic_job_trains_once_a_day(settings, trained, learner):
+    from django.utils import timezone
+
+    from mentoring.periodic import _retrain_recommender
+    from mentoring.recommender import artifact
+
+    before = artifact.versions(settings.RECOMMENDER_DIR)
+    assert _retrain_recommender(timezone.now()) == 0  # the fixture's model is fresh
+    assert _retrain_recommender(timezone.now() + timedelta(hours=25)) == 1
+    assert len(artifact.versions(settings.RECOMMENDER_DIR)) == len(before) + 1

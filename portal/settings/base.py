@@ -207,6 +207,8 @@ JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
 # Trained LightFM artifacts (one file per version plus its metadata JSON); pages fall back to
 # popularity and interest match while there is none.
 RECOMMENDER_DIR = Path(env_str("RECOMMENDER_DIR", str(BASE_DIR / "var" / "recommender")))
+# run_periodic trains a new model when the latest one is older than this.
+RECOMMENDER_RETRAIN_HOURS = env_int("RECOMMENDER_RETRAIN_HOURS", 24)
 
 # ---------------------------------------------------------------------------- calls (WebRTC)
 # ICE servers handed to call participants. With none configured, calls use host candidates only
