@@ -145,7 +145,9 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
                 continue
             for weeks_ago in range(1, 9):
                 title, skill_names, capacity = titles[weeks_ago % len(titles)]
-                starts_at = (now - timedelta(weeks=weeks_ago, days=m_index)).replace(minute=0, second=0, microsecond=0)
+                # At the mentor's usual hour, like the upcoming ones (so learners' usual hours overlap them).
+                day = (now - timedelta(weeks=weeks_ago, days=m_index)).replace(hour=0, minute=0, second=0, microsecond=0)
+                starts_at = day + timedelta(hours=9 + m_index * 3)
                 session = Session.objects.create(
                     mentor=mentor, title=title, starts_at=starts_at, duration_minutes=60,
                     ends_at=starts_at + timedelta(minutes=60), capacity=max(capacity, 2), status=Session.Status.COMPLETED,

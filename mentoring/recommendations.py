@@ -98,7 +98,7 @@ def session_features(session: Session) -> list[str]:
 
 # --------------------------------------------------------------------------- sessions
 def _usual_hours(user: User, now: datetime) -> tuple[int, int] | None:
-    """The span of local start hours of the learner's last bookings, widened by an hour each side;
+    """The span of local start hours of the learner's last bookings, widened by two hours each side;
     ``None`` until there are three of them."""
     starts = list(
         Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE, session__starts_at__lt=now)
@@ -109,7 +109,7 @@ def _usual_hours(user: User, now: datetime) -> tuple[int, int] | None:
         return None
     tz = ZoneInfo(user.time_zone or "UTC")
     hours = [start.astimezone(tz).hour for start in starts]
-    return max(0, min(hours) - 1), min(23, max(hours) + 1)
+    return max(0, min(hours) - 2), min(23, max(hours) + 2)
 
 
 def session_candidates(*, user: User, now: datetime | None = None) -> list[Session]:

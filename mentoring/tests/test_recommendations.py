@@ -164,3 +164,21 @@ def test_the_periodic_job_trains_once_a_day(settings, trained, learner):
     assert _retrain_recommender(timezone.now()) == 0  # the fixture's model is fresh
     assert _retrain_recommender(timezone.now() + timedelta(hours=25)) == 1
     assert len(artifact.versions(settings.RECOMMENDER_DIR)) == len(before) + 1
+
+
+def test_sessions_outside_the_learners_usual_hours_are_left_out_once_known(mentor, learner):
+    from django.utils import timezone
+
+    tz = __import__("zoneinfo").ZoneInfo(learner.time_zone)
+    today = timezone.localtime(timezone.now(), tz).replace(minute=0, second=0, microsecond=0)
+    for days in (3, 10, 17):  # three past bookings, all at 10:00 local time
+        past = past_session(mentor, ended_ago=timedelta(days=days), title=f"Past {days}")
+        start = (today - timedelta(days=days)).replace(hour=10)
+        Session.objects.filter(pk=past.pk).update(starts_at=start, ends_at=start + timedelta(hours=1))
+        _book_directly(past, learner)
+    other = make_user("omar@example.com", "Omar Mentor", "mentor")
+    morning = make_session(mentor, title="Morning", starts_at=(today + timedelta(days=2)).replace(hour=11), capacity=2)
+    night = make_session(other, title="Night", starts_at=(today + timedelta(days=2)).replace(hour=23), capacity=2)
+    assert titles(recommend_sessions(user=learner)) == [morning.title]
+    Session.objects.filter(pk__in=[s.pk for s in Session.objects.filter(title__startswith="Past")][:1]).delete()
+    assert sorted(titles(recommend_sessions(user=learner))) == sorted([morning.title, night.title])  # two bookings: not known yet
