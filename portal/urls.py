@@ -9,10 +9,13 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from cms_pages import search as search_views
 from cms_pages import seo
+from portal import health
 from portal import views as portal_views
 from portal.accounts import views as account_views
 
 urlpatterns = [
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ready, name="health_ready"),
     path("admin/analytics/", include("mentoring.admin_urls")),
     path("admin/", admin.site.urls),
     path("cms/", include(wagtailadmin_urls)),

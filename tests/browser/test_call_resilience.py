@@ -3,7 +3,6 @@ two participants served by different Daphne processes."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from datetime import timedelta
 
@@ -14,7 +13,7 @@ from playwright.sync_api import expect
 from mentoring.models import CallAttendance, CallQuality
 from tests.browser.test_call import call_setup as call_setup  # noqa: F401 - the shared fixture
 from tests.browser.test_call import join, log_in, wait_for_video
-from tests.servers import DaphneProcess, database_url, free_port, wait_for_port
+from tests.servers import DaphneProcess, RedisProcess, database_url
 
 pytestmark = pytest.mark.browser
 
@@ -130,32 +129,6 @@ def test_mentor_on_one_process_and_learner_on_another_call_each_other(call_setup
             context.close()
         a.stop()
         b.stop()
-
-
-class RedisProcess:
-    """A redis-server of the test's own, on a free port, that the test may restart."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisProcess:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, proc=self.proc)
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.mark.parametrize("layer", ["pubsub", "core"])
