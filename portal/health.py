@@ -13,11 +13,12 @@ import asyncio
 import logging
 import secrets
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.decorators import sync_and_async_middleware
 from django.views.decorators.cache import never_cache
 
 logger = logging.getLogger(__name__)
@@ -111,3 +112,24 @@ async def _channel_layer() -> str:
             channel.clear()  # a timed-out receive may have dropped the subscription: start afresh next time
             raise
     return "ok"
+
+
+@sync_and_async_middleware
+def health_middleware(get_response):
+    """Answers the health paths before anything else runs, so a probe by IP address (a container
+    healthcheck, a load balancer) is not refused by ALLOWED_HOSTS and touches no session."""
+    views = {"/health/live/": live, "/health/ready/": ready}
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            view = views.get(request.path_info)
+            return await view(request) if view else await get_response(request)
+
+    else:
+
+        def middleware(request):
+            view = views.get(request.path_info)
+            return async_to_sync(view)(request) if view else get_response(request)
+
+    return middleware

@@ -13,6 +13,7 @@ apt_install() {
 
 [ -x /usr/bin/chromium ] || { echo "Installing Debian's chromium..."; apt_install chromium; }
 command -v turnserver >/dev/null || { echo "Installing Debian's coturn..."; apt_install coturn; }
+command -v docker-compose >/dev/null || { echo "Installing Debian's docker-compose (to check docker-compose.yml)..."; apt_install docker-compose; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

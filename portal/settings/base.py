@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.health.health_middleware",  # first: probes by IP address must not meet ALLOWED_HOSTS
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cms_pages.page_cache.AnonymousPageCacheMiddleware",

@@ -23,6 +23,10 @@ async def test_live_and_ready_say_ok_and_nothing_more(async_client):
     assert ready.status_code == 200, ready.content
     assert ready.json() == {"status": "ok", "checks": {"database": "ok", "migrations": "ok", "redis": "ok", "channel_layer": "ok"}}
     assert "no-cache" in ready["Cache-Control"]
+    # A probe by address (a container healthcheck, a load balancer) is not refused by ALLOWED_HOSTS.
+    by_address = await async_client.get("/health/live/", headers={"host": "10.1.2.3:8000"})
+    assert by_address.status_code == 200
+    assert (await async_client.get("/dashboard/", headers={"host": "10.1.2.3:8000"})).status_code == 400
 
 
 def get(url: str) -> tuple[int, dict]:
