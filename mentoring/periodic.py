@@ -9,7 +9,9 @@ several processes at once.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from django.utils import timezone
 
@@ -42,13 +44,20 @@ def _retrain_recommender(now) -> int:
     from .recommender.db import from_database
     from .recommender.training import train_and_save
 
-    directory = settings.RECOMMENDER_DIR
+    directory = Path(settings.RECOMMENDER_DIR)
     try:
         metadata = artifact.read_metadata(directory, artifact.latest_version(directory))
         if now - datetime.fromisoformat(metadata["trained_at"]) < timedelta(hours=settings.RECOMMENDER_RETRAIN_HOURS):
             return 0
     except (artifact.ArtifactError, KeyError, ValueError):
         pass  # none yet, or unreadable: train a fresh one
+    # After an attempt that wrote nothing (too little data, a failure), wait an hour before the next.
+    marker = directory / "last-attempt"
+    if marker.exists() and now.timestamp() - marker.stat().st_mtime < 3600:
+        return 0
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    os.utime(marker, (now.timestamp(), now.timestamp()))
     result = train_and_save(from_database(now=now), directory)
     if result.skipped:
         return 0

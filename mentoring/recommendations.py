@@ -51,8 +51,8 @@ class _ModelCache:
     def __init__(self):
         self.lock = threading.Lock()
         self.model = None
-        self.version = None
-        self.failed_version = None
+        self.version = None  # (directory, version) of self.model
+        self.failed = None  # (directory, version) that could not be loaded: not tried again
 
     def get(self):
         directory = settings.RECOMMENDER_DIR
@@ -60,24 +60,28 @@ class _ModelCache:
             try:
                 from .recommender import artifact
 
-                version = artifact.latest_version(directory)
+                key = (directory, artifact.latest_version(directory))
             except Exception as error:  # no artifact yet, an unreadable directory
-                return self._fail(f"{directory}:none", error)
-            if version == self.version:
+                return self._fail((directory, None), error, keep=False)
+            if key == self.version:
                 return self.model
+            if key == self.failed:  # a broken newest version: keep what we had
+                return self.model if self.version and self.version[0] == directory else None
             try:
-                model = artifact.load(directory, version)
+                model = artifact.load(directory, key[1])
             except Exception as error:  # corrupt, truncated or from another format: never break a page
-                return self._fail(f"{directory}:{version}", error)
-            self.model, self.version, self.failed_version = model, version, None
+                return self._fail(key, error, keep=True)
+            self.model, self.version, self.failed = model, key, None
             return model
 
-    def _fail(self, version, error):
-        if self.failed_version != version:
-            logger.warning("recommendations fall back to popularity: %s", error)
-            self.failed_version = version
-        self.model = self.version = None
-        return None
+    def _fail(self, key, error, *, keep: bool):
+        if self.failed != key:
+            logger.warning("recommendation model %s unusable (%s); using %s", key[1], error,
+                           "the previous model" if keep and self.model is not None else "popularity and interest match")
+            self.failed = key
+        if not keep or not (self.version and self.version[0] == key[0]):
+            self.model = self.version = None
+        return self.model
 
 
 model_cache = _ModelCache()
@@ -97,9 +101,9 @@ def session_features(session: Session) -> list[str]:
 
 
 # --------------------------------------------------------------------------- sessions
-def _usual_hours(user: User, now: datetime) -> tuple[int, int] | None:
-    """The span of local start hours of the learner's last bookings, widened by two hours each side;
-    ``None`` until there are three of them."""
+def _usual_hours(user: User, now: datetime) -> set[int] | None:
+    """The local hours of day around the learner's last bookings (two hours either side, wrapping
+    past midnight); ``None`` until there are three of them."""
     starts = list(
         Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE, session__starts_at__lt=now)
         .order_by("-session__starts_at")
@@ -108,8 +112,7 @@ def _usual_hours(user: User, now: datetime) -> tuple[int, int] | None:
     if len(starts) < 3:
         return None
     tz = ZoneInfo(user.time_zone or "UTC")
-    hours = [start.astimezone(tz).hour for start in starts]
-    return max(0, min(hours) - 2), min(23, max(hours) + 2)
+    return {(start.astimezone(tz).hour + shift) % 24 for start in starts for shift in range(-2, 3)}
 
 
 def session_candidates(*, user: User, now: datetime | None = None) -> list[Session]:
@@ -118,18 +121,19 @@ def session_candidates(*, user: User, now: datetime | None = None) -> list[Sessi
     dismissed = NotInterested.objects.filter(user=user)
     sessions = (
         sessions_open_for_booking(now=now)
+        .filter(mentor__is_active=True)
         .exclude(pk__in=mine)
         .exclude(mentor=user)
         .exclude(pk__in=dismissed.filter(session__isnull=False).values("session_id"))
         .exclude(mentor_id__in=dismissed.filter(mentor__isnull=False).values("mentor_id"))
         .select_related("mentor", "course")
-        .prefetch_related("skills")[:500]
+        .prefetch_related("skills")[:2000]
     )
     hours = _usual_hours(user, now)
     if hours is None:
-        return list(sessions)
+        return list(sessions)[:500]
     tz = ZoneInfo(user.time_zone or "UTC")
-    return [s for s in sessions if hours[0] <= s.starts_at.astimezone(tz).hour <= hours[1]]
+    return [s for s in sessions if s.starts_at.astimezone(tz).hour in hours][:500]
 
 
 def recommend_sessions(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
@@ -202,7 +206,7 @@ def _reason(drivers: list[tuple[str, float]], session: Session, interests: dict[
         if feature in skills:
             return f"Learners like you book {skills[feature]} sessions"
         if feature.startswith("level:"):
-            return f"At your level ({feature.split(':', 1)[1]})"
+            return f"Learners like you take {feature.split(':', 1)[1]} sessions"
     matching = [skill.name for skill in session.skills.all() if skill.name in interests.values()]
     return f"Matches your interest in {_and(matching)}" if matching else "Popular with learners like you"
 

@@ -82,7 +82,7 @@ def api_recommendations(request: HttpRequest) -> JsonResponse:
     if kind not in API_KINDS:
         return JsonResponse({"error": "kind must be 'sessions' or 'mentors'."}, status=400)
     raw_limit = request.GET.get("limit", "10")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 50:
+    if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 3) or not 1 <= int(raw_limit) <= 50:
         return JsonResponse({"error": "limit must be a whole number from 1 to 50."}, status=400)
     result = API_KINDS[kind](user=request.user, limit=int(raw_limit))
     return JsonResponse({"kind": kind, "source": result.source, "results": [_api_item(kind, r) for r in result.items]})
@@ -119,7 +119,7 @@ def _api_item(kind: str, rec) -> dict:
 def recommendation_dismiss_view(request: HttpRequest) -> HttpResponse:
     kind, raw_id = request.POST.get("kind", ""), request.POST.get("id", "")
     try:
-        if not raw_id.isdigit():
+        if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
             raise MentoringError("Say which one you are not interested in.", code="id")
         recommendation_dismiss(user=request.user, kind=kind, object_id=int(raw_id))
     except MentoringError as error:

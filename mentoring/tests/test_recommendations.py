@@ -98,16 +98,29 @@ def test_the_dashboard_shows_explained_recommendations_with_not_interested(clien
 
 
 @pytest.mark.parametrize("content", [b"", b"not a model at all", b"\x00" * 64])
-def test_a_broken_artifact_falls_back_to_popularity_and_the_page_still_works(client, catalog, learner, settings, tmp_path, content, caplog):
+def test_a_broken_artifact_falls_back_to_popularity_logs_once_and_the_page_still_works(client, catalog, learner, settings, tmp_path, content, caplog):
+    from mentoring.recommender import artifact
+
     directory = tmp_path / "models"
     directory.mkdir()
-    (directory / "model-20260101T000000Z.npz").write_bytes(content)
-    (directory / "model-20260101T000000Z.json").write_text('{"format": 1}')
+    (directory / "model-20260101T000000000000Z.npz").write_bytes(content)
+    (directory / "model-20260101T000000000000Z.json").write_text('{"format_version": 1}')
+    assert artifact.latest_version(directory) == "20260101T000000000000Z"  # it is seen, and refused
     settings.RECOMMENDER_DIR = directory
     client.force_login(learner)
-    assert client.get("/dashboard/").status_code == 200
-    body = client.get("/api/recommendations/").json()
+    with caplog.at_level("WARNING", logger="mentoring.recommendations"):
+        assert client.get("/dashboard/").status_code == 200
+        body = client.get("/api/recommendations/").json()
     assert body["source"] == "fallback" and body["results"][0]["title"] == "Python review"
+    assert len([r for r in caplog.records if "unusable" in r.getMessage()]) == 1
+
+
+def test_bad_numbers_get_a_400_not_a_crash(client, learner):
+    client.force_login(learner)
+    for query in ("limit=%C2%B2", "limit=" + "9" * 5000):
+        assert client.get(f"/api/recommendations/?{query}").status_code == 400
+    response = client.post("/recommendations/not-interested/", {"kind": "session", "id": "²"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
 
 
 # --------------------------------------------------------------------------- with a trained model
@@ -164,6 +177,18 @@ def test_the_periodic_job_trains_once_a_day(settings, trained, learner):
     assert _retrain_recommender(timezone.now()) == 0  # the fixture's model is fresh
     assert _retrain_recommender(timezone.now() + timedelta(hours=25)) == 1
     assert len(artifact.versions(settings.RECOMMENDER_DIR)) == len(before) + 1
+
+
+def test_retraining_with_too_little_data_waits_an_hour_before_trying_again(settings, learner, django_assert_max_num_queries):
+    from django.utils import timezone
+
+    from mentoring.periodic import _retrain_recommender
+
+    now = timezone.now()
+    assert _retrain_recommender(now) == 0  # nothing to learn from yet
+    with django_assert_max_num_queries(0):
+        assert _retrain_recommender(now + timedelta(minutes=30)) == 0  # not even a look at the data
+    assert (settings.RECOMMENDER_DIR / "last-attempt").exists()
 
 
 def test_sessions_outside_the_learners_usual_hours_are_left_out_once_known(mentor, learner):

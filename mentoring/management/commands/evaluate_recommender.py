@@ -88,7 +88,7 @@ class Command(BaseCommand):
                     raise CommandError(f"--{name.replace('_', '-')}: no such file: {path}")
             try:
                 return read_csv(options["interactions"], options["user_features"], options["item_features"])
-            except CsvError as exc:
+            except (CsvError, ValueError) as exc:  # ValueError: e.g. a weight too large for float32
                 raise CommandError(str(exc)) from None
         from mentoring.recommender.db import from_database
 

@@ -33,7 +33,10 @@ class Command(BaseCommand):
         directory = Path(options["dir"] or getattr(settings, "RECOMMENDER_DIR", settings.BASE_DIR / "var" / "recommender"))
         data = from_database()
         progress = ProgressBar(lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty()) if options["verbosity"] >= 1 else None
-        result = train_and_save(data, directory, params=params, seed=options["seed"], keep=options["keep"], progress=progress)
+        try:
+            result = train_and_save(data, directory, params=params, seed=options["seed"], keep=options["keep"], progress=progress)
+        except ValueError as exc:  # e.g. training diverged with a too high learning rate
+            raise CommandError(f"training failed: {exc}") from None
         counts = result.counts
         seen = (
             f"{counts['users']} learners, {counts['items']} sessions and {counts['interactions']} interactions "
