@@ -15,10 +15,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from portal.shutdown import install_graceful_shutdown  # noqa: E402
 from signaling.routing import websocket_urlpatterns  # noqa: E402
 from signaling.transport import install_frame_limit  # noqa: E402
 
-install_frame_limit()  # only takes effect where Daphne serves this application
+install_frame_limit()  # both only take effect where Daphne serves this application
+install_graceful_shutdown()
 
 application = ProtocolTypeRouter(
     {

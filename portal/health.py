@@ -21,6 +21,8 @@ from django.http import JsonResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.views.decorators.cache import never_cache
 
+from portal import shutdown
+
 logger = logging.getLogger(__name__)
 READY_CHECK_SECONDS = 2.0
 _probe = {"migrated": False}
@@ -34,6 +36,8 @@ async def live(request) -> JsonResponse:
 
 @never_cache
 async def ready(request) -> JsonResponse:
+    if shutdown.state["draining"]:  # shutting down: send new work elsewhere
+        return JsonResponse({"status": "draining"}, status=503)
     checks = dict(
         zip(
             ("database", "migrations", "redis", "channel_layer"),

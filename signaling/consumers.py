@@ -25,6 +25,7 @@ from mentoring.services.calls import (
     call_sweep_stale,
     call_touch,
 )
+from portal import shutdown
 
 from .groups import peer_group, room_group, user_calls_group, user_notifications_group, user_session_calls_group
 from .protocol import (
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are ours; documented in signaling/PROTOCOL.md).
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_SERVICE_RESTART = 1012  # reconnect, please: this consumer cannot serve the socket any more
 
 
 class LiveSocketMixin:
@@ -68,9 +68,11 @@ class LiveSocketMixin:
     async def __call__(self, scope, receive, send):
         # The ticker dies with the consumer, also when the consumer dies of an exception (e.g. Redis
         # went away under it): a leftover ticker would go on acting for a socket that is gone.
+        shutdown.track(self)  # a draining process asks every open socket to reconnect elsewhere
         try:
             await super().__call__(scope, receive, send)
         finally:
+            shutdown.untrack(self)
             self.stop_ticker()
 
     def start_ticker(self, interval: float, tick) -> None:
@@ -117,9 +119,9 @@ class LiveSocketMixin:
     async def socket_echo(self, event: dict) -> None:
         self.echo_sent_at = None
 
-    async def close_deaf(self) -> None:
+    async def close_deaf(self) -> None:  # 4012: reconnect, please; this consumer cannot serve the socket
         logger.warning("%s %s stopped receiving from the channel layer; asking the client to reconnect", type(self).__name__, self.channel_name)
-        await self.close(code=CLOSE_SERVICE_RESTART)
+        await self.close(code=shutdown.CLOSE_RECONNECT)
 
     async def join_groups(self, groups: list[str]) -> None:
         self.groups_joined = groups
@@ -311,7 +313,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             # Our presence was ended while we were unreachable (e.g. this process stalled). The page
             # reconnects and starts a fresh presence, with a welcome that tells it so.
             self.replaced = True  # nothing of ours is left to end at disconnect
-            await self.close(code=CLOSE_SERVICE_RESTART)
+            await self.close(code=shutdown.CLOSE_RECONNECT)
 
     async def _end(self, code: int) -> None:
         self.ending = True

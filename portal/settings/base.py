@@ -221,6 +221,9 @@ TURN_SECRET = env_str("TURN_SECRET", "")
 TURN_CREDENTIAL_TTL = env_int("TURN_CREDENTIAL_TTL", 3600)
 # Tests only: force relay-only ICE ("relay") to prove calls work through TURN.
 ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
+# On SIGTERM a Daphne process fails readiness for this long before it closes its sockets (4012,
+# "reconnect") and exits; give the load balancer time to notice (portal/shutdown.py).
+SHUTDOWN_DRAIN_SECONDS = env_int("SHUTDOWN_DRAIN_SECONDS", 5)
 # Daphne cuts off a WebSocket that sends more frames than this (close 4029) before they reach the
 # application; far above what a call page sends (see signaling/transport.py).
 WS_FRAMES_PER_SECOND = env_int("WS_FRAMES_PER_SECOND", 100)

@@ -320,8 +320,8 @@ async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_t
         if out["type"] == "websocket.close":
             break
         await asyncio.sleep(0.2)
-    assert out == {"type": "websocket.close", "code": 1012}
-    await a.disconnect(code=1012)
+    assert out == {"type": "websocket.close", "code": 4012}
+    await a.disconnect(code=4012)
     row = await sync_to_async(CallAttendance.objects.get)(user=learner)
     assert row.left_at is None  # the presence waits for the page to reconnect
 
