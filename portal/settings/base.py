@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
+    "csp",
     "wagtail.contrib.sitemaps",
     "django.contrib.sitemaps",
     "wagtail.embeds",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.health.health_middleware",  # first: probes by IP address must not meet ALLOWED_HOSTS
     "django.middleware.security.SecurityMiddleware",
+    "portal.csp.SiteCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cms_pages.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -274,6 +276,31 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt", "md", "csv", "docx", "xlsx", "pptx", "odt"]
 
 # ---------------------------------------------------------------------------- security
+# Content Security Policy (django-csp). The site's pages carry no inline script or style; the admins'
+# own pages get inline allowances (portal/csp.py). 'self' in connect-src covers same-origin ws:/wss:.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+CSP_ADMIN_PREFIXES = ("/cms/", "/admin/")
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatar requests to a third party from the admin
+CSP_ADMIN_ADDITIONS = {
+    "script-src": ["'unsafe-inline'", "'unsafe-eval'"],
+    "style-src": ["'unsafe-inline'"],
+    "frame-ancestors": ["'self'"],  # Wagtail's live preview frames its own pages
+}
 X_FRAME_OPTIONS = "DENY"  # Wagtail marks its own preview views SAMEORIGIN.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

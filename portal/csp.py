@@ -1,0 +1,15 @@
+"""Content Security Policy: strict on the site's own pages (no inline script or style at all), looser
+only where the Wagtail and Django admins need it (their own inline scripts and styles)."""
+
+from __future__ import annotations
+
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
+
+
+class SiteCSPMiddleware(CSPMiddleware):
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if request.path_info.startswith(settings.CSP_ADMIN_PREFIXES):
+            parts.update = {**(parts.update or {}), **settings.CSP_ADMIN_ADDITIONS}
+        return parts
