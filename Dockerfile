@@ -28,4 +28,5 @@ COPY --from=build --chown=peerlearn:peerlearn /app /app
 ENV PATH=/opt/venv/bin:$PATH DJANGO_ENV=production PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER peerlearn
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "portal.asgi:application"]
+# Frames and messages over 128 KiB are refused by Daphne itself (the protocol's limit is 64 KiB).
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "131072", "--websocket-max-frame-size", "131072", "portal.asgi:application"]

@@ -64,7 +64,9 @@ class DaphneProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "portal.asgi:application"],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+             # as in production (Dockerfile): Daphne itself refuses frames and messages over 128 KiB
+             "--websocket-max-message-size", "131072", "--websocket-max-frame-size", "131072", "portal.asgi:application"],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -54,3 +55,19 @@ def test_unknown_django_env_is_refused():
     result = run_manage("check", env={"DJANGO_ENV": "staging"})
     assert result.returncode != 0
     assert "DJANGO_ENV must be one of dev, test, production" in result.stderr
+
+
+def test_production_logs_one_json_object_per_line_to_stdout():
+    code = (
+        "import logging\n"
+        "log = logging.getLogger('peerlearn.check')\n"
+        "log.warning('hello %s', 'there', extra={'room': 5})\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n    log.exception('boom')\n"
+    )
+    result = run_manage("shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    hello, boom = [line for line in lines if line["logger"] == "peerlearn.check"]
+    assert (hello["level"], hello["message"], hello["room"]) == ("WARNING", "hello there", 5)
+    assert hello["time"].endswith("+00:00")
+    assert boom["message"] == "boom" and "ZeroDivisionError" in boom["exception"]
