@@ -7,7 +7,7 @@ import os
 import pytest
 from django.core.cache import cache
 
-from tests.servers import DaphneProcess, database_url
+from tests.servers import CHROMIUM, CHROMIUM_FLAGS, DaphneProcess, database_url
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -127,17 +127,6 @@ def live_server_url(live_db, daphne_server) -> str:
 
 
 # --------------------------------------------------------------------------- browser
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +138,7 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
 

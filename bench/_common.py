@@ -448,3 +448,31 @@ def _make_rooms_in_django() -> None:
             ]
         )
     )
+
+
+# --------------------------------------------------------------------------- command line
+def add_server_arguments(parser, *, setup_help: str, env_example: str) -> None:
+    """The options every benchmark that starts its own servers shares."""
+    parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help=f"database to drop, create and use; its name must contain 'bench' (default {DEFAULT_DATABASE_URL})",
+    )
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help=f"default {DEFAULT_REDIS_URL}")
+    parser.add_argument("--setup-timeout", type=float, default=600.0, help=setup_help)
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"extra environment for the servers, e.g. {env_example} (repeatable)",
+    )
+
+
+def parse_server_env(parser, args) -> None:
+    """Turn the repeated ``--server-env NAME=VALUE`` options into a dict, refusing malformed ones."""
+    bad = [item for item in args.server_env if "=" not in item]
+    if bad:
+        parser.error(f"--server-env takes NAME=VALUE, got {bad[0]!r}")
+    args.server_env = dict(item.split("=", 1) for item in args.server_env)

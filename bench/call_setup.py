@@ -44,32 +44,20 @@ sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__
 
 from bench._common import (  # noqa: E402
     CHANNEL_LAYER_PREFIX,
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
     BenchError,
+    add_server_arguments,
     app_env,
     fresh_database,
     make_rooms,
     manage,
+    parse_server_env,
     percentile,
     progress,
     running_daphne,
     tail,
 )
-from tests.servers import ROOT  # noqa: E402
+from tests.servers import CHROMIUM, CHROMIUM_FLAGS, ROOT  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 GOAL_P50_MS = 300.0
 GOAL_P95_MS = 1000.0
 PHASES = ("socket_open", "welcome", "offer_sent", "answer_applied", "ice_connected")
@@ -332,28 +320,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--layer", choices=("core", "pubsub"), default="pubsub", help="channels-redis layer (default pubsub, as the site)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
-    parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
-    parser.add_argument(
-        "--database-url",
-        default=DEFAULT_DATABASE_URL,
-        help=f"database to drop, create and use; its name must contain 'bench' (default {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help=f"default {DEFAULT_REDIS_URL}")
-    parser.add_argument("--setup-timeout", type=float, default=600.0, help="seconds allowed for migrate")
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment for the server, e.g. ICE_TRANSPORT_POLICY=relay (repeatable)",
-    )
+    add_server_arguments(parser, setup_help="seconds allowed for migrate", env_example="ICE_TRANSPORT_POLICY=relay")
     args = parser.parse_args(argv)
     if args.joins < 1 or args.timeout <= 0:
         parser.error("--joins must be >= 1 and --timeout positive")
-    bad = [item for item in args.server_env if "=" not in item]
-    if bad:
-        parser.error(f"--server-env takes NAME=VALUE, got {bad[0]!r}")
-    args.server_env = dict(item.split("=", 1) for item in args.server_env)
+    parse_server_env(parser, args)
     return args
 
 

@@ -47,18 +47,18 @@ sys.path.insert(0, str(_BENCH_DIR.parent))
 sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
 
 from bench._common import (  # noqa: E402
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
     DEMO_LEARNER,
     HOST,
     BenchError,
     HttpConnection,
+    add_server_arguments,
     app_env,
     build_request,
     cookie_header,
     fresh_database,
     login,
     manage,
+    parse_server_env,
     percentile,
     process_cpu_seconds,
     running_daphne,
@@ -279,30 +279,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections (default 8)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as failed")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
-    parser.add_argument(
-        "--database-url",
-        default=DEFAULT_DATABASE_URL,
-        help=f"database to drop, create and use; its name must contain 'bench' (default {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help=f"default {DEFAULT_REDIS_URL}")
-    parser.add_argument(
-        "--setup-timeout", type=float, default=600.0, help="seconds allowed for migrate and for seed_demo each"
-    )
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment for manage.py and Daphne, e.g. DB_CONN_MAX_AGE=60 (repeatable)",
-    )
+    add_server_arguments(parser, setup_help="seconds allowed for migrate and for seed_demo each", env_example="DB_CONN_MAX_AGE=60")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.timeout <= 0:
         parser.error("--duration and --timeout must be positive, --warmup >= 0, --connections >= 1")
-    bad = [item for item in args.server_env if "=" not in item]
-    if bad:
-        parser.error(f"--server-env takes NAME=VALUE, got {bad[0]!r}")
-    args.server_env = dict(item.split("=", 1) for item in args.server_env)
+    parse_server_env(parser, args)
     return args
 
 

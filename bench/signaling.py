@@ -61,15 +61,15 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from bench._common import (  # noqa: E402
     CHANNEL_LAYER_PREFIX,
-    DEFAULT_DATABASE_URL,
-    DEFAULT_REDIS_URL,
     HOST,
     BenchError,
     Room,
+    add_server_arguments,
     app_env,
     fresh_database,
     make_rooms,
     manage,
+    parse_server_env,
     percentile,
     process_cpu_seconds,
     process_rss_kib,
@@ -600,23 +600,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--floor-samples", type=int, default=2000, help="Redis round trips for the floor (default 2000)"
     )
     parser.add_argument("--idle-messages", type=int, default=300, help="chat lines for the idle relay (default 300)")
-    parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
-    parser.add_argument(
-        "--database-url",
-        default=DEFAULT_DATABASE_URL,
-        help=f"database to drop, create and use; its name must contain 'bench' (default {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help=f"default {DEFAULT_REDIS_URL}")
-    parser.add_argument(
-        "--setup-timeout", type=float, default=600.0, help="seconds allowed for migrate and for making rooms"
-    )
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment for the servers, e.g. DB_POOL_MAX_SIZE=20 (repeatable)",
-    )
+    add_server_arguments(parser, setup_help="seconds allowed for migrate and for making rooms", env_example="DB_POOL_MAX_SIZE=20")
     args = parser.parse_args(argv)
     if args.rooms < 1 or args.rate <= 0 or args.seconds <= 0 or args.connect_concurrency < 1 or args.timeout <= 0:
         parser.error("--rooms and --connect-concurrency must be >= 1; --rate, --seconds and --timeout positive")
@@ -624,10 +608,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--rate above 80 would exceed the server's 40 messages/s per socket")
     if args.floor_samples < 1 or args.idle_messages < 1 or args.grace < 0:
         parser.error("--floor-samples and --idle-messages must be >= 1, --grace >= 0")
-    bad = [item for item in args.server_env if "=" not in item]
-    if bad:
-        parser.error(f"--server-env takes NAME=VALUE, got {bad[0]!r}")
-    args.server_env = dict(item.split("=", 1) for item in args.server_env)
+    parse_server_env(parser, args)
     return args
 
 

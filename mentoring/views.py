@@ -294,17 +294,21 @@ def session_room_report(request: HttpRequest, room_id) -> JsonResponse:
     if not form.is_valid():
         return JsonResponse({"errors": {field: [e["message"] for e in errors] for field, errors in form.errors.get_json_data().items()}}, status=400)
     try:
-        report_create(
-            reporter=request.user,
-            session_id=session.pk,
-            reported_user_id=form.cleaned_data.get("reported_user"),
-            reason=form.cleaned_data["reason"],
-            text=form.cleaned_data["text"],
-            context=call_report_context(session=session),
-        )
+        _file_session_report(request, session, form, context=call_report_context(session=session))
     except MentoringError as error:
         return JsonResponse({"errors": {"__all__": [error.message]}}, status=400)
     return JsonResponse({"message": "Thank you. Our moderators will look at your report; the call's details are attached."}, status=201)
+
+
+def _file_session_report(request: HttpRequest, session: Session, form: ReportForm, context: dict | None = None):
+    return report_create(
+        reporter=request.user,
+        session_id=session.pk,
+        reported_user_id=form.cleaned_data.get("reported_user"),
+        reason=form.cleaned_data["reason"],
+        text=form.cleaned_data["text"],
+        context=context,
+    )
 
 
 def _call_people(session: Session, user) -> list:
@@ -340,13 +344,7 @@ def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
     form = ReportForm(request.POST or None, people=people)
     if request.method == "POST" and form.is_valid():
         try:
-            report_create(
-                reporter=request.user,
-                session_id=session.pk,
-                reported_user_id=form.cleaned_data.get("reported_user"),
-                reason=form.cleaned_data["reason"],
-                text=form.cleaned_data["text"],
-            )
+            _file_session_report(request, session, form)
         except MentoringError as error:
             form.add_error(None, error.message)
         else:
