@@ -27,7 +27,7 @@ from mentoring.services.calls import (
 )
 from portal import shutdown
 
-from .groups import peer_group, room_group, user_calls_group, user_notifications_group, user_session_calls_group
+from .groups import peer_group, room_group, user_notifications_group, user_session_calls_group, user_sockets_group
 from .protocol import (
     CLOSE_FLOOD,
     CLOSE_NOT_ALLOWED,
@@ -45,12 +45,10 @@ from .protocol import (
     TokenBucket,
     parse_client_message,
 )
+from .revocation import revoked, session_tag
 from .turn import ice_servers_for
 
 logger = logging.getLogger(__name__)
-
-# Close codes (4000-4999 are ours; documented in signaling/PROTOCOL.md).
-CLOSE_UNAUTHENTICATED = 4401
 
 
 class LiveSocketMixin:
@@ -138,6 +136,18 @@ class LiveSocketMixin:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
 
+    def login_tag(self) -> str:
+        """Which login this socket was opened with (see signaling/revocation.py)."""
+        session = self.scope.get("session")
+        return session_tag(session.session_key if session is not None else None)
+
+    async def auth_revoke(self, event: dict) -> None:
+        if revoked(event, self.socket_login):
+            await self.revoke()
+
+    async def revoke(self) -> None:
+        await self.close(code=CLOSE_REVOKED)
+
 
 class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
     """Pushes a user's live notifications. Receive-only for the client: frames it sends are ignored."""
@@ -146,9 +156,10 @@ class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self.close(code=CLOSE_REVOKED)
             return
-        await self.join_groups([user_notifications_group(user.pk)])
+        self.socket_login = self.login_tag()
+        await self.join_groups([user_notifications_group(user.pk), user_sockets_group(user.pk)])
         await self.accept()
         self.start_ticker(settings.CHANNEL_GROUP_REFRESH_SECONDS, self._tick)
 
@@ -199,6 +210,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         self.session_id = session.pk
         self.user_id = user.pk
         self.display_name = user.display_name
+        self.socket_login = self.login_tag()
         self.role = "mentor" if session.mentor_id == user.pk else "learner"
         self.bucket = TokenBucket(self.RATE_PER_SECOND, self.RATE_BURST, time.monotonic())
         self.peer_id = attendance.peer_id
@@ -214,7 +226,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             [
                 room_group(self.session_id),
                 peer_group(self.session_id, self.peer_id),
-                user_calls_group(self.user_id),
+                user_sockets_group(self.user_id),
                 user_session_calls_group(self.user_id, self.session_id),
             ]
         )
@@ -353,7 +365,10 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                 {"type": "media-state", "from": event["from"], "audio": event["audio"], "video": event["video"], "screen": event["screen"]}
             )
 
-    async def call_revoke(self, event: dict) -> None:
+    async def call_revoke(self, event: dict) -> None:  # the learner's booking was cancelled
+        await self.revoke()
+
+    async def revoke(self) -> None:
         await self._send({"type": "error", "code": "revoked", "message": "Your access to this call ended."})
         await self._end(CLOSE_REVOKED)
 

@@ -16,8 +16,9 @@ def peer_group(session_id: int, peer_id: str) -> str:
     return f"room.{int(session_id)}.peer.{peer_id}"
 
 
-def user_calls_group(user_id: int) -> str:
-    return f"user.{int(user_id)}.calls"
+def user_sockets_group(user_id: int) -> str:
+    """Every live socket of the user (calls and notifications): closed together when access ends."""
+    return f"user.{int(user_id)}.sockets"
 
 
 def user_session_calls_group(user_id: int, session_id: int) -> str:

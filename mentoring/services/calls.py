@@ -15,7 +15,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from portal.accounts.models import User
-from signaling.groups import user_calls_group, user_session_calls_group
+from signaling.groups import user_session_calls_group
 from signaling.protocol import Stats
 
 from ..models import Booking, CallAttendance, CallQuality, Session
@@ -172,14 +172,14 @@ def _add_to_set(joined: str, item: str, max_length: int) -> str:
     return text if len(text) <= max_length else joined
 
 
-def calls_disconnect_user(*, user_id: int, session_id: int | None = None) -> None:
-    """Close the user's open call sockets (all rooms, or one session's) once the transaction commits."""
+def calls_disconnect_user(*, user_id: int, session_id: int) -> None:
+    """Close the user's open call sockets in one session (their booking ended) once the transaction
+    commits. Ending all of a user's sockets is signaling.revocation.sockets_revoke."""
 
     def send() -> None:
         layer = get_channel_layer()
-        group = user_calls_group(user_id) if session_id is None else user_session_calls_group(user_id, session_id)
         try:
-            async_to_sync(layer.group_send)(group, {"type": "call.revoke"})
+            async_to_sync(layer.group_send)(user_session_calls_group(user_id, session_id), {"type": "call.revoke"})
         except Exception:  # the socket will still fail the access check on its next reconnect
             logger.exception("could not close call sockets of user %s", user_id)
 

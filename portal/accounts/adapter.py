@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 
-from .services import user_register
+from .services import user_password_changed, user_register
 
 
 class AccountAdapter(DefaultAccountAdapter):
     """The one place sign-up turns a form into an account: it hands the role-aware part to a service."""
 
-    def logout(self, request):
-        user_id = request.user.pk if request.user.is_authenticated else None
-        super().logout(request)
-        if user_id is not None:
-            from mentoring.services.calls import calls_disconnect_user
+    def set_password(self, user, password) -> None:
+        # Password change (signed in) and password reset (by emailed link) both come here.
+        super().set_password(user, password)
+        from allauth.core import context
 
-            calls_disconnect_user(user_id=user_id)
+        request = context.request
+        session_key = request.session.session_key if request is not None and request.user.is_authenticated else None
+        user_password_changed(user=user, session_key=session_key)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from signaling.revocation import sockets_revoke
+
 from .models import User
-from .services import users_deactivate
+from .services import user_password_changed, users_deactivate
 
 
 @admin.register(User)
@@ -26,3 +28,15 @@ class UserAdmin(DjangoUserAdmin):
     def deactivate_users(self, request, queryset):
         count = users_deactivate(users=queryset)
         self.message_user(request, f"Deactivated {count} user(s).")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            sockets_revoke(user_id=obj.pk)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the new password was saved
+            keep = request.session.session_key if str(request.user.pk) == str(id) else None
+            user_password_changed(user=User(pk=int(id)), session_key=keep)
+        return response

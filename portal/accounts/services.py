@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from signaling.revocation import sockets_revoke
+
 from .models import User
 
 
@@ -35,11 +37,21 @@ def user_update_profile(*, user: User, display_name: str, time_zone: str) -> Use
 
 
 def users_deactivate(*, users: Iterable[User]) -> int:
-    """Deactivate accounts (moderation). Returns how many were active before."""
-    from mentoring.services.calls import calls_disconnect_user
-
+    """Deactivate accounts (moderation) and close their open sockets. Returns how many were active before."""
     ids = [user.pk for user in users if user.is_active]
     count = User.objects.filter(pk__in=ids, is_active=True).update(is_active=False)
     for user_id in ids:
-        calls_disconnect_user(user_id=user_id)
+        sockets_revoke(user_id=user_id)
     return count
+
+
+def user_password_changed(*, user: User, session_key: str | None) -> None:
+    """After a password change: the login that made it (``session_key``, if any) stays; every other
+    login of the user is void (Django checks the password hash) and loses its open sockets now."""
+    sockets_revoke(user_id=user.pk, except_session=session_key)
+
+
+def login_ended(sender, request, user, **kwargs) -> None:
+    """Logout: the sockets opened with this login close; the user's other devices keep theirs."""
+    if user is not None and request is not None:
+        sockets_revoke(user_id=user.pk, only_session=request.session.session_key)

@@ -197,7 +197,7 @@ async def test_a_flood_closes_the_socket(room, learner):
     assert codes == [CLOSE_FLOOD]
 
 
-async def test_cancelling_the_booking_deactivation_and_logout_close_call_sockets(room, mentor, learner):
+async def test_cancelling_the_booking_and_deactivation_close_call_sockets(room, mentor, learner):
     a, _ = await joined(room, learner)
     booking = await sync_to_async(Booking.objects.get)(session=room, learner=learner)
     await sync_to_async(booking_cancel)(booking_id=booking.pk, learner=learner)

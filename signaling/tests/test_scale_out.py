@@ -10,9 +10,6 @@ import re
 import statistics
 import time
 from datetime import timedelta
-from http.cookiejar import CookieJar
-from urllib.parse import urlencode
-from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 from django.conf import settings
@@ -27,6 +24,7 @@ from mentoring.demo import _book_directly
 from mentoring.models import CallAttendance
 from mentoring.tests.factories import make_session
 from signaling.protocol import CLOSE_FLOOD
+from tests.http import Visitor
 from tests.servers import DaphneProcess, database_url
 
 # Short heartbeats so the presence timeout is seconds, not half a minute.
@@ -71,20 +69,11 @@ def test_a_notification_made_on_one_process_reaches_a_user_connected_to_another(
     session = make_session(mentor, title="Cross-process booking", starts_in=timedelta(days=2), capacity=2)
     with connect(f"ws://127.0.0.1:{b.port}/ws/notifications/", origin=b.url, additional_headers={"Cookie": cookie_for(mentor)}) as mentor_socket:
         # The learner books through process A, with the site's own login and booking forms.
-        opener = build_opener(HTTPCookieProcessor(CookieJar()))
-
-        def post(path: str, data: dict) -> str:
-            page = opener.open(a.url + path, timeout=10).read().decode()
-            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-            request = Request(a.url + path, data=urlencode({**data, "csrfmiddlewaretoken": token}).encode(), headers={"Referer": a.url + path})
-            return opener.open(request, timeout=10).read().decode()
-
-        post("/accounts/login/", {"login": learner.email, "password": PASSWORD})
+        visitor = Visitor(a.url).log_in(learner.email, PASSWORD)
         started = time.monotonic()
-        page = opener.open(f"{a.url}/sessions/{session.pk}/", timeout=10).read().decode()  # the booking form
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        page = visitor.get(f"/sessions/{session.pk}/")  # the booking form
         action = re.search(r'<form[^>]+action="([^"]*/book/)"', page).group(1)
-        opener.open(Request(a.url + action, data=urlencode({"csrfmiddlewaretoken": token}).encode(), headers={"Referer": a.url}), timeout=10)
+        visitor.submit(f"/sessions/{session.pk}/", {}, action=action)
         pushed = next_of(mentor_socket, "notification")
         elapsed = (time.monotonic() - started) * 1000
     print(f"\n[scale-out] booking on :{a.port} -> mentor's notification socket on :{b.port} in {elapsed:.0f} ms: {pushed['notification']['text']!r}")
