@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
@@ -13,11 +14,17 @@ from portal import health
 from portal import views as portal_views
 from portal.accounts import views as account_views
 
+# The Django admin's login form is replaced by the site's (allauth): rate limits and two-factor
+# authentication apply, and a signed-in non-staff user gets 403 instead of a second login form.
+admin.site.login = secure_admin_login(admin.site.login)
+
 urlpatterns = [
     path("health/live/", health.live, name="health_live"),
     path("health/ready/", health.ready, name="health_ready"),
     path("admin/analytics/", include("mentoring.admin_urls")),
     path("admin/", admin.site.urls),
+    path("cms/login/", account_views.login_elsewhere, {"default_next": "/cms/"}),
+    path("_util/login/", account_views.login_elsewhere),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),

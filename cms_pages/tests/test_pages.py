@@ -102,7 +102,7 @@ def test_editor_submits_the_hero_a_moderator_approves_and_an_anonymous_visitor_s
         "body": streamfield([("heading", {"text": "Edited by Erin", "size": "h2"})]),
     }
     editor_client = Client()
-    assert editor_client.post("/cms/login/", {"username": editor.email, "password": PASSWORD}).status_code == 302
+    assert editor_client.post("/accounts/login/", {"login": editor.email, "password": PASSWORD}).status_code == 302
     # Editors have no Publish action: publishing through the edit view is refused.
     editor_client.post(edit_url, nested_form_data({**form, "action-publish": "action-publish"}))
     assert "Mentors for every step" not in client.get("/").text
@@ -157,7 +157,7 @@ def test_learner_cannot_enter_wagtail_admin(client, learner):
     client.force_login(learner)
     response = client.get("/cms/")
     assert response.status_code == 302
-    assert "/cms/login/" in response["Location"]
+    assert response["Location"].startswith("/accounts/login/?next=/cms/")
 
 
 @pytest.mark.django_db

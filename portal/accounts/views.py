@@ -5,6 +5,8 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from mentoring.forms import LearnerProfileForm, MentorProfileForm
 from mentoring.services.profiles import learner_profile_update, mentor_profile_update, profile_ensure
@@ -42,3 +44,12 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form, "role_form": role_form})
+
+
+def login_elsewhere(request: HttpRequest, default_next: str = "/") -> HttpResponse:
+    """Every login form is the site's own (allauth): the Wagtail admin's and Wagtail's front-end login
+    URLs send the visitor there, so rate limits and two-factor authentication apply to all of them."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = default_next
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")

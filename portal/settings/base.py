@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "taggit",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "channels",
 ]
 
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.UserTimezoneMiddleware",
+    "portal.accounts.middleware.StaffMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -202,6 +204,17 @@ ACCOUNT_RATE_LIMITS = {
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PeerLearn] "
 
+# Two-factor authentication (allauth.mfa): an authenticator app (TOTP) plus recovery codes, for
+# everyone at /accounts/2fa/. Accounts that can enter /admin/ or /cms/ must set it up first unless
+# MFA_REQUIRED_FOR_STAFF is off (it is off in dev and test settings, on in production). A wrong code
+# counts against the same "login_failed" limit as a wrong password.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "PeerLearn"
+MFA_TOTP_TOLERANCE = 1  # accept the previous and next 30-second code: phone clocks drift
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
+MFA_SETUP_URL = "/accounts/2fa/totp/activate/"
+ADMIN_PATH_PREFIXES = ("/cms/", "/admin/")
+
 # ---------------------------------------------------------------------------- mentoring
 # A session's room opens this many minutes before its start and closes at its end.
 JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
@@ -269,7 +282,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # ---------------------------------------------------------------------------- wagtail
 WAGTAIL_SITE_NAME = "PeerLearn"
 WAGTAILADMIN_BASE_URL = SITE_URL
-WAGTAILADMIN_LOGIN_URL = "/cms/login/"
+WAGTAILADMIN_LOGIN_URL = "/accounts/login/"  # one login form for everyone (portal/urls.py)
+WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False
@@ -294,7 +308,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
-CSP_ADMIN_PREFIXES = ("/cms/", "/admin/")
+CSP_ADMIN_PREFIXES = ADMIN_PATH_PREFIXES
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatar requests to a third party from the admin
 CSP_ADMIN_ADDITIONS = {
     "script-src": ["'unsafe-inline'", "'unsafe-eval'"],

@@ -11,3 +11,6 @@ WHITENOISE_AUTOREFRESH = True
 
 # Static files come from the source folders through WhiteNoise's finders; nothing is collected.
 STATIC_ROOT = None
+
+# Demo editor and admin accounts work without an authenticator app on a laptop (production: required).
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", False)

@@ -4,7 +4,7 @@ import dj_database_url
 
 from .base import *  # noqa: F403
 from .base import channel_layers_for
-from .env import env_int, env_str
+from .env import env_bool, env_int, env_str
 
 DEBUG = False
 DATABASES = {
@@ -33,3 +33,5 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 # Static files come from the source folders through WhiteNoise's finders; nothing is collected.
 STATIC_ROOT = None
 RECOMMENDER_DIR = BASE_DIR / "var" / "test-recommender"  # noqa: F405 - tests that train point it at tmp_path
+# Tests that log staff in by force turn it on where it is the point (portal/accounts/tests/test_mfa.py).
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", False)

@@ -62,7 +62,7 @@ def test_no_page_violates_the_content_security_policy(live_server_url, chromium)
                 page.wait_for_timeout(1500)
                 violations.extend(f"{who} room in call: {v}" for v in page.evaluate("window.__csp"))
             elif who == "editor":
-                demo_login(page, base, login, "/cms/login/", "Sign in")
+                demo_login(page, base, login, "/cms/login/")  # the site's login form, then Wagtail
                 visit(page, "/cms/", who)
                 course = re.search(r"/cms/pages/(\d+)/", page.content())
                 visit(page, "/cms/pages/", who)
@@ -71,7 +71,7 @@ def test_no_page_violates_the_content_security_policy(live_server_url, chromium)
                 visit(page, f"/cms/pages/{CoursePage.objects.first().pk}/edit/", who)
                 assert course is None or course.group(1)
             else:
-                demo_login(page, base, login, "/admin/login/", "Log in")
+                demo_login(page, base, login, "/admin/login/")
                 for path in ("/admin/", "/admin/mentoring/session/", "/admin/analytics/"):
                     visit(page, path, who)
     finally:

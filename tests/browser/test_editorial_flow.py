@@ -20,10 +20,10 @@ pytestmark = pytest.mark.browser
 
 
 def cms_login(page, base: str, email: str) -> None:
-    page.goto(base + "/cms/login/")
+    page.goto(base + "/cms/login/")  # leads to the site's own login form, then back to Wagtail
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign In").click()
     expect(page).to_have_url(re.compile(r"/cms/$"))
 
 
