@@ -1,90 +1,149 @@
-"""Who may open what. "Not yours" must answer exactly like "does not exist" (404)."""
+"""Object-level access: every URL and WebSocket that takes an id, for every persona (anonymous,
+learner A who is booked, learner B who is waitlisted elsewhere, mentor X who owns the sessions,
+mentor Y, an editor, staff). "Not yours" answers exactly like "does not exist" (404)."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from conftest import make_user
+from mentoring.demo import _book_directly
 from mentoring.models import Feedback, WaitlistEntry
 from mentoring.services.bookings import booking_create
 from mentoring.services.profiles import calendar_feed_get
 from mentoring.tests.factories import make_session, past_session
+from tests.ws import handshake_status
 
-pytestmark = pytest.mark.django_db
-
-OK, NOT_FOUND, LOGIN = 200, 404, "login"
+OK, NOT_FOUND, LOGIN, MOVED, BAD = 200, 404, "login", 302, 400
+PERSONAS = ["anonymous", "learner_a", "learner_b", "mentor_x", "mentor_y", "editor", "staff"]
 
 
 @pytest.fixture
-def world(learner, other_learner, mentor, admin_user):
+def world(learner, other_learner, mentor, editor, admin_user):
     mentor_y = make_user("yusuf@example.com", "Yusuf Mentor", "mentor")
     session = make_session(mentor, capacity=2)
     booking = booking_create(session_id=session.pk, learner=learner)
+    live = make_session(mentor, starts_in=timedelta(minutes=5), capacity=2, title="Live now")
+    booking_create(session_id=live.pk, learner=learner)
     finished = past_session(mentor)
-    from mentoring.demo import _book_directly
-
     _book_directly(finished, learner)
     Feedback.objects.create(session=finished, learner=learner, rating=5, comment="Great")
-    entry = WaitlistEntry.objects.create(session=make_session(mentor, capacity=1, title="Full one", starts_in=__import__("datetime").timedelta(days=3)), learner=other_learner)
+    full = make_session(mentor, capacity=1, title="Full one", starts_in=timedelta(days=3))
+    entry = WaitlistEntry.objects.create(session=full, learner=other_learner)
     return {
-        "anonymous": None, "learner_a": learner, "learner_b": other_learner, "mentor_x": mentor, "mentor_y": mentor_y, "staff": admin_user,
-        "session": session, "booking": booking, "finished": finished, "entry": entry,
+        "anonymous": None, "learner_a": learner, "learner_b": other_learner, "mentor_x": mentor, "mentor_y": mentor_y,
+        "editor": editor, "staff": admin_user,
+        "session": session, "live": live, "booking": booking, "finished": finished, "entry": entry,
         "feed_a": calendar_feed_get(user=learner), "feed_x": calendar_feed_get(user=mentor),
     }
 
 
 def answer(client: Client, method: str, url: str) -> int | str:
     response = client.post(url) if method == "POST" else client.get(url)
-    if response.status_code == 302 and "/accounts/login/" in response["Location"]:
+    location = response.get("Location", "")
+    if response.status_code == 302 and ("/accounts/login/" in location or "/admin/login/" in location):
         return LOGIN
-    if response.status_code == 302 and "/admin/login/" in response["Location"]:
-        return LOGIN
-    return 302 if response.status_code == 302 else response.status_code
+    return response.status_code
 
 
-# persona order: anonymous, learner_a (booked), learner_b (waitlisted elsewhere), mentor_x (owner), mentor_y, staff
 MATRIX = [
-    ("GET", "/sessions/{session}/", [OK, OK, OK, OK, OK, OK]),
-    ("GET", "/sessions/{session}/edit/", [LOGIN, NOT_FOUND, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND]),
-    ("POST", "/sessions/{session}/cancel/", [LOGIN, NOT_FOUND, NOT_FOUND, 302, NOT_FOUND, NOT_FOUND]),
-    ("GET", "/sessions/{room}/room/", [LOGIN, OK, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND]),
-    ("GET", "/sessions/{missing_room}/room/", [LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("GET", "/sessions/{session}/report/", [LOGIN, OK, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND]),
-    ("GET", "/sessions/{finished}/feedback/", [LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("POST", "/bookings/{booking}/cancel/", [LOGIN, 302, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("POST", "/bookings/999999/cancel/", [LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("POST", "/waitlist/{entry}/leave/", [LOGIN, NOT_FOUND, 302, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("GET", "/calendar/feed/{feed_a}.ics", [OK, OK, OK, OK, OK, OK]),
-    ("GET", "/calendar/feed/not-a-real-token.ics", [NOT_FOUND] * 6),
-    ("GET", "/sessions/new/", [LOGIN, NOT_FOUND, NOT_FOUND, OK, OK, NOT_FOUND]),
-    ("GET", "/dashboard/", [LOGIN, OK, OK, OK, OK, OK]),
-    ("GET", "/notifications/", [LOGIN, OK, OK, OK, OK, OK]),
-    ("GET", "/admin/mentoring/session/", [LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, OK]),
-    ("GET", "/admin/mentoring/feedback/", [LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, OK]),
-    ("GET", "/admin/mentoring/report/", [LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, OK]),
+    #                                                 anonymous learner_a  learner_b  mentor_x   mentor_y   editor     staff
+    ("GET", "/sessions/{session}/",                   [OK,       OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/sessions/{session}/edit/",              [LOGIN,    NOT_FOUND, NOT_FOUND, OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/sessions/{session}/cancel/",           [LOGIN,    NOT_FOUND, NOT_FOUND, MOVED,     NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/sessions/999999/edit/",                 [LOGIN,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/sessions/{session}/calendar.ics",       [OK,       OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/sessions/{room}/room/",                 [LOGIN,    OK,        NOT_FOUND, OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/sessions/{live_room}/room/",            [LOGIN,    OK,        NOT_FOUND, OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/sessions/{missing_room}/room/",         [LOGIN,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/sessions/{live_room}/room/report/",    [LOGIN,    BAD,       NOT_FOUND, BAD,       NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/sessions/{session}/report/",            [LOGIN,    OK,        NOT_FOUND, OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/sessions/{finished}/feedback/",         [LOGIN,    OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/bookings/{booking}/cancel/",           [LOGIN,    MOVED,     NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/bookings/999999/cancel/",              [LOGIN,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/waitlist/{entry}/leave/",              [LOGIN,    NOT_FOUND, MOVED,     NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/mentors/{mentor_x}/",                   [OK,       OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/mentors/{learner_a}/",                  [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("GET", "/mentors/{mentor_x}/report/",            [LOGIN,    OK,        OK,        NOT_FOUND, OK,        OK,        OK]),
+    ("GET", "/calendar/feed/{feed_a}.ics",            [OK,       OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/calendar/feed/not-a-real-token.ics",    [NOT_FOUND] * 7),
+    ("GET", "/calendar/",                             [LOGIN,    OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/sessions/new/",                         [LOGIN,    NOT_FOUND, NOT_FOUND, OK,        OK,        NOT_FOUND, NOT_FOUND]),
+    ("GET", "/dashboard/",                            [LOGIN,    OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/notifications/",                        [LOGIN,    OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/api/recommendations/",                  [401,      OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/call-check/",                           [LOGIN,    OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/admin/mentoring/session/",              [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/session/{session}/change/", [LOGIN, LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/feedback/",             [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/report/",               [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/accounts/user/{learner_a}/change/", [LOGIN,  LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/analytics/",                      [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/cms/pages/",                            [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK,        OK]),
 ]
-PERSONAS = ["anonymous", "learner_a", "learner_b", "mentor_x", "mentor_y", "staff"]
+SOCKETS = [
+    ("/ws/session/{live_room}/",                      [403,      101,       403,       101,       403,       403,       403]),
+    ("/ws/session/{room}/",                           [403,      403,       403,       403,       403,       403,       403]),  # not open yet
+    ("/ws/session/{missing_room}/",                   [403] * 7),
+    ("/ws/notifications/",                            [403,      101,       101,       101,       101,       101,       101]),
+]
+TALLY = {"cells": 0, "mismatches": 0}
 
 
-@pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {t}" for m, t, _ in MATRIX])
-def test_permission_matrix(world, method, template, expected):
-    url = template.format(
-        session=world["session"].pk, room=world["session"].room_id, missing_room=uuid.uuid4(), finished=world["finished"].pk,
-        booking=world["booking"].pk, entry=world["entry"].pk, feed_a=world["feed_a"].token,
+@pytest.fixture(scope="module", autouse=True)
+def _figure():
+    yield
+    print(f"\n[access] {len(MATRIX)} URLs + {len(SOCKETS)} sockets x {len(PERSONAS)} personas = {TALLY['cells']} cells, mismatches {TALLY['mismatches']}")
+
+
+def fill(template: str, world: dict) -> str:
+    return template.format(
+        session=world["session"].pk, room=world["session"].room_id, live_room=world["live"].room_id, missing_room=uuid.uuid4(),
+        finished=world["finished"].pk, booking=world["booking"].pk, entry=world["entry"].pk, feed_a=world["feed_a"].token,
+        mentor_x=world["mentor_x"].pk, learner_a=world["learner_a"].pk,
     )
+
+
+def compare(got: list, expected: list) -> None:
+    TALLY["cells"] += len(expected)
+    TALLY["mismatches"] += sum(g != e for g, e in zip(got, expected, strict=True))
+    assert dict(zip(PERSONAS, got, strict=True)) == dict(zip(PERSONAS, expected, strict=True))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("method", "template", "expected"), MATRIX, ids=[f"{m} {t}" for m, t, _ in MATRIX])
+def test_http_access(world, method, template, expected):
+    url = fill(template, world)  # a fresh world per row: a POST that changes something cannot leak into the next
     got = []
     for persona in PERSONAS:
         client = Client()
         if world[persona] is not None:
             client.force_login(world[persona])
         got.append(answer(client, method, url))
-    assert dict(zip(PERSONAS, got, strict=True)) == dict(zip(PERSONAS, expected, strict=True))
+    compare(got, expected)
 
 
+@pytest.mark.parametrize(("template", "expected"), SOCKETS, ids=[t for t, _ in SOCKETS])
+def test_websocket_access(live_db, world, daphne_server, template, expected):
+    path = fill(template, world)
+    got = []
+    for persona in PERSONAS:
+        cookie = None
+        if world[persona] is not None:
+            client = Client()
+            client.force_login(world[persona])
+            cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        got.append(handshake_status(daphne_server.port, path, origin=daphne_server.url, cookie=cookie))
+    compare(got, expected)
+
+
+@pytest.mark.django_db
 def test_not_yours_reads_exactly_like_missing(world):
     client = Client()
     client.force_login(world["mentor_y"])
