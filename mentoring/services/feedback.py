@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -46,6 +47,7 @@ def _participant_ids(session: Session) -> set[int]:
     return {session.mentor_id, *learners}
 
 
+@transaction.atomic
 def report_create(
     *,
     reporter: User,
@@ -78,6 +80,14 @@ def report_create(
             raise MentoringError("No such person.", code="not_found")
     if session is None and reported is None:
         raise MentoringError("Say which session or person the report is about.", code="subject")
+    # At most REPORTS_PER_HOUR per person: the queue is read by people. The reporter's row lock makes
+    # two reports sent at once count one after the other.
+    User.objects.select_for_update().filter(pk=reporter.pk).first()
+    if Report.objects.filter(reporter=reporter, created_at__gte=timezone.now() - timedelta(hours=1)).count() >= settings.REPORTS_PER_HOUR:
+        raise MentoringError(
+            "You have sent several reports in the last hour; our moderators have them. Please wait a while before sending another.",
+            code="rate_limited",
+        )
     return Report.objects.create(
         reporter=reporter, session=session, reported_user=reported, reason=reason, text=text.strip(), context=context or {}
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from mentoring.demo import _book_directly
@@ -92,3 +93,17 @@ def test_staff_see_call_quality_beside_attendance(client, admin_user, live_room,
     page = client.get(f"/admin/mentoring/session/{live_room.pk}/change/").content.decode()
     assert "Call attendance" in page and "Call quality" in page
     assert "42.0 / 42.0 ms" in page and "relay/host" in page and "900.0 / 700.0 kbit/s" in page
+
+
+@override_settings(REPORTS_PER_HOUR=3)
+def test_reports_are_limited_per_person_and_hour_on_every_form(client, live_room, learner, mentor):
+    client.force_login(learner)
+    answers = [client.post(report_url(live_room), {"reason": "technical", "text": f"Froze {n}"}).status_code for n in range(3)]
+    refused = client.post(report_url(live_room), {"reason": "technical", "text": "Froze again"})
+    assert answers == [201, 201, 201] and refused.status_code == 400
+    assert "several reports in the last hour" in refused.json()["errors"]["__all__"][0]
+    page = client.post(f"/mentors/{mentor.pk}/report/", {"reason": "behaviour", "text": "Rude"})  # the other forms share the limit
+    assert page.status_code == 200 and "several reports in the last hour" in page.content.decode()
+    assert Report.objects.count() == 3
+    client.force_login(mentor)  # someone else is not affected
+    assert client.post(report_url(live_room), {"reason": "technical", "text": "Mine froze too"}).status_code == 201

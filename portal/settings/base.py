@@ -219,6 +219,9 @@ ADMIN_PATH_PREFIXES = ("/cms/", "/admin/")
 # A session's room opens this many minutes before its start and closes at its end.
 JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
 
+# A person can file this many reports (about a session, a call or a mentor) per hour.
+REPORTS_PER_HOUR = env_int("REPORTS_PER_HOUR", 10)
+
 # ---------------------------------------------------------------------------- recommendations
 # Trained LightFM artifacts (one file per version plus its metadata JSON); pages fall back to
 # popularity and interest match while there is none.
