@@ -12,4 +12,5 @@ class SiteCSPMiddleware(CSPMiddleware):
         parts = super().get_policy_parts(request, response, report_only)
         if request.path_info.startswith(settings.CSP_ADMIN_PREFIXES):
             parts.update = {**(parts.update or {}), **settings.CSP_ADMIN_ADDITIONS}
+            parts.replace = {**(parts.replace or {}), **settings.CSP_ADMIN_REPLACEMENTS}
         return parts

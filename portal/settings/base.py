@@ -62,13 +62,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.csp.SiteCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above the page cache: a page served from the cache is framed out like a rendered one.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cms_pages.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.accounts.middleware.UserTimezoneMiddleware",
     "portal.accounts.middleware.StaffMFAMiddleware",
@@ -316,8 +317,8 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatar requests to a third party from
 CSP_ADMIN_ADDITIONS = {
     "script-src": ["'unsafe-inline'", "'unsafe-eval'"],
     "style-src": ["'unsafe-inline'"],
-    "frame-ancestors": ["'self'"],  # Wagtail's live preview frames its own pages
 }
+CSP_ADMIN_REPLACEMENTS = {"frame-ancestors": ["'self'"]}  # Wagtail's live preview frames its own pages
 X_FRAME_OPTIONS = "DENY"  # Wagtail marks its own preview views SAMEORIGIN.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
