@@ -206,6 +206,13 @@ REQUIRED_DENIED = [
     "fc00::/7",  # unique local
     "fe80::/10",  # link-local
 ]
+# What an attacker would point a relay at: the TURN host itself, the cloud metadata service, the
+# private network, multicast and broadcast, also spelled as IPv4-mapped or NAT64 IPv6.
+FORBIDDEN_PEERS = [
+    "127.0.0.1", "127.255.255.254", "0.0.0.0", "10.1.2.3", "10.255.255.254", "172.16.0.1", "172.31.255.254",
+    "192.168.1.1", "192.168.255.254", "169.254.169.254", "100.64.0.1", "198.18.0.1", "224.0.0.1", "255.255.255.255",
+    "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1", "fe80::1", "fc00::1",
+]
 PUBLIC_PEERS = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2001:4860:4860::8888"]
 
 
@@ -252,15 +259,18 @@ def test_coturn_starts_with_the_shipped_config_and_enforces_it():
         try:
             assert allocation.ok, f"{allocation.error_code} {allocation.reason}\n{server.log_text()[-2000:]}"
             assert allocation.realm == "peerlearn.example.com"
-            private = ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0"]
-            public = ["8.8.8.8", "1.1.1.1"]
-            answers = {peer: turn_create_permission(allocation, peer)[0] for peer in private + public}
+            answers = {peer: turn_create_permission(allocation, peer)[0] for peer in FORBIDDEN_PEERS + ["8.8.8.8", "1.1.1.1"]}
         finally:
             allocation.close()
+        allowed = [peer for peer in FORBIDDEN_PEERS if answers[peer] == 0]
         print(
             f"\n[turn] deploy config: up {server.port}, {len(denied_values)} denied ranges loaded, "
             f"binding {mapped[0]}:{mapped[1]}, relay {allocation.relayed[0]}:{allocation.relayed[1]}, "
             "permissions " + ", ".join(f"{peer}={code or 'ok'}" for peer, code in answers.items())
         )
-        assert all(answers[peer] == 403 for peer in private), answers
-        assert all(answers[peer] == 0 for peer in public), answers
+        print(f"[turn] relay policy: {len(FORBIDDEN_PEERS)} forbidden targets probed with valid credentials, relays allowed {len(allowed)}")
+        assert allowed == []
+        # IPv4 targets are refused by denied-peer-ip (403); the IPv6 ones, on this IPv4 relay, by the
+        # address family (443) before the list is consulted; the list's IPv6 ranges are checked above.
+        assert all(answers[peer] == 403 for peer in FORBIDDEN_PEERS if ":" not in peer), answers
+        assert answers["8.8.8.8"] == answers["1.1.1.1"] == 0, answers
