@@ -61,3 +61,8 @@ function startCountdowns() {
   }
 }
 startCountdowns();
+
+// Read-only fields meant to be copied (the calendar feed address) select themselves when focused.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches?.("input[data-select-on-focus]")) event.target.select();
+});

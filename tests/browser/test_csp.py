@@ -54,7 +54,7 @@ def test_no_page_violates_the_content_security_policy(live_server_url, chromium)
                     visit(page, path, who)
             elif who == "learner":
                 demo_login(page, base, login)
-                for path in ("/dashboard/", "/mentors/", "/notifications/", "/profile/", "/call-check/"):
+                for path in ("/dashboard/", "/mentors/", "/notifications/", "/profile/", "/calendar/", "/accounts/2fa/", "/call-check/"):
                     visit(page, path, who)
                 visit(page, f"/sessions/{live.room_id}/room/", who)
                 page.get_by_role("button", name="Join the call").click()
