@@ -3,6 +3,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
@@ -22,6 +23,7 @@ urlpatterns = [
     path("health/live/", health.live, name="health_live"),
     path("health/ready/", health.ready, name="health_ready"),
     path("admin/analytics/", include("mentoring.admin_urls")),
+    path("admin/password_change/", RedirectView.as_view(url="/accounts/password/change/")),
     path("admin/", admin.site.urls),
     path("cms/login/", account_views.login_elsewhere, {"default_next": "/cms/"}),
     path("_util/login/", account_views.login_elsewhere),

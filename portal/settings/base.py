@@ -288,6 +288,9 @@ WAGTAIL_SITE_NAME = "PeerLearn"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILADMIN_LOGIN_URL = "/accounts/login/"  # one login form for everyone (portal/urls.py)
 WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
+# Passwords are changed and reset only through the site's account pages (rate limits, socket revocation).
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False

@@ -72,3 +72,13 @@ def test_password_reset_for_unknown_email_answers_like_a_known_one(client, learn
     known = client.post("/accounts/password/reset/", {"email": learner.email})
     unknown = client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+
+
+@pytest.mark.django_db
+def test_passwords_change_only_on_the_sites_account_pages(client, admin_user, editor):
+    client.force_login(admin_user)
+    assert client.get("/admin/password_change/")["Location"] == "/accounts/password/change/"
+    client.force_login(editor)
+    assert client.get("/cms/account/").status_code == 200
+    assert client.get("/cms/account/change_password/").status_code == 404
+    assert client.get("/cms/password_reset/").status_code == 404

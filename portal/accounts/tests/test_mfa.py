@@ -97,3 +97,4 @@ def test_wrong_codes_are_throttled_like_wrong_passwords(client, admin_user):
     assert throttled <= 10
     response = client.post("/accounts/2fa/authenticate/", {"code": totp(secret, step_offset=1)})
     assert "_auth_user_id" not in client.session or response.status_code == 429, "a throttled login is not completed"
+
