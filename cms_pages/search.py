@@ -19,12 +19,15 @@ MAX_QUERY = 100
 
 
 def highlight(text: str, query: str) -> SafeString:
-    """Escape ``text``, then wrap each query word in <mark>. Safe for any user or editor input."""
-    escaped = escape(text)
-    words = [re.escape(escape(w)) for w in query.split() if len(w) > 1][:8]
+    """Wrap each query word of ``text`` in <mark>, escaping every piece. Safe for any user or editor input.
+
+    Words are matched in the raw text, not the escaped one: otherwise a search for "lt" or "quot"
+    splits the entities (``&<mark>lt</mark>;``) and the page shows them as text."""
+    words = [re.escape(w) for w in query.split() if len(w) > 1][:8]
     if not words:
-        return mark_safe(escaped)  # noqa: S308 - already escaped
-    return mark_safe(re.sub(f"({'|'.join(words)})", r"<mark>\1</mark>", escaped, flags=re.IGNORECASE))  # noqa: S308
+        return escape(text)
+    pieces = re.split(f"({'|'.join(words)})", text, flags=re.IGNORECASE)  # odd indexes are the matches
+    return mark_safe("".join(f"<mark>{escape(p)}</mark>" if i % 2 else escape(p) for i, p in enumerate(pieces)))  # noqa: S308
 
 
 def search(request: HttpRequest) -> HttpResponse:
