@@ -161,6 +161,10 @@ def process_cpu_seconds(pid: int) -> float | None:
 
 
 # --------------------------------------------------------------------------- HTTP/1.1 client
+# What a request can fail with: a refused or reset connection, a cut-off or garbled response, a timeout.
+HTTP_FAILURES = (OSError, EOFError, asyncio.LimitOverrunError, ValueError, TimeoutError)
+
+
 @dataclass(slots=True)
 class Response:
     status: int
@@ -468,6 +472,32 @@ def add_server_arguments(parser, *, setup_help: str, env_example: str) -> None:
         metavar="NAME=VALUE",
         help=f"extra environment for the servers, e.g. {env_example} (repeatable)",
     )
+
+
+def add_room_arguments(parser, *, seconds_help: str, timeout_help: str) -> None:
+    """The options of the benchmarks that fill chat rooms (bench/signaling.py, bench/load.py)."""
+    parser.add_argument("--rooms", type=int, default=500, help="rooms of two sockets each (default 500)")
+    parser.add_argument("--rate", type=float, default=1.0, help="chat lines per second per room (default 1)")
+    parser.add_argument("--seconds", type=float, default=20.0, help=seconds_help)
+    parser.add_argument(
+        "--layer",
+        choices=("core", "pubsub"),
+        default="pubsub",
+        help="channels-redis layer: core = RedisChannelLayer, pubsub = RedisPubSubChannelLayer",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
+    parser.add_argument("--connect-concurrency", type=int, default=50, help="handshakes in flight at once (default 50)")
+    parser.add_argument("--timeout", type=float, default=30.0, help=timeout_help)
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for the last chat lines (default 5)")
+
+
+def check_room_arguments(parser, args) -> None:
+    if args.rooms < 1 or args.rate <= 0 or args.seconds <= 0 or args.connect_concurrency < 1 or args.timeout <= 0:
+        parser.error("--rooms and --connect-concurrency must be >= 1; --rate, --seconds and --timeout positive")
+    if args.rate * 0.5 > 40:
+        parser.error("--rate above 80 would exceed the server's 40 messages/s per socket")
+    if args.grace < 0:
+        parser.error("--grace must be >= 0")
 
 
 def parse_server_env(parser, args) -> None:

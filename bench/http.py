@@ -49,6 +49,7 @@ sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__
 from bench._common import (  # noqa: E402
     DEMO_LEARNER,
     HOST,
+    HTTP_FAILURES,
     BenchError,
     HttpConnection,
     add_server_arguments,
@@ -91,9 +92,6 @@ class Sample:
     server_cpu_s: float | None = None
 
 
-_FAILURES = (OSError, EOFError, asyncio.LimitOverrunError, ValueError, TimeoutError)
-
-
 async def _worker(port: int, raw: bytes, window: tuple[float, float], timeout: float, sample: Sample) -> None:
     start_of_window, end_of_window = window
     conn = HttpConnection(HOST, port)
@@ -102,7 +100,7 @@ async def _worker(port: int, raw: bytes, window: tuple[float, float], timeout: f
             try:
                 async with asyncio.timeout(timeout):
                     response = await conn.request(raw)
-            except _FAILURES as exc:
+            except HTTP_FAILURES as exc:
                 await conn.close()
                 if time.perf_counter() >= start_of_window:
                     sample.errors[type(exc).__name__] += 1
@@ -306,7 +304,7 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict:
             progress(f"Daphne on {server.url} (pid {server.proc.pid}, log {server.log_path})")
             try:
                 endpoints = asyncio.run(run_endpoints(args, server.port, server.proc.pid))
-            except _FAILURES as exc:
+            except HTTP_FAILURES as exc:
                 raise BenchError(f"the server stopped answering: {exc!r}") from exc
             finally:
                 log = server.log_text()

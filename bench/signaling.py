@@ -64,8 +64,10 @@ from bench._common import (  # noqa: E402
     HOST,
     BenchError,
     Room,
+    add_room_arguments,
     add_server_arguments,
     app_env,
+    check_room_arguments,
     fresh_database,
     make_rooms,
     manage,
@@ -574,9 +576,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Chat relay latency of the call-room WebSocket with many rooms, on real Daphne servers and Redis.",
     )
-    parser.add_argument("--rooms", type=int, default=500, help="rooms of two sockets each (default 500)")
-    parser.add_argument("--rate", type=float, default=1.0, help="chat lines per second per room (default 1)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long the rooms send (default 20)")
+    add_room_arguments(parser, seconds_help="how long the rooms send (default 20)",
+                       timeout_help="seconds for a handshake and its welcome (default 30)")
     parser.add_argument(
         "--processes",
         type=int,
@@ -585,29 +586,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="Daphne processes; with 2 the two sockets of a room are on different ones (default 1)",
     )
     parser.add_argument(
-        "--layer",
-        choices=("core", "pubsub"),
-        default="pubsub",
-        help="channels-redis layer: core = RedisChannelLayer, pubsub = RedisPubSubChannelLayer",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
-    parser.add_argument("--connect-concurrency", type=int, default=50, help="handshakes in flight at once (default 50)")
-    parser.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds for a handshake and its welcome (default 30)"
-    )
-    parser.add_argument("--grace", type=float, default=5.0, help="seconds to wait for the last chat lines (default 5)")
-    parser.add_argument(
         "--floor-samples", type=int, default=2000, help="Redis round trips for the floor (default 2000)"
     )
     parser.add_argument("--idle-messages", type=int, default=300, help="chat lines for the idle relay (default 300)")
     add_server_arguments(parser, setup_help="seconds allowed for migrate and for making rooms", env_example="DB_POOL_MAX_SIZE=20")
     args = parser.parse_args(argv)
-    if args.rooms < 1 or args.rate <= 0 or args.seconds <= 0 or args.connect_concurrency < 1 or args.timeout <= 0:
-        parser.error("--rooms and --connect-concurrency must be >= 1; --rate, --seconds and --timeout positive")
-    if args.rate * 0.5 > 40:
-        parser.error("--rate above 80 would exceed the server's 40 messages/s per socket")
-    if args.floor_samples < 1 or args.idle_messages < 1 or args.grace < 0:
-        parser.error("--floor-samples and --idle-messages must be >= 1, --grace >= 0")
+    check_room_arguments(parser, args)
+    if args.floor_samples < 1 or args.idle_messages < 1:
+        parser.error("--floor-samples and --idle-messages must be >= 1")
     parse_server_env(parser, args)
     return args
 

@@ -1,0 +1,76 @@
+"""bench/load.py at a reduced size: call rooms and browsing visitors at once on two real Daphne processes,
+one Redis and one PostgreSQL; nothing lost, no errors, every socket held. The speed goals live in the
+benchmark's full-size run (README "Performance and benchmarks"), not here: this machine is shared."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from bench._common import database_drop
+from tests.servers import ROOT, database_url
+
+ROOMS = 20
+PAGES = {"landing", "courses", "course", "dashboard"}
+
+
+@pytest.fixture
+def bench_database_url() -> str:
+    """A database of this run's own (the bench drops and recreates it), named after the test database so
+    that runs of the suite side by side do not wait for each other; dropped again whatever happens."""
+    configured = settings.DATABASES["default"]
+    url = database_url({**configured, "NAME": f"{configured['NAME']}_loadtest_bench"})
+    yield url
+    database_drop(url)
+
+
+def run_bench(*args: str, timeout: float) -> subprocess.CompletedProcess:
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "load.py"), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:  # timed out: SIGTERM lets the bench stop its servers and drop its database
+            proc.terminate()
+            proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_rooms_and_browsing_on_two_processes_lose_nothing_and_fail_nothing(bench_database_url):
+    proc = run_bench(
+        "--rooms", str(ROOMS), "--seconds", "4", "--users", "4", "--grace", "5", "--json",
+        "--database-url", bench_database_url, "--redis-url", settings.REDIS_URL,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"bench/load.py exited with {proc.returncode}:\n{proc.stderr[-4000:]}"
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout  # --json: exactly one line
+    report = json.loads(lines[0])
+    print(
+        f"\nload, reduced: {report['rooms']} rooms on {report['processes']} Daphne processes + {report['users']} visitors "
+        f"for {report['seconds']:g}s: sockets held {report['sockets_held']}/{report['sockets']}, "
+        f"relayed {report['relayed']}/{report['sent']}, lost {report['lost']}, "
+        f"relay p95 {report['relay_p95_ms']} ms p99 {report['relay_p99_ms']} ms; "
+        f"HTTP {report['http_requests']} requests, {report['http_rps']} req/s, p99 {report['http_p99_ms']} ms; "
+        f"errors: sockets {report['socket_errors']}, HTTP {report['http_errors']}"
+    )
+
+    assert report["sockets"] == 2 * ROOMS
+    assert report["sockets_held"] == report["sockets"], report["socket_error_reasons"]
+    assert report["socket_errors"] == 0, report["socket_error_reasons"]
+    assert report["lost"] == 0
+    assert report["sent"] >= ROOMS * 3  # every room sent for the whole run
+    assert report["relayed"] == report["sent"]
+    assert report["http_errors"] == 0, report["http_error_kinds"]
+    assert report["http_requests"] > 0
+    assert set(report["http_pages"]) == PAGES  # landing, catalog, course pages and the signed-in dashboard
+    assert report["goals"]["lost"]["met"] and report["goals"]["errors"]["met"]
