@@ -56,7 +56,7 @@ def test_rooms_and_browsing_on_two_processes_lose_nothing_and_fail_nothing(bench
     assert len(lines) == 1, proc.stdout  # --json: exactly one line
     report = json.loads(lines[0])
     print(
-        f"\nload, reduced: {report['rooms']} rooms on {report['processes']} Daphne processes + {report['users']} visitors "
+        f"\n[load] reduced: {report['rooms']} rooms on {report['processes']} Daphne processes + {report['users']} visitors "
         f"for {report['seconds']:g}s: sockets held {report['sockets_held']}/{report['sockets']}, "
         f"relayed {report['relayed']}/{report['sent']}, lost {report['lost']}, "
         f"relay p95 {report['relay_p95_ms']} ms p99 {report['relay_p99_ms']} ms; "
