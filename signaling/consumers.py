@@ -46,7 +46,7 @@ from .protocol import (
     TokenBucket,
     parse_client_message,
 )
-from .revocation import revoked, session_tag
+from .revocation import login_id, revoked
 from .turn import ice_servers_for
 
 logger = logging.getLogger(__name__)
@@ -146,10 +146,9 @@ class LiveSocketMixin:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.groups_joined = []
 
-    def login_tag(self) -> str:
+    async def remember_login(self) -> None:
         """Which login this socket was opened with (see signaling/revocation.py)."""
-        session = self.scope.get("session")
-        return session_tag(session.session_key if session is not None else None)
+        self.socket_login = await database_sync_to_async(login_id)(self.scope.get("session"))
 
     async def auth_revoke(self, event: dict) -> None:
         if revoked(event, self.socket_login):
@@ -168,7 +167,7 @@ class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_REVOKED)
             return
-        self.socket_login = self.login_tag()
+        await self.remember_login()
         await self.join_groups([user_notifications_group(user.pk), user_sockets_group(user.pk)])
         await self.accept()
         self.start_ticker(settings.CHANNEL_GROUP_REFRESH_SECONDS, self._tick)
@@ -212,15 +211,14 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         self.replaced = False  # a newer socket of the same page took the presence over
         user = self.scope.get("user")
         room_id = self.scope["url_route"]["kwargs"]["room_id"]
-        entered = await database_sync_to_async(_enter)(room_id, user, _client_token(self.scope), self.channel_name)
+        entered = await database_sync_to_async(_enter)(room_id, user, _client_token(self.scope), self.channel_name, self.scope.get("session"))
         if entered is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        session, attendance, resumed, peers = entered
+        session, attendance, resumed, peers, self.socket_login = entered
         self.session_id = session.pk
         self.user_id = user.pk
         self.display_name = user.display_name
-        self.socket_login = self.login_tag()
         self.role = "mentor" if session.mentor_id == user.pk else "learner"
         self.bucket = TokenBucket(self.RATE_PER_SECOND, self.RATE_BURST, time.monotonic())
         self.peer_id = attendance.peer_id
@@ -328,7 +326,9 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         state, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
         for peer_id, since in gone:
             await self._announce_left(peer_id, since)
-        if state == "replaced":  # a newer socket of this page holds the presence now
+        if state == "revoked":
+            await self.revoke()
+        elif state == "replaced":  # a newer socket of this page holds the presence now
             self.replaced = True
             await self.close(code=CLOSE_REPLACED)
         elif state == "ended":
@@ -406,20 +406,25 @@ def _client_token(scope: dict) -> str:
     return token if CLIENT_TOKEN_RE.match(token) else secrets.token_hex(16)
 
 
-def _enter(room_id, user, client: str, channel: str):
-    """One trip to the database for a new socket: the access check, the presence, the peers present."""
+def _enter(room_id, user, client: str, channel: str, http_session):
+    """One trip to the database for a new socket: the access check, the presence, the peers present,
+    the login it was opened with."""
     session = _live_session_for(room_id, user)
     if session is None:
         return None
     peer_id = call_peer_id(session_id=session.pk, user_id=user.pk, client=client)
     attendance, resumed = call_join(session=session, user=user, peer_id=peer_id, connection=channel)
-    return session, attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id)
+    return session, attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id), login_id(http_session)
 
 
 def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[str, list[tuple[str, str]]]:
-    """("fresh" | "replaced" | "ended", (peer id, since) of the stale presences this call ended)."""
+    """("fresh" | "revoked" | "replaced" | "ended", (peer id, since) of the stale presences this call
+    ended). "revoked": the user was deactivated or deleted by a path that sent no revocation (e.g.
+    Wagtail's user admin); the heartbeat is the backstop."""
     if call_touch(peer_id=peer_id, connection=channel):
         state = "fresh"
+    elif not CallAttendance.objects.filter(peer_id=peer_id, user__is_active=True).exists():
+        state = "revoked"
     else:
         state = "replaced" if CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).exists() else "ended"
     return state, call_sweep_stale(session_id=session_id)

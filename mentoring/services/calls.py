@@ -53,10 +53,13 @@ def call_join(*, session: Session, user: User, peer_id: str, connection: str, no
 
 def call_touch(*, peer_id: str, connection: str, now: datetime | None = None) -> bool:
     """The socket ``connection`` is alive. False when its presence is no longer open (ended by the
-    others after a timeout, or taken over by a newer socket of the same page)."""
+    others after a timeout, or taken over by a newer socket of the same page), or its user is no
+    longer active."""
     now = now or timezone.now()
     return bool(
-        CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection).update(last_seen=now)
+        CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection, user__is_active=True).update(
+            last_seen=now
+        )
     )
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from signaling.revocation import sockets_revoke
+from signaling.revocation import login_id, sockets_revoke
 
 from .models import User
 from .services import user_password_changed, users_deactivate
@@ -35,8 +35,10 @@ class UserAdmin(DjangoUserAdmin):
             sockets_revoke(user_id=obj.pk)
 
     def user_change_password(self, request, id, form_url=""):
+        # Read before the view runs: saving a password rotates the staff member's own session key.
+        keep = login_id(request.session) if str(request.user.pk) == str(id) else None
+        before = User.objects.filter(pk=id).values_list("password", flat=True).first() if request.method == "POST" and str(id).isdigit() else None
         response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:  # the new password was saved
-            keep = request.session.session_key if str(request.user.pk) == str(id) else None
-            user_password_changed(user=User(pk=int(id)), session_key=keep)
+        if before is not None and User.objects.filter(pk=id).exclude(password=before).exists():  # a new password was saved
+            user_password_changed(user=User(pk=int(id)), keep_login=keep)
         return response

@@ -7,10 +7,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_out
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
 
-        from .services import login_ended
+        from .services import login_begun, login_ended
 
-        # Every logout path (the site's, Wagtail's, Django admin's) goes through django.contrib.auth's
-        # logout, and this signal is its only common hook.
+        # Every login and logout path (the site's, Wagtail's, Django admin's, tests' force_login) goes
+        # through django.contrib.auth's login and logout, and these signals are their common hooks.
+        user_logged_in.connect(login_begun, dispatch_uid="peerlearn-login-id")
         user_logged_out.connect(login_ended, dispatch_uid="peerlearn-close-sockets-on-logout")

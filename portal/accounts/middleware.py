@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from portal.middleware import DualModeMiddleware
 
@@ -50,7 +51,7 @@ def _mfa_setup_redirect(request):
     if not user.is_authenticated or not needs_mfa(user) or is_mfa_enabled(user):
         return None
     messages.warning(request, "Staff and editor accounts need two-factor authentication. Set up an authenticator app to continue.")
-    return redirect(f"{settings.MFA_SETUP_URL}?next={request.path}")
+    return redirect(f"{settings.MFA_SETUP_URL}?{urlencode({'next': request.path})}")
 
 
 class StaffMFAMiddleware(DualModeMiddleware):

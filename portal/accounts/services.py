@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from signaling.revocation import sockets_revoke
+from signaling.revocation import login_id, login_started, sockets_revoke
 
 from .models import User
 
@@ -45,13 +45,19 @@ def users_deactivate(*, users: Iterable[User]) -> int:
     return count
 
 
-def user_password_changed(*, user: User, session_key: str | None) -> None:
-    """After a password change: the login that made it (``session_key``, if any) stays; every other
-    login of the user is void (Django checks the password hash) and loses its open sockets now."""
-    sockets_revoke(user_id=user.pk, except_session=session_key)
+def user_password_changed(*, user: User, keep_login: str | None = None) -> None:
+    """After a password change: the login that made it (``keep_login``, its login id) stays signed in;
+    every other login of the user is void (Django checks the password hash) and loses its open
+    sockets now. Without ``keep_login`` (a reset by emailed link, staff setting it) all close."""
+    sockets_revoke(user_id=user.pk, except_login=keep_login)
+
+
+def login_begun(sender, request, user, **kwargs) -> None:
+    if request is not None and hasattr(request, "session"):
+        login_started(request)
 
 
 def login_ended(sender, request, user, **kwargs) -> None:
     """Logout: the sockets opened with this login close; the user's other devices keep theirs."""
     if user is not None and request is not None:
-        sockets_revoke(user_id=user.pk, only_session=request.session.session_key)
+        sockets_revoke(user_id=user.pk, only_login=login_id(getattr(request, "session", None)))

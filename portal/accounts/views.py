@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -48,7 +49,10 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 def login_elsewhere(request: HttpRequest, default_next: str = "/") -> HttpResponse:
     """Every login form is the site's own (allauth): the Wagtail admin's and Wagtail's front-end login
-    URLs send the visitor there, so rate limits and two-factor authentication apply to all of them."""
+    URLs send the visitor there, so rate limits and two-factor authentication apply to all of them.
+    A signed-in visitor sent here was refused by the admin: 403, not a loop back through the login."""
+    if request.user.is_authenticated:
+        raise PermissionDenied("You do not have access to the editors' admin.")
     next_url = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = default_next

@@ -204,6 +204,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[PeerLearn] "
+# Tell people by email when their password, email addresses or two-factor settings change.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 
 # Two-factor authentication (allauth.mfa): an authenticator app (TOTP) plus recovery codes, for
 # everyone at /accounts/2fa/. Accounts that can enter /admin/ or /cms/ must set it up first unless
@@ -286,11 +288,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # ---------------------------------------------------------------------------- wagtail
 WAGTAIL_SITE_NAME = "PeerLearn"
 WAGTAILADMIN_BASE_URL = SITE_URL
-WAGTAILADMIN_LOGIN_URL = "/accounts/login/"  # one login form for everyone (portal/urls.py)
+WAGTAILADMIN_LOGIN_URL = "/cms/login/"  # leads to the site's one login form (portal/urls.py)
 WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
 # Passwords are changed and reset only through the site's account pages (rate limits, socket revocation).
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAILUSERS_PASSWORD_ENABLED = False  # Wagtail's user admin sets no passwords either
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 5 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False

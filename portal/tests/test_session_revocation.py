@@ -61,6 +61,14 @@ def seconds_until_closed(socket: ClientConnection, started: float) -> tuple[floa
 
 
 def is_open(socket: ClientConnection) -> bool:
+    """Still open a while after the others closed: no close frame within half a second (Daphne would
+    answer a bare ping itself, so that alone proves little), and the socket still answers."""
+    try:
+        socket.recv(timeout=0.5)
+    except TimeoutError:
+        pass
+    except ConnectionClosed:
+        return False
     try:
         socket.ping().wait(5)
         return True
@@ -103,3 +111,14 @@ def test_deactivation_closes_all_the_users_sockets(room, learner, daphne_server,
     started = time.monotonic()
     users_deactivate(users=[learner])
     check("deactivation", opened, {}, started)
+
+
+def test_logout_after_a_password_change_still_closes_that_logins_sockets(room, learner, daphne_server, sockets):
+    """A password change rotates the session key; the login id in the session survives it."""
+    laptop = Visitor(daphne_server.url).log_in(learner.email, PASSWORD)
+    on_laptop = open_sockets(sockets, daphne_server, laptop, room)
+    laptop.submit("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "a-new-horse-battery-7", "password2": "a-new-horse-battery-7"})
+    assert all(map(is_open, on_laptop.values())), "the login that changed the password keeps its sockets"
+    started = time.monotonic()
+    laptop.submit("/accounts/logout/", {})
+    check("logout after a password change", on_laptop, {}, started)

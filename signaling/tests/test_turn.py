@@ -268,7 +268,10 @@ def test_coturn_starts_with_the_shipped_config_and_enforces_it():
             f"binding {mapped[0]}:{mapped[1]}, relay {allocation.relayed[0]}:{allocation.relayed[1]}, "
             "permissions " + ", ".join(f"{peer}={code or 'ok'}" for peer, code in answers.items())
         )
-        print(f"[turn] relay policy: {len(FORBIDDEN_PEERS)} forbidden targets probed with valid credentials, relays allowed {len(allowed)}")
+        v4 = [peer for peer in FORBIDDEN_PEERS if ":" not in peer]
+        print(f"[turn] relay policy: {len(FORBIDDEN_PEERS)} forbidden targets probed with valid credentials, relays allowed {len(allowed)} "
+              f"({len(v4)} IPv4 refused by denied-peer-ip with 403; {len(FORBIDDEN_PEERS) - len(v4)} IPv6 refused by the IPv4 relay's "
+              "address family with 443, their denied ranges checked in the config)")
         assert allowed == []
         # IPv4 targets are refused by denied-peer-ip (403); the IPv6 ones, on this IPv4 relay, by the
         # address family (443) before the list is consulted; the list's IPv6 ranges are checked above.

@@ -49,7 +49,7 @@ def test_staff_and_editors_are_sent_to_set_up_an_authenticator_before_the_admins
         client.force_login(user)
         response = client.get(path)
         assert response.status_code == 302, path
-        assert response["Location"] == f"/accounts/2fa/totp/activate/?next={path}"
+        assert response["Location"] == f"/accounts/2fa/totp/activate/?next={path.replace('/', '%2F')}"
         assert client.get("/dashboard/").status_code == 200, "the rest of the site stays open to them"
         client.logout()
 
@@ -79,7 +79,7 @@ def test_admin_and_wagtail_login_pages_lead_to_the_sites_login(client):
     assert client.get("/admin/login/?next=/admin/")["Location"] == "/accounts/login/?next=%2Fadmin%2F"
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
     assert client.get("/cms/login/")["Location"] == "/accounts/login/?next=%2Fcms%2F"
-    assert client.get("/cms/")["Location"].startswith("/accounts/login/?next=/cms/")
+    assert client.get("/cms/")["Location"].startswith("/cms/login/?next=/cms/")
     assert client.get("/_util/login/?next=https://evil.example/")["Location"] == "/accounts/login/?next=%2F"
     # posting a password to the admins' old forms signs nobody in
     client.post("/admin/login/", {"username": "root@example.com", "password": PASSWORD})
@@ -94,7 +94,7 @@ def test_wrong_codes_are_throttled_like_wrong_passwords(client, admin_user):
     answers = [client.post("/accounts/2fa/authenticate/", {"code": code}) for code in wrong_codes[:12]]
     throttled = next(i for i, r in enumerate(answers) if r.status_code == 429 or "Too many" in r.text)
     print(f"\n[mfa] wrong codes accepted before throttling: {throttled}")
-    assert throttled <= 10
+    assert throttled == 5  # ACCOUNT_RATE_LIMITS['login_failed']: 5 per account
     response = client.post("/accounts/2fa/authenticate/", {"code": totp(secret, step_offset=1)})
     assert "_auth_user_id" not in client.session or response.status_code == 429, "a throttled login is not completed"
 
