@@ -337,3 +337,18 @@ async def test_call_quality_reports_faster_than_half_the_interval_are_ignored(ro
     assert (await a.receive_json_from(timeout=5))["type"] == "pong"
     record = await sync_to_async(CallQuality.objects.get)(session=room, user=learner)
     assert record.samples == 1
+
+
+async def test_a_user_deactivated_without_a_revocation_is_closed_by_the_heartbeat(room, learner, fast_presence):
+    """A path that sends no revocation (Wagtail's bulk 'set active state' is a queryset update): the
+    next heartbeat notices and closes the socket like a revocation."""
+    from portal.accounts.models import User
+
+    a, _ = await joined(room, learner)
+    await sync_to_async(User.objects.filter(pk=learner.pk).update)(is_active=False)
+    await a.send_json_to({"type": "ping"})
+    out = await a.receive_json_from(timeout=5)
+    while out["type"] != "error":
+        out = await a.receive_json_from(timeout=5)
+    assert out["code"] == "revoked"
+    assert (await a.receive_output(timeout=5))["code"] == CLOSE_REVOKED
