@@ -38,6 +38,7 @@ from conftest import PASSWORD
 from mentoring.services.bookings import booking_create
 from mentoring.tests.factories import make_session
 from portal.tests.test_settings import PRODUCTION_ENV, run_manage
+from tests.http import CSRF_RE
 from tests.servers import DaphneProcess, database_url
 
 # Its own Redis database and, per run, its own host name and channel prefix: pages cached by this
@@ -143,7 +144,7 @@ class ProxiedClient:
 
 
 def csrf_token(page: Seen) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1)
+    return CSRF_RE.search(page.body).group(1)
 
 
 def directives(policy: str) -> dict[str, list[str]]:

@@ -193,6 +193,10 @@ class Audit:
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: "__xss" in str(error) and self.executions.append(f"{self.current}: {error}"))
 
+    def visit_all(self, page, sinks: list[tuple[str, str]]) -> None:
+        for sink, path in sinks:
+            self.visit(page, sink, path)
+
     def visit(self, page, sink: str, path: str) -> None:
         self.current = sink
         response = page.goto(self.base + path)
@@ -602,8 +606,15 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
         contexts.append(audit.context(chromium))
         return contexts[-1]
 
+    def page_for(user=None):
+        """A page in a browser context of its own, signed in as ``user`` (anonymous without one)."""
+        page = context().new_page()
+        if user is not None:
+            log_in(page, live_server_url, user.email)
+        return page
+
     try:
-        anonymous = context().new_page()
+        anonymous = page_for()
 
         # Canaries: the marker, the dialog listener and the CSP listener all work.
         anonymous.goto("about:blank")
@@ -618,7 +629,7 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
 
         # Public pages.
         q = quote(PAYLOADS[4])
-        for sink, path in [
+        audit.visit_all(anonymous, [
             ("home", "/"),
             ("standard page", "/xss-standard/"),
             ("course index", "/courses/"),
@@ -635,13 +646,11 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
             ("search highlighting entities", "/search/?q=entities+lt+gt+amp+quot+x27"),
             ("search reflected query", f"/search/?q={q}"),
             ("login next reflected", f"/accounts/login/?next={q}"),
-        ]:
-            audit.visit(anonymous, sink, path)
+        ])
 
         # A learner's pages.
-        learner = context().new_page()
-        log_in(learner, live_server_url, d["learner"].email)
-        for sink, path in [
+        learner = page_for(d["learner"])
+        audit.visit_all(learner, [
             ("learner dashboard", "/dashboard/"),
             ("learner notifications", "/notifications/"),
             ("learner profile form", "/profile/"),
@@ -649,20 +658,17 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
             ("feedback form", f"/sessions/{d['done'].pk}/feedback/"),
             ("session report form", f"/sessions/{d['upcoming'].pk}/report/"),
             ("mentor report form", f"/mentors/{d['mentor'].pk}/report/"),
-        ]:
-            audit.visit(learner, sink, path)
+        ])
 
         # A mentor's pages.
-        mentor = context().new_page()
-        log_in(mentor, live_server_url, d["mentor"].email)
-        for sink, path in [
+        mentor = page_for(d["mentor"])
+        audit.visit_all(mentor, [
             ("mentor dashboard", "/dashboard/"),
             ("mentor notifications", "/notifications/"),
             ("mentor profile form", "/profile/"),
             ("session edit form", f"/sessions/{d['upcoming'].pk}/edit/"),
             ("session detail (its mentor)", f"/sessions/{d['live'].pk}/"),
-        ]:
-            audit.visit(mentor, sink, path)
+        ])
 
         # The call room: pre-join screen, then both in the call, names and a chat message on screen.
         room = f"/sessions/{d['live'].room_id}/room/"
@@ -702,15 +708,13 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
         audit.observe(learner, "live notification toast", root="[data-toasts]")
 
         # An editor on the site, with Wagtail's userbar.
-        editor = context().new_page()
-        log_in(editor, live_server_url, d["editor"].email)
+        editor = page_for(d["editor"])
         audit.visit(editor, "home with the editor's userbar", "/")
 
         # Wagtail admin and Django admin, as the site's administrator.
-        admin = context().new_page()
-        log_in(admin, live_server_url, d["admin"].email)
+        admin = page_for(d["admin"])
         home, standard, index, course = d["home"], d["standard"], d["index"], d["course"]
-        for sink, path in [
+        audit.visit_all(admin, [
             ("wagtail dashboard", "/cms/"),
             ("wagtail explorer (home)", f"/cms/pages/{home.pk}/"),
             ("wagtail explorer (courses)", f"/cms/pages/{index.pk}/"),
@@ -727,8 +731,7 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
             ("wagtail site history report", "/cms/reports/site-history/"),
             ("wagtail workflows report", "/cms/reports/workflow/"),
             ("wagtail aging pages report", "/cms/reports/aging-pages/"),
-        ]:
-            audit.visit(admin, sink, path)
+        ])
         # The session chooser an editor opens from the course's "sessions" block.
         audit.visit(admin, "wagtail edit course", f"/cms/pages/{course.pk}/edit/")
         admin.locator('[data-chooser-url*="session_chooser"] [data-chooser-action-choose]').first.dispatch_event(
@@ -738,7 +741,7 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
         audit.observe(admin, "wagtail session chooser modal", root=".modal")
 
         mentor_profile = d["mentor"].mentor_profile
-        for sink, path in [
+        audit.visit_all(admin, [
             ("django admin index", "/admin/"),
             ("admin sessions", "/admin/mentoring/session/"),
             ("admin sessions search", f"/admin/mentoring/session/?q={q}"),
@@ -763,8 +766,7 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
             ("admin call attendance", "/admin/mentoring/callattendance/"),
             ("admin analytics", "/admin/analytics/"),
             ("admin mentor profile change", f"/admin/mentoring/mentorprofile/{mentor_profile.pk}/change/"),
-        ]:
-            audit.visit(admin, sink, path)
+        ])
         # The autocomplete (select2) dropdown lists users by name as staff type.
         admin.locator(".field-user .select2-selection").click()
         admin.locator(".select2-search__field").fill("xss-")
