@@ -196,3 +196,76 @@ def test_relay_only_call_through_a_local_coturn(live_db, daphne_server, chromium
             for context in contexts:
                 context.close()
             relay_server.stop()
+
+
+FOCUSED = """() => { const el = document.activeElement; if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  return { name: (el.getAttribute("aria-label") || el.labels?.[0]?.textContent || el.textContent).trim(),
+           ring: style.boxShadow !== "none" || style.outlineStyle !== "none" }; }"""
+IN_VIEW = """(selector) => [...document.querySelectorAll(selector)].filter((el) => el.checkVisibility()).map((el) => {
+  const r = el.getBoundingClientRect();
+  return [el.getAttribute("aria-label") || el.id, r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight]; })"""
+
+
+def tab_to(page, name: str, limit: int = 60) -> None:
+    """Press Tab until the control named ``name`` has the focus, as a keyboard user does; its focus
+    ring must show."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused and focused["name"] == name:
+            assert focused["ring"], f"{name} has the focus but shows no focus ring"
+            return
+        seen.append(focused and focused["name"])
+    raise AssertionError(f"Tab never reached {name!r}; it went through {seen}")
+
+
+def test_a_learner_on_a_phone_uses_the_call_with_the_keyboard_alone(call_setup, chromium):
+    base, mentor, learner, session = call_setup
+    m_context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    l_context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        m_page = log_in(m_context, base, mentor.email)
+        join(m_page, base, session)
+        l_page = log_in(l_context, base, learner.email)
+        l_page.goto(f"{base}/sessions/{session.room_id}/room/")
+        expect(l_page.get_by_text("Camera and microphone are ready.")).to_be_visible(timeout=10_000)
+
+        tab_to(l_page, "Join the call")
+        l_page.keyboard.press("Enter")
+        expect(l_page.locator("#call")).to_be_visible()
+        wait_for_video(l_page, ["Maya Mentor"])
+
+        # On the phone: nothing wider than the screen, and the call controls stay on screen.
+        assert l_page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        controls = l_page.evaluate(IN_VIEW, ".call-controls .ctl")
+        assert len(controls) >= 3 and all(inside for _, inside in controls), controls
+
+        tab_to(l_page, "Mute")
+        l_page.keyboard.press("Space")
+        expect(l_page.locator("#toggle-mic")).to_have_attribute("aria-pressed", "true")
+        expect(m_page.locator(".tile .tile-muted")).to_be_visible()
+
+        tab_to(l_page, "Message")
+        l_page.keyboard.type("Typed on a phone keyboard")
+        l_page.keyboard.press("Enter")
+        expect(m_page.locator("#chat-log")).to_contain_text("Typed on a phone keyboard")
+
+        # The report dialog opens from the keyboard and Escape closes it, focus back on its button.
+        l_page.locator("#chat-input").focus()
+        tab_to(l_page, "Report a problem")
+        l_page.keyboard.press("Enter")
+        expect(l_page.locator("#report-dialog")).to_be_visible()
+        l_page.keyboard.press("Escape")
+        expect(l_page.locator("#report-dialog")).to_be_hidden()
+        assert l_page.evaluate(FOCUSED)["name"] == "Report a problem"
+
+        tab_to(l_page, "Leave call")
+        l_page.keyboard.press("Enter")
+        expect(l_page).to_have_url(f"{base}/sessions/{session.pk}/")
+        expect(m_page.locator("#participant-count")).to_have_text("1")
+        print(f"\n[call] keyboard only on a 390 px phone: joined, muted, chatted, reported, left; controls on screen {controls}")
+    finally:
+        m_context.close()
+        l_context.close()

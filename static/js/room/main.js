@@ -352,12 +352,16 @@ $("#toggle-camera").addEventListener("click", (event) => {
   sendMediaState();
 });
 
+// Phones and some browsers cannot share a screen at all: offer no button that cannot work.
+$("#toggle-screen").hidden = !navigator.mediaDevices?.getDisplayMedia;
 $("#toggle-screen").addEventListener("click", async (event) => {
   const button = event.currentTarget;
   if (call.screen) return stopScreen(button);
   try {
     call.screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-  } catch {
+  } catch (error) {
+    // Cancelling the browser's picker is a choice, not a fault; anything else is said.
+    if (error.name !== "NotAllowedError" && error.name !== "AbortError") setStatus("Screen sharing is not available here.");
     return;
   }
   const track = call.screen.getVideoTracks()[0];
