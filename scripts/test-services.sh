@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure what the test suite talks to is here: Chromium and coturn (installed from Debian when
+# Make sure what the test suite talks to is here: Chromium, Firefox and coturn (installed from Debian when
 # missing), PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (started when installed but stopped).
 set -euo pipefail
 
@@ -12,6 +12,7 @@ apt_install() {
 }
 
 [ -x /usr/bin/chromium ] || { echo "Installing Debian's chromium..."; apt_install chromium; }
+command -v firefox-esr >/dev/null || command -v firefox >/dev/null || { echo "Installing Debian's firefox-esr..."; apt_install firefox-esr; }
 command -v turnserver >/dev/null || { echo "Installing Debian's coturn..."; apt_install coturn; }
 command -v docker-compose >/dev/null || { echo "Installing Debian's docker-compose (to check docker-compose.yml)..."; apt_install docker-compose; }
 
@@ -32,4 +33,4 @@ if ! port_open 6379; then
   for _ in $(seq 1 30); do port_open 6379 && break; sleep 0.2; done
   port_open 6379 || { echo "Redis is not answering on 127.0.0.1:6379: start redis-server and run make test again." >&2; exit 1; }
 fi
-echo "Services ready: PostgreSQL :5432, Redis :6379, $(/usr/bin/chromium --version 2>/dev/null | head -1), coturn $(turnserver --version 2>/dev/null | head -1 || true)"
+echo "Services ready: PostgreSQL :5432, Redis :6379, $(/usr/bin/chromium --version 2>/dev/null | head -1), $( (firefox-esr --version || firefox --version) 2>/dev/null | head -1), coturn $(turnserver --version 2>/dev/null | head -1 || true)"
