@@ -37,11 +37,11 @@ def turn_credentials(*, user_id: int, secret: str, ttl: int, now: float | None =
     return username, base64.b64encode(digest).decode("ascii")
 
 
-def ice_servers_for(*, user_id: int, now: float | None = None, ttl: int | None = None) -> list[dict]:
+def ice_servers_for(*, user_id: int, now: float | None = None, ttl: int | None = None, turn: bool = True) -> list[dict]:
     """The ``RTCIceServer`` list for one user's browser, from the STUN/TURN settings.
 
-    TURN credentials last ``ttl`` seconds (default ``TURN_CREDENTIAL_TTL``). Empty when nothing is
-    configured (host candidates only).
+    TURN credentials last ``ttl`` seconds (default ``TURN_CREDENTIAL_TTL``); ``turn=False`` leaves
+    the relays out (STUN only). Empty when nothing is configured (host candidates only).
     """
     global _warned_missing_secret
     servers: list[dict] = []
@@ -50,7 +50,7 @@ def ice_servers_for(*, user_id: int, now: float | None = None, ttl: int | None =
     secret = getattr(settings, "TURN_SECRET", "") or ""
     if stun_urls:
         servers.append({"urls": stun_urls})
-    if turn_urls:
+    if turn_urls and turn:
         if secret:
             username, credential = turn_credentials(
                 user_id=user_id, secret=secret, ttl=settings.TURN_CREDENTIAL_TTL if ttl is None else ttl, now=now

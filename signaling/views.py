@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+
+from mentoring.selectors import user_has_call_ahead
 
 from .turn import ice_servers_for
 
@@ -18,9 +21,17 @@ def call_check(request: HttpRequest) -> HttpResponse:
     back = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = ""
-    ice_servers = ice_servers_for(user_id=request.user.pk, ttl=CALL_CHECK_CREDENTIAL_TTL)
+    # Relay credentials go only to people with a call ahead (the same rule as in a room): an open
+    # sign-up must not be a way to get free use of the TURN server.
+    relay_allowed = user_has_call_ahead(user=request.user)
+    ice_servers = ice_servers_for(user_id=request.user.pk, ttl=CALL_CHECK_CREDENTIAL_TTL, turn=relay_allowed)
     return render(
         request,
         "signaling/call_check.html",
-        {"ice_servers": ice_servers, "credential_ttl": CALL_CHECK_CREDENTIAL_TTL, "back_url": back},
+        {
+            "ice_servers": ice_servers,
+            "credential_ttl": CALL_CHECK_CREDENTIAL_TTL,
+            "back_url": back,
+            "relay_withheld": not relay_allowed and bool(settings.TURN_URLS),
+        },
     )

@@ -277,3 +277,49 @@ def test_coturn_starts_with_the_shipped_config_and_enforces_it():
         # address family (443) before the list is consulted; the list's IPv6 ranges are checked above.
         assert all(answers[peer] == 403 for peer in FORBIDDEN_PEERS if ":" not in peer), answers
         assert answers["8.8.8.8"] == answers["1.1.1.1"] == 0, answers
+
+
+CALL_CHECK_ICE = re.compile(r'<script id="cc-ice-servers" type="application/json">(.*?)</script>', re.S)
+
+
+@pytest.mark.django_db
+def test_relay_credentials_go_only_to_people_with_a_session_ahead(client, settings, learner, mentor, outsider):
+    """The call check hands out TURN credentials like a room does: to a session's mentor and its
+    booked learners while the session is ahead, to nobody else (sign-up is open to anyone)."""
+    import json
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mentoring.models import Booking, Session
+    from mentoring.tests.factories import make_session
+
+    settings.STUN_URLS = ["stun:stun.example.org:3478"]
+    settings.TURN_URLS = ["turn:turn.example.org:3478"]
+    settings.TURN_SECRET = "call-check-secret"
+    session = make_session(mentor, starts_in=timedelta(days=2), capacity=2)
+    Booking.objects.create(session=session, learner=learner)
+
+    def issued(user) -> tuple[list[dict], bool]:
+        client.force_login(user)
+        response = client.get("/call-check/")
+        assert response.status_code == 200
+        html = response.content.decode()
+        return json.loads(CALL_CHECK_ICE.search(html).group(1)), "data-relay-withheld" in html
+
+    def relay_user(servers: list[dict]) -> str | None:
+        relays = [s for s in servers if any(u.startswith("turn") for u in s["urls"])]
+        return relays[0]["username"].split(":")[1] if relays else None
+
+    for user in (learner, mentor):
+        servers, withheld = issued(user)
+        assert relay_user(servers) == str(user.pk) and not withheld
+    servers, withheld = issued(outsider)
+    assert servers == [{"urls": ["stun:stun.example.org:3478"]}] and withheld  # STUN only, and the page says why
+
+    Booking.objects.filter(learner=learner).update(status=Booking.Status.CANCELLED)
+    assert relay_user(issued(learner)[0]) is None
+    assert relay_user(issued(mentor)[0]) == str(mentor.pk)
+    ended = timezone.now() - timedelta(hours=2)
+    Session.objects.filter(pk=session.pk).update(starts_at=ended, ends_at=ended + timedelta(hours=1))
+    assert relay_user(issued(mentor)[0]) is None

@@ -20,6 +20,7 @@ const BADGE = {
   missing: "Not found",
   busy: "In use",
   "not-configured": "Not configured",
+  "after-booking": "After you book",
 };
 
 const root = document.querySelector("[data-call-check]");
@@ -27,6 +28,9 @@ const $ = (selector) => document.querySelector(selector);
 const iceServers = JSON.parse($("#cc-ice-servers").textContent);
 const loadedAt = Date.now();
 const credentialTtlMs = Number(root.dataset.credentialTtl || 0) * 1000;
+// The server has a relay but hands its credentials only to people with a session ahead.
+const relayWithheld = "relayWithheld" in root.dataset;
+const RELAY_AFTER_BOOKING = "The relay (TURN) test runs once you have a session booked: relay access comes with a booking. Book a session, then run the check again.";
 
 const state = {
   running: false,
@@ -542,6 +546,10 @@ function verdicts(config, gathered, relays) {
     const name = `Relay over ${TRANSPORT_NAME[transport]}`;
     const entries = config.relay[transport];
     const result = relays[transport];
+    if (!entries.length && relayWithheld) {
+      rows[transport] = { status: "after-booking", text: RELAY_AFTER_BOOKING };
+      continue;
+    }
     if (!entries.length) {
       rows[transport] = {
         status: "not-configured",
@@ -640,7 +648,8 @@ function problems() {
     } else if (configured.includes("udp") && !working.includes("udp") && working.length) {
       notes.push(`Relay over UDP is blocked on your network, so calls go through the relay over ${TRANSPORT_NAME[working[0]]}: a little slower, but they work.`);
     }
-    if (!configured.length) notes.push("This server has no relay (TURN) configured: calls connect only where a direct connection is possible, which can fail behind strict firewalls.");
+    if (!configured.length && relayWithheld) notes.push(RELAY_AFTER_BOOKING);
+    else if (!configured.length) notes.push("This server has no relay (TURN) configured: calls connect only where a direct connection is possible, which can fail behind strict firewalls.");
   }
   return { issues, notes };
 }

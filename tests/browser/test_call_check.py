@@ -9,6 +9,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from mentoring.demo import _book_directly
+from mentoring.tests.factories import make_session
 from tests.browser.helpers import log_in
 from tests.coturn import CoturnProcess, free_port_pair
 from tests.servers import DaphneProcess
@@ -41,6 +43,13 @@ def daphne_with(daphne_server):
         server.stop()
 
 
+@pytest.fixture
+def booked_learner(live_db, learner, mentor):
+    """Relay credentials come with a session ahead: the learner has one booked."""
+    _book_directly(make_session(mentor, capacity=2), learner)
+    return learner
+
+
 def result_row(page, name: str):
     return page.locator(".cc-row").filter(has=page.get_by_role("heading", name=name, exact=True))
 
@@ -65,8 +74,9 @@ def test_anonymous_visitor_is_sent_to_log_in(live_server_url, browser_context):
 
 
 def test_with_a_local_coturn_camera_microphone_and_relay_all_work(
-    live_db, learner, coturn, daphne_with, browser_context
+    live_db, booked_learner, coturn, daphne_with, browser_context
 ):
+    learner = booked_learner
     tcp_url = f"turn:127.0.0.1:{coturn.port}?transport=tcp"
     server = daphne_with(TURN_URLS=f"{coturn.url},{tcp_url}", TURN_SECRET=coturn.secret, TURN_CREDENTIAL_TTL="3600")
     page = open_call_check(browser_context, server.url, learner.email)
@@ -133,7 +143,8 @@ def test_with_a_local_coturn_camera_microphone_and_relay_all_work(
     expect(result_row(page, "Relay over UDP").locator(".cc-badge")).to_have_text("Works")
 
 
-def test_an_unreachable_relay_is_reported_blocked_with_advice(live_db, learner, daphne_with, browser_context):
+def test_an_unreachable_relay_is_reported_blocked_with_advice(live_db, booked_learner, daphne_with, browser_context):
+    learner = booked_learner
     closed = free_port_pair()  # nothing listens there, on UDP or TCP
     server = daphne_with(
         TURN_URLS=f"turn:127.0.0.1:{closed}?transport=udp,turn:127.0.0.1:{closed}?transport=tcp",
@@ -184,3 +195,17 @@ def test_without_a_relay_the_page_says_it_is_not_configured(live_server_url, lea
     page.goto(f"{live_server_url}/call-check/?next=https://evil.example/")
     expect(page.get_by_role("heading", name="Is your setup ready for a video call?")).to_be_visible()
     expect(page.get_by_role("link", name="Back to the call")).to_have_count(0)
+
+
+def test_without_a_session_ahead_the_relay_test_waits_for_a_booking(live_db, learner, daphne_with, browser_context):
+    server = daphne_with(TURN_URLS="turn:127.0.0.1:3478", TURN_SECRET="unused-secret")
+    page = open_call_check(browser_context, server.url, learner.email)
+    wait_until_finished(page)
+    assert json.loads(page.locator("#cc-ice-servers").text_content()) == []  # no relay credentials
+    for name in ["Relay over UDP", "Relay over TCP"]:
+        row = result_row(page, name)
+        expect(row.locator(".cc-badge")).to_have_text("After you book")
+        expect(row).to_contain_text("runs once you have a session booked")
+    summary = page.get_by_role("status").filter(has=page.locator("#cc-summary-title"))
+    expect(summary).to_contain_text("Ready for calls")
+    expect(summary).to_contain_text("The relay (TURN) test runs once you have a session booked")
