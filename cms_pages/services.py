@@ -146,7 +146,9 @@ def _demo_image(title: str, colors: tuple[str, str]):
 @transaction.atomic
 def demo_catalog_seed() -> dict[str, int]:
     """The course catalog (/courses/) with eight courses, and the site's menus, unless already there."""
-    from mentoring.models import Skill
+    from django.utils import timezone
+
+    from mentoring.models import Session, Skill
 
     from .models import CourseIndexPage, CoursePage, SiteChrome
 
@@ -179,6 +181,13 @@ def demo_catalog_seed() -> dict[str, int]:
         index.add_child(instance=course)
         course.save_revision().publish()
         created["courses"] += 1
+        # A mentor's next session on the course's topic belongs to it, as a mentor would link it.
+        upcoming = Session.objects.filter(
+            course__isnull=True, status=Session.Status.SCHEDULED, starts_at__gt=timezone.now(), skills__in=skills
+        )
+        first = upcoming.order_by("starts_at").values_list("pk", flat=True).first()
+        if first is not None:
+            Session.objects.filter(pk=first).update(course=course)
 
     chrome = SiteChrome.load()
     if not chrome.menu_items.exists():

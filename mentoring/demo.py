@@ -15,9 +15,10 @@ from django.utils.text import slugify
 
 from portal.accounts.models import User
 
-from .models import Booking, Feedback, Language, LearnerProfile, MentorProfile, Session, Skill, WaitlistEntry
+from .models import Booking, CallAttendance, Feedback, Language, LearnerProfile, MentorProfile, Session, Skill, WaitlistEntry
 from .selectors import session_is_live
 from .services import MentoringError
+from .services.bookings import waitlist_promote
 from .services.sessions import session_create
 
 SKILLS = ["Python", "Django", "JavaScript", "Data Science", "Machine Learning", "SQL", "UX Design", "DevOps", "Career Coaching", "Product Management"]
@@ -153,18 +154,29 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
                     ends_at=starts_at + timedelta(minutes=60), capacity=max(capacity, 2), status=Session.Status.COMPLETED,
                 )
                 session.skills.set([skills[s] for s in skill_names])
-                for learner in rng.sample(learner_list, k=2):
+                CallAttendance.objects.create(session=session, user=mentor, peer_id=f"demo-m{session.pk}",
+                                              joined_at=starts_at - timedelta(minutes=3), left_at=session.ends_at)
+                for index, learner in enumerate(rng.sample(learner_list, k=2)):
                     if _book_directly(session, learner):
                         counts["bookings"] += 1
                         Feedback.objects.create(session=session, learner=learner, rating=rng.choice([4, 5, 5, 3, 5]), comment=rng.choice(COMMENTS))
                         counts["feedback"] += 1
+                        if rng.random() < 0.85:  # most booked learners came; some did not
+                            CallAttendance.objects.create(session=session, user=learner, peer_id=f"demo-{session.pk}-{index}",
+                                                          joined_at=starts_at + timedelta(minutes=rng.randint(0, 6)), left_at=session.ends_at)
 
     counts["sessions"] += _ensure_live_session(mentors.get("mentor1@peerlearn.local"), learners.get("learner1@peerlearn.local"), now, skills)
     return counts
 
 
 def _ensure_live_session(mentor: User | None, learner: User | None, now: datetime, skills: dict) -> int:
-    """Make sure mentor1 and learner1 share a session whose room is open right now."""
+    """Make sure mentor1 and learner1 share a session whose room is open right now.
+
+    Demo data only, so it bends the rules quietly, but it keeps the data true: learner1's other
+    bookings in that hour are given up as a cancellation would (seat freed, waitlist moved on), and
+    rather than create a second session beside one of mentor1's, the earliest clashing one is used
+    (moved earlier to start in five minutes if its room is not open yet).
+    """
     if not mentor or not learner:
         return 0
     booked = Session.objects.filter(mentor=mentor, bookings__learner=learner, bookings__status=Booking.Status.ACTIVE)
@@ -172,17 +184,31 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
         return 0
     starts_at = (now + timedelta(minutes=5)).replace(second=0, microsecond=0)
     ends_at = starts_at + timedelta(minutes=60)
-    clash = Session.objects.filter(mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at)
-    Booking.objects.filter(learner=learner, status=Booking.Status.ACTIVE, session__starts_at__lt=ends_at, session__ends_at__gt=starts_at).exclude(session__mentor=mentor).update(status=Booking.Status.CANCELLED, cancelled_at=now)
-    session = clash.first()
+    others = Booking.objects.filter(
+        learner=learner, status=Booking.Status.ACTIVE, session__starts_at__lt=ends_at, session__ends_at__gt=starts_at
+    ).exclude(session__mentor=mentor)
+    for booking in others:
+        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=now)
+        Session.objects.filter(pk=booking.session_id).update(booked_count=F("booked_count") - 1)
+        waitlist_promote(session=Session.objects.select_for_update().get(pk=booking.session_id), now=now)
+    clashes = list(
+        Session.objects.filter(mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .order_by("starts_at")
+    )
+    # A clash already open is used as it is. Otherwise the earliest clash starts after the room
+    # would open, so moving it earlier cannot make it overlap another of mentor1's sessions.
+    session = next((s for s in clashes if session_is_live(s, now)), None) or (clashes[0] if clashes else None)
     if session is None:
         session = session_create(
             mentor=mentor, title="Live now: pair on your Django question", skills=[skills["Django"], skills["Python"]],
             description="The demo call: log in as mentor1 in one window and learner1 in another, then press Join.",
             starts_at=starts_at, duration_minutes=60, capacity=2, now=now,
         )
-    else:
+    elif not session_is_live(session, now):
         Session.objects.filter(pk=session.pk).update(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=session.duration_minutes))
+        session.refresh_from_db()
+    if session.booked_count >= session.capacity and session.capacity < Session.MAX_CAPACITY:
+        Session.objects.filter(pk=session.pk).update(capacity=F("capacity") + 1)
         session.refresh_from_db()
     _book_directly(session, learner)
     return 1
