@@ -23,6 +23,10 @@ class SessionForm(forms.Form):
         help_text="What will you cover, and what should learners prepare?",
     )
     skills = SkillsField()
+    course = forms.ModelChoiceField(
+        queryset=Session.course.field.related_model.objects.none(), required=False, empty_label="No course",
+        help_text="The session is offered on that course's page, and its page links to the course.",
+    )
     starts_at = forms.DateTimeField(
         label="Starts",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -32,9 +36,14 @@ class SessionForm(forms.Form):
     duration_minutes = forms.TypedChoiceField(label="Duration", choices=DURATION_CHOICES, coerce=int, initial=60)
     capacity = forms.TypedChoiceField(label="Seats", choices=CAPACITY_CHOICES, coerce=int, initial=1)
 
-    def __init__(self, *args, time_zone: str = "UTC", **kwargs):
+    def __init__(self, *args, time_zone: str = "UTC", current_course_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].help_text = f"In your time zone, {time_zone}."
+        # Published courses, plus the one the session already has (an editor may have unpublished it).
+        courses = Session.course.field.related_model.objects
+        self.fields["course"].queryset = (
+            courses.live() | courses.filter(pk=current_course_id) if current_course_id else courses.live()
+        ).order_by("title")
 
     @staticmethod
     def initial_from(session: Session) -> dict:
@@ -42,6 +51,7 @@ class SessionForm(forms.Form):
             "title": session.title,
             "description": session.description,
             "skills": list(session.skills.all()),
+            "course": session.course_id,
             "starts_at": session.starts_at,
             "duration_minutes": session.duration_minutes,
             "capacity": session.capacity,

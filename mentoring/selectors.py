@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -58,6 +59,19 @@ def session_get_for_participant(*, room_id: UUID | str, user: User) -> Session:
     if session is None:
         raise Http404("No such session.")
     return session
+
+
+def user_has_call_ahead(*, user: User, now: datetime | None = None) -> bool:
+    """Whether ``user`` is a participant (mentor, or learner with an active booking) of a
+    scheduled session that has not ended: who may be handed TURN credentials outside a room."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    now = now or timezone.now()
+    ahead = Session.objects.filter(status=Session.Status.SCHEDULED, ends_at__gt=now)
+    return (
+        ahead.filter(mentor=user).exists()
+        or ahead.filter(bookings__learner=user, bookings__status=Booking.Status.ACTIVE).exists()
+    )
 
 
 def session_get_for_mentor(*, session_id: int, user: User) -> Session:
@@ -163,8 +177,18 @@ def learner_dashboard(*, user: User, now: datetime | None = None) -> LearnerDash
     bookings = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).select_related("session", "session__mentor")
     upcoming = list(bookings.filter(session__ends_at__gt=now).order_by("session__starts_at")[:50])
     past = list(bookings.filter(session__ends_at__lte=now).order_by("-session__starts_at")[:10])
+    # Place in line: 1 + the waiting entries before this one, in the order promotion takes them.
+    ahead = (
+        WaitlistEntry.objects.filter(session=OuterRef("session"), status=WaitlistEntry.Status.WAITING)
+        .filter(Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id")))
+        .order_by()
+        .values("session")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     waitlist = list(
         WaitlistEntry.objects.filter(learner=user, status=WaitlistEntry.Status.WAITING, session__starts_at__gt=now)
+        .annotate(position=Coalesce(Subquery(ahead), 0) + 1)
         .select_related("session", "session__mentor")
         .order_by("session__starts_at")
     )

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -54,7 +57,7 @@ def _mentor_required(request: HttpRequest) -> None:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    context: dict = {"now": now}
+    context: dict = {"now": now, "join_window_minutes": settings.JOIN_WINDOW_MINUTES}
     if request.user.is_mentor:
         context["mentor"] = mentor_dashboard(user=request.user, now=now)
     else:
@@ -210,10 +213,10 @@ def session_new(request: HttpRequest) -> HttpResponse:
 def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_mentor(session_id=session_id, user=request.user)
     if request.method == "POST":
-        form = SessionForm(request.POST, time_zone=request.user.time_zone)
+        form = SessionForm(request.POST, time_zone=request.user.time_zone, current_course_id=session.course_id)
         if form.is_valid():
             try:
-                session_update(session_id=session.pk, mentor=request.user, course=session.course, **form.cleaned_data)
+                session_update(session_id=session.pk, mentor=request.user, **form.cleaned_data)
             except MentoringError as error:
                 field = {"past": "starts_at", "overlap": "starts_at", "capacity_below_bookings": "capacity"}.get(error.code)
                 form.add_error(field, error.message)
@@ -221,7 +224,9 @@ def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
                 messages.success(request, "Session updated. Booked learners were told about any change of time.")
                 return redirect("session_detail", session.pk)
     else:
-        form = SessionForm(initial=SessionForm.initial_from(session), time_zone=request.user.time_zone)
+        form = SessionForm(
+            initial=SessionForm.initial_from(session), time_zone=request.user.time_zone, current_course_id=session.course_id
+        )
     return render(request, "mentoring/session_form.html", {"form": form, "session": session, "creating": False})
 
 
@@ -426,6 +431,10 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "mentoring/calendar.html", {"feed_url": url})
 
 
+CALENDAR_FEED_PAST_DAYS = 90
+CALENDAR_FEED_LIMIT = 500
+
+
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
     if feed is None:
@@ -435,5 +444,8 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         sessions = Session.objects.filter(mentor=user)
     else:
         sessions = Session.objects.filter(bookings__learner=user, bookings__status=Booking.Status.ACTIVE)
-    sessions = sessions.select_related("mentor").order_by("starts_at")[:500]
+    # What is ahead, then the recent past, newest first: a long history never pushes upcoming
+    # sessions out of the feed.
+    since = timezone.now() - timedelta(days=CALENDAR_FEED_PAST_DAYS)
+    sessions = sessions.filter(ends_at__gte=since).select_related("mentor").order_by("-starts_at")[:CALENDAR_FEED_LIMIT]
     return HttpResponse(sessions_feed_ics(name="PeerLearn sessions", sessions=sessions), content_type="text/calendar; charset=utf-8")

@@ -296,3 +296,37 @@ def test_robots_and_sitemap(client):
     robots = client.get("/robots.txt")
     assert robots["Content-Type"].startswith("text/plain") and "Disallow: /cms/" in robots.text and "Sitemap:" in robots.text
     assert client.get("/sitemap.xml").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_mentor_links_a_session_to_a_course_and_each_page_links_to_the_other(client, mentor):
+    index = make_catalog()
+    course = make_course(index, title="Django basics", slug="django-basics")
+    draft = make_course(index, title="Unpublished course", slug="unpublished", publish=False)
+    client.force_login(mentor)
+    starts = timezone.localtime(timezone.now() + timedelta(days=3), timezone.get_fixed_timezone(-300))
+    form = {"title": "Views and URLs, live", "description": "", "skills": [], "duration_minutes": "60", "capacity": "2",
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M")}
+
+    page = client.get("/sessions/new/").content.decode()
+    assert "Django basics" in page and "Unpublished course" not in page  # only live courses are offered
+    refused = client.post("/sessions/new/", {**form, "course": draft.pk})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert not Session.objects.exists()
+
+    response = client.post("/sessions/new/", {**form, "course": course.pk})
+    session = Session.objects.get()
+    assert response.status_code == 302 and session.course_id == course.pk
+    assert course.url in client.get(f"/sessions/{session.pk}/").content.decode()  # the session links to its course
+    assert f"/sessions/{session.pk}/" in client.get(course.url).content.decode()  # the course offers the session
+
+    # Editing keeps the course unless the mentor changes it, even after an editor unpublishes it.
+    course.unpublish()
+    edit = client.get(f"/sessions/{session.pk}/edit/").content.decode()
+    assert re.search(rf'<option value="{course.pk}" selected>', edit)
+    client.post(f"/sessions/{session.pk}/edit/", {**form, "title": "Renamed", "course": course.pk})
+    session.refresh_from_db()
+    assert (session.title, session.course_id) == ("Renamed", course.pk)
+    client.post(f"/sessions/{session.pk}/edit/", {**form, "course": ""})
+    session.refresh_from_db()
+    assert session.course_id is None

@@ -96,6 +96,20 @@ def test_full_session_page_offers_the_waitlist(client, learner, other_learner, m
     assert WaitlistEntry.objects.filter(session=session, learner=learner, status="waiting").exists()
 
 
+def test_the_dashboard_shows_each_learners_place_in_line(client, learner, other_learner, outsider, mentor):
+    session = make_session(mentor, capacity=1)
+    booking_create(session_id=session.pk, learner=outsider)
+    for person in (other_learner, learner):
+        client.force_login(person)
+        client.post(f"/sessions/{session.pk}/waitlist/")
+    assert "place 2 in line" in client.get("/dashboard/").text  # learner joined second
+    client.force_login(other_learner)
+    assert "next in line" in client.get("/dashboard/").text
+    client.post(f"/waitlist/{WaitlistEntry.objects.get(learner=other_learner).pk}/leave/")
+    client.force_login(learner)
+    assert "next in line" in client.get("/dashboard/").text  # moved up when the first one left
+
+
 def test_mentor_edit_keeps_capacity_above_bookings(client, mentor, learner, other_learner):
     session = make_session(mentor, capacity=3)
     booking_create(session_id=session.pk, learner=learner)

@@ -107,6 +107,25 @@ def test_feed_lists_the_learners_booked_sessions(client, learner, mentor):
     assert Session.objects.count() == 2
 
 
+def test_a_mentors_feed_keeps_upcoming_sessions_whatever_their_history(client, mentor, monkeypatch):
+    from mentoring import views
+    from mentoring.services.profiles import calendar_feed_get
+
+    monkeypatch.setattr(views, "CALENDAR_FEED_LIMIT", 5)  # the same rule as 500, with fewer rows
+    now = timezone.now()
+    for day in range(1, 8):  # a long history, older than anything upcoming
+        started = now - timedelta(days=day, hours=1)
+        Session.objects.create(mentor=mentor, title=f"Past {day}", starts_at=started, duration_minutes=60,
+                               ends_at=started + timedelta(hours=1), capacity=1, status=Session.Status.COMPLETED)
+    Session.objects.create(mentor=mentor, title="Long ago", starts_at=now - timedelta(days=200), duration_minutes=60,
+                           ends_at=now - timedelta(days=200) + timedelta(hours=1), capacity=1, status=Session.Status.COMPLETED)
+    make_session(mentor, title="Next week", starts_in=timedelta(days=7))
+    response = client.get(f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics")
+    summaries = [str(e["summary"]) for e in Calendar.from_ical(response.content).walk("VEVENT")]
+    assert "Next week (PeerLearn)" in summaries and "Long ago (PeerLearn)" not in summaries
+    assert len(summaries) == 5
+
+
 def test_nonexistent_local_time_is_a_clear_form_error(client):
     mentor = make_user("ny@example.com", "NY", "mentor", "America/New_York")
     client.force_login(mentor)
