@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conftest import make_user
 from mentoring.analytics import ATTENDANCE_NOTE, CSV_HEADER, analytics_overview, bar_chart_svg, week_start
-from mentoring.models import Booking, Feedback, Session, Skill
+from mentoring.models import Booking, CallAttendance, Feedback, Session, Skill
 from mentoring.services.bookings import booking_create
 from mentoring.services.sessions import session_create
 
@@ -120,7 +120,7 @@ def test_overview_buckets_by_monday_utc_weeks_and_leaves_out_cancelled_hidden_an
 
     with CaptureQueriesContext(connection) as queries:
         overview = analytics_overview(now=now)
-    assert len(queries) == 7
+    assert len(queries) == 8
 
     assert [w.week_start for w in overview.weeks][0] == date(2024, 12, 23)
     assert [w.week_start for w in overview.weeks][-1] == date(2025, 3, 10)
@@ -184,6 +184,7 @@ def known_dataset(mentor, learner, other_learner, outsider):
         mentor=mentor, title="Upcoming", skills=[python], starts_at=soon_in_this_week(now), duration_minutes=30, capacity=2
     )
     booking_create(session_id=upcoming.pk, learner=learner)
+    CallAttendance.objects.create(session=done, user=learner, peer_id="p1", joined_at=done.starts_at, left_at=done.ends_at)
     return {"last_monday": last_monday.date(), "this_monday": week_start(now).date()}
 
 
@@ -214,20 +215,23 @@ def test_csv_has_a_header_and_one_row_per_week(client, admin_user, known_dataset
     assert response["Content-Disposition"].startswith('attachment; filename="peerlearn-analytics-')
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == CSV_HEADER == [
-        "week_start", "sessions", "bookings", "capacity", "booked_seats", "fill_rate", "average_rating"
+        "week_start", "sessions", "bookings", "capacity", "booked_seats", "fill_rate", "average_rating",
+        "finished_bookings", "joined", "attendance_rate",
     ]
     assert len(rows) == 13
     by_week = {row[0]: row for row in rows[1:]}
+    # Last week's finished session: 2 booked learners, 1 of whom joined the call.
     assert by_week[known_dataset["last_monday"].isoformat()] == [
-        known_dataset["last_monday"].isoformat(), "1", "2", "3", "2", "0.667", "5.00"
+        known_dataset["last_monday"].isoformat(), "1", "2", "3", "2", "0.667", "5.00", "2", "1", "0.500"
     ]
+    # This week's session has not happened: no attendance to speak of yet.
     assert by_week[known_dataset["this_monday"].isoformat()] == [
-        known_dataset["this_monday"].isoformat(), "1", "1", "2", "1", "0.500", ""
+        known_dataset["this_monday"].isoformat(), "1", "1", "2", "1", "0.500", "", "0", "0", ""
     ]
     assert rows[-1][0] == known_dataset["this_monday"].isoformat()
     busy = {known_dataset["last_monday"].isoformat(), known_dataset["this_monday"].isoformat()}
     quiet = [row for row in rows[1:] if row[0] not in busy]
-    assert len(quiet) == 10 and all(row[1:] == ["0", "0", "0", "0", "", ""] for row in quiet)
+    assert len(quiet) == 10 and all(row[1:] == ["0", "0", "0", "0", "", "", "0", "0", ""] for row in quiet)
 
 
 @pytest.mark.django_db
