@@ -51,6 +51,14 @@ def test_production_check_deploy_reports_nothing():
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_production_sends_real_mail_unless_told_otherwise():
+    code = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
+    env = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)}
+    assert run_manage("shell", "-c", code, env=env).stdout.splitlines()[-1] == "django.core.mail.backends.smtp.EmailBackend"
+    told = {**env, "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    assert run_manage("shell", "-c", code, env=told).stdout.splitlines()[-1] == "django.core.mail.backends.console.EmailBackend"
+
+
 def test_unknown_django_env_is_refused():
     result = run_manage("check", env={"DJANGO_ENV": "staging"})
     assert result.returncode != 0
