@@ -14,7 +14,7 @@ from django.test import Client
 
 from conftest import make_user
 from mentoring.demo import _book_directly
-from mentoring.models import Feedback, WaitlistEntry
+from mentoring.models import Feedback, Report, WaitlistEntry
 from mentoring.services.bookings import booking_create
 from mentoring.services.profiles import calendar_feed_get
 from mentoring.tests.factories import make_session, past_session
@@ -33,13 +33,15 @@ def world(learner, other_learner, mentor, editor, admin_user):
     booking_create(session_id=live.pk, learner=learner)
     finished = past_session(mentor)
     _book_directly(finished, learner)
-    Feedback.objects.create(session=finished, learner=learner, rating=5, comment="Great")
+    feedback = Feedback.objects.create(session=finished, learner=learner, rating=5, comment="Great")
+    report = Report.objects.create(reporter=learner, session=finished, reason=Report.Reason.OTHER, text="Audio kept dropping")
     full = make_session(mentor, capacity=1, title="Full one", starts_in=timedelta(days=3))
     entry = WaitlistEntry.objects.create(session=full, learner=other_learner)
     return {
         "anonymous": None, "learner_a": learner, "learner_b": other_learner, "mentor_x": mentor, "mentor_y": mentor_y,
         "editor": editor, "staff": admin_user,
-        "session": session, "live": live, "booking": booking, "finished": finished, "entry": entry,
+        "session": session, "live": live, "booking": booking, "finished": finished, "entry": entry, "full": full,
+        "feedback": feedback, "report": report,
         "feed_a": calendar_feed_get(user=learner), "feed_x": calendar_feed_get(user=mentor),
     }
 
@@ -89,6 +91,29 @@ MATRIX = [
     ("GET", "/admin/accounts/user/{learner_a}/change/", [LOGIN,  LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
     ("GET", "/admin/analytics/",                      [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
     ("GET", "/cms/pages/",                            [LOGIN,    403,       403,       403,       403,       OK,        OK]),
+    # Writes with no form data: the owner gets the form back with its errors, anyone else "not found".
+    ("POST", "/sessions/{finished}/feedback/",        [LOGIN,    OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/sessions/{session}/report/",           [LOGIN,    OK,        NOT_FOUND, OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/mentors/{mentor_x}/report/",           [LOGIN,    OK,        OK,        NOT_FOUND, OK,        OK,        OK]),
+    ("POST", "/sessions/{session}/edit/",             [LOGIN,    NOT_FOUND, NOT_FOUND, OK,        NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    # Booking and the waitlist answer every signed-in person with a redirect and a message.
+    ("POST", "/sessions/{session}/book/",             [LOGIN,    MOVED,     MOVED,     MOVED,     MOVED,     MOVED,     MOVED]),
+    ("POST", "/sessions/{full}/waitlist/",            [LOGIN,    MOVED,     MOVED,     MOVED,     MOVED,     MOVED,     MOVED]),
+    ("POST", "/sessions/999999/book/",                [LOGIN,    NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("POST", "/calendar/",                            [LOGIN,    MOVED,     MOVED,     MOVED,     MOVED,     MOVED,     MOVED]),
+    ("POST", "/notifications/read/",                  [LOGIN,    MOVED,     MOVED,     MOVED,     MOVED,     MOVED,     MOVED]),
+    ("GET", "/calendar/feed/{feed_x}.ics",            [OK,       OK,        OK,        OK,        OK,        OK,        OK]),
+    ("GET", "/admin/mentoring/booking/",              [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/booking/{booking}/change/", [LOGIN, LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/waitlistentry/",        [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/mentorprofile/",        [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/learnerprofile/",       [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/skill/",                [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/notification/",         [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/calendarfeed/",         [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/feedback/{feedback}/change/", [LOGIN, LOGIN,  LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/mentoring/report/{report}/change/", [LOGIN,  LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
+    ("GET", "/admin/analytics/analytics.csv",         [LOGIN,    LOGIN,     LOGIN,     LOGIN,     LOGIN,     LOGIN,     OK]),
 ]
 SOCKETS = [
     ("/ws/session/{live_room}/",                      [403,      101,       403,       101,       403,       403,       403]),
@@ -109,6 +134,7 @@ def fill(template: str, world: dict) -> str:
     return template.format(
         session=world["session"].pk, room=world["session"].room_id, live_room=world["live"].room_id, missing_room=uuid.uuid4(),
         finished=world["finished"].pk, booking=world["booking"].pk, entry=world["entry"].pk, feed_a=world["feed_a"].token,
+        feed_x=world["feed_x"].token, full=world["full"].pk, feedback=world["feedback"].pk, report=world["report"].pk,
         mentor_x=world["mentor_x"].pk, learner_a=world["learner_a"].pk,
     )
 

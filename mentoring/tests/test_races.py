@@ -43,6 +43,7 @@ def test_100_learners_race_for_5_seats(mentor):
     assert connection.vendor == "postgresql"
     session = make_session(mentor, capacity=5)
     learners = [make_user(f"racer{i}@example.com", f"Racer {i}") for i in range(100)]
+    returned_at = {}
 
     def book(learner):
         def job():
@@ -52,6 +53,7 @@ def test_100_learners_race_for_5_seats(mentor):
             except SessionFull:
                 try:
                     waitlist_join(session_id=session.pk, learner=learner)
+                    returned_at[learner.pk] = timezone.now()
                     return "waitlisted"
                 except MentoringError as error:
                     return f"refused: {error.message}"
@@ -68,9 +70,15 @@ def test_100_learners_race_for_5_seats(mentor):
           f"{len([r for r in results if r.startswith('refused')])} refused; booked_count={session.booked_count}")
     assert results.count("booked") == booked == session.booked_count == 5
     assert results.count("waitlisted") == waiting == 95
-    # The waitlist is in the order learners arrived (creation time, then id).
-    order = list(WaitlistEntry.objects.filter(session=session).order_by("created_at", "id").values_list("created_at", flat=True))
-    assert order == sorted(order)
+    # The line is the order of arrival: each place was stamped while its learner's request ran,
+    # and freed seats go down the line in exactly that order.
+    line = list(WaitlistEntry.objects.filter(session=session).order_by("created_at", "id"))
+    assert all(entry.created_at <= returned_at[entry.learner_id] for entry in line)
+    for booking in Booking.objects.filter(session=session, status="active"):
+        booking_cancel(booking_id=booking.pk, learner=booking.learner)
+    promoted = set(Booking.objects.filter(session=session, status="active").values_list("learner_id", flat=True))
+    assert promoted == {entry.learner_id for entry in line[:5]}
+    print(f"[race] 5 seats freed: the first 5 of the {len(line)} in line got them")
 
 
 def test_50_overlapping_creations_for_one_mentor_accept_exactly_one(mentor):

@@ -32,6 +32,17 @@ FRAMES_DECODED = """async () => {
 }"""
 
 
+def inbound_size(page, name: str) -> list[int]:
+    """[width, height] of the video ``page`` decodes from ``name``."""
+    return page.evaluate(
+        """async (name) => { for (const e of window.peerlearnCall.peers.values()) { if (e.info.name !== name) continue;
+             let size = null; (await e.link.pc.getStats()).forEach((r) => {
+               if (r.type === "inbound-rtp" && r.kind === "video") size = [r.frameWidth || 0, r.frameHeight || 0]; });
+             return size; } return null; }""",
+        name,
+    )
+
+
 def log_in(context, base: str, email: str):
     page = context.new_page()
     log_in_page(page, base, email)
@@ -122,11 +133,21 @@ def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused
         m_page.get_by_role("button", name="Unmute").click()
         expect(l_page.locator(".tile .tile-muted")).to_be_hidden()
 
-        # Screen share replaces the learner's camera; the mentor sees it and keeps decoding frames.
+        # Screen share replaces the learner's camera: the mentor decodes frames of the screen's size.
+        camera_size = inbound_size(m_page, "Alice Learner")
         l_page.get_by_role("button", name="Share screen").click()
         expect(l_page.get_by_role("button", name="Stop sharing")).to_be_visible(timeout=10_000)
         expect(m_page.locator(".tile .tile-screen")).to_be_visible()
+        screen_size = l_page.evaluate(
+            "() => { const s = window.peerlearnCall.screen.getVideoTracks()[0].getSettings(); return [s.width, s.height]; }"
+        )
+        deadline = time.monotonic() + 15
+        while (shared_size := inbound_size(m_page, "Alice Learner")) != screen_size:
+            assert time.monotonic() < deadline, f"the mentor still gets {shared_size}, not the {screen_size} screen capture"
+            m_page.wait_for_timeout(200)
+        assert shared_size != camera_size
         wait_for_video(m_page, ["Alice Learner"])
+        print(f"\n[call] screen share: the mentor's video from the learner went from {camera_size} to {shared_size}")
 
         # An outsider gets "not found", exactly like a room that does not exist.
         o_page = log_in(contexts[2], base, outsider.email)
