@@ -66,3 +66,20 @@ startCountdowns();
 document.addEventListener("focusin", (event) => {
   if (event.target.matches?.("input[data-select-on-focus]")) event.target.select();
 });
+
+// A Copy button beside such a field, shown only where the browser lets a page write the clipboard.
+for (const button of document.querySelectorAll("button[data-copy]")) {
+  if (!navigator.clipboard?.writeText) continue;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const field = document.getElementById(button.dataset.copy);
+    try {
+      await navigator.clipboard.writeText(field.value);
+      button.textContent = "Copied";
+    } catch {
+      field.select(); // the browser said no: leave it selected for Ctrl+C
+      button.textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => { button.textContent = "Copy"; }, 2500);
+  });
+}
