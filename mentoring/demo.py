@@ -15,7 +15,17 @@ from django.utils.text import slugify
 
 from portal.accounts.models import User
 
-from .models import Booking, CallAttendance, Feedback, Language, LearnerProfile, MentorProfile, Session, Skill, WaitlistEntry
+from .models import (
+    Booking,
+    CallAttendance,
+    Feedback,
+    Language,
+    LearnerProfile,
+    MentorProfile,
+    Session,
+    Skill,
+    WaitlistEntry,
+)
 from .selectors import session_is_live
 from .services import MentoringError
 from .services.bookings import waitlist_promote
