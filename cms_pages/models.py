@@ -13,6 +13,9 @@ from wagtail.search import index
 
 from .blocks import BodyStreamBlock
 
+# The catalog cards' image sizes (templates/cms_pages/course_index_page.html uses the same ones).
+CARD_RENDITIONS = ("fill-400x200", "fill-640x320", "fill-960x480")
+
 
 class CacheablePageMixin:
     """Pages whose public rendering is the same for every anonymous visitor (see page_cache)."""
@@ -94,13 +97,17 @@ class CourseIndexPage(CacheablePageMixin, Page):
 
     def get_context(self, request, *args, **kwargs):
         from django.core.paginator import Paginator
+        from django.db.models import Prefetch
+        from wagtail.images import get_image_model
 
         from mentoring.models import Skill
 
         context = super().get_context(request, *args, **kwargs)
+        # The cards' images with all their srcset renditions, in one query for the whole page.
+        images = get_image_model().objects.prefetch_renditions(*CARD_RENDITIONS)
         courses = (
-            CoursePage.objects.live().public().child_of(self).select_related("hero_image")
-            .prefetch_related("skills").order_by("title")
+            CoursePage.objects.live().public().child_of(self)
+            .prefetch_related("skills", Prefetch("hero_image", queryset=images)).order_by("title")
         )
         skill_slug = request.GET.get("skill", "")
         level = request.GET.get("level", "")

@@ -133,7 +133,7 @@ def test_every_page_type_renders_with_every_block(client, mentor):
     index = make_catalog()
     course = make_course(index, skills=[python])
     pinned = make_session(mentor, title="Pinned session", skills=[skill("SQL")])
-    image = Image.objects.create(title="Cover", file=get_test_image_file(size=(1200, 800)))
+    image = Image.objects.create(title="Cover", file=get_test_image_file())
     body = [
         ("heading", {"text": "H", "size": "h3"}),
         ("paragraph", "<p>Para</p>"),
@@ -330,3 +330,31 @@ def test_a_mentor_links_a_session_to_a_course_and_each_page_links_to_the_other(c
     client.post(f"/sessions/{session.pk}/edit/", {**form, "course": ""})
     session.refresh_from_db()
     assert session.course_id is None
+
+
+@pytest.mark.django_db
+def test_catalog_cards_have_responsive_images_in_a_bounded_number_of_queries(client):
+    index = make_catalog()
+    added = 0
+
+    def add_courses(count: int) -> None:
+        nonlocal added
+        for _ in range(count):
+            added += 1
+            course = make_course(index, title=f"Course {added:02d}", slug=f"course-{added}")
+            course.hero_image = Image.objects.create(title=f"Cover {added}", file=get_test_image_file(size=(1200, 800)))
+            course.hero_image_alt = f"Cover of course {added}"
+            course.save_revision().publish()
+
+    def queries() -> int:
+        client.get("/courses/")  # the first view makes the renditions; count the next one
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get("/courses/").text
+        assert html.count('sizes="(max-width: 700px) 100vw, 400px"') == added
+        assert html.count(" 400w") == html.count(" 640w") == html.count(" 960w") == added
+        return len(ctx.captured_queries)
+
+    add_courses(2)
+    few = queries()
+    add_courses(6)
+    assert queries() == few
