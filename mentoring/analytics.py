@@ -315,23 +315,16 @@ def week_label(day: date) -> str:
 
 def analytics_charts(overview: AnalyticsOverview) -> dict[str, str]:
     labels = [week_label(w.week_start) for w in overview.weeks]
+
+    def percent_chart(rates: list[float | None], title: str) -> str:
+        shown = [None if rate is None else round(rate * 100, 1) for rate in rates]
+        return bar_chart_svg(labels, shown, title=title, value_suffix="%", max_value=100)
+
     return {
         "sessions": bar_chart_svg(labels, [w.sessions for w in overview.weeks], title="Sessions per week"),
         "bookings": bar_chart_svg(labels, [w.bookings for w in overview.weeks], title="Bookings per week"),
-        "fill_rate": bar_chart_svg(
-            labels,
-            [None if w.fill_rate is None else round(w.fill_rate * 100, 1) for w in overview.weeks],
-            title="Fill rate per week (%)",
-            value_suffix="%",
-            max_value=100,
-        ),
-        "attendance": bar_chart_svg(
-            labels,
-            [None if w.attendance_rate is None else round(w.attendance_rate * 100, 1) for w in overview.weeks],
-            title="Attendance per week (%)",
-            value_suffix="%",
-            max_value=100,
-        ),
+        "fill_rate": percent_chart([w.fill_rate for w in overview.weeks], "Fill rate per week (%)"),
+        "attendance": percent_chart([w.attendance_rate for w in overview.weeks], "Attendance per week (%)"),
         "rating": bar_chart_svg(
             labels,
             [None if w.average_rating is None else round(w.average_rating, 2) for w in overview.weeks],
