@@ -110,6 +110,20 @@ def test_the_dashboard_shows_each_learners_place_in_line(client, learner, other_
     assert "next in line" in client.get("/dashboard/").text  # moved up when the first one left
 
 
+def test_a_learner_cancels_a_seat_from_the_dashboard(client, learner, mentor):
+    session = make_session(mentor, capacity=2, title="Query tuning")
+    booking = booking_create(session_id=session.pk, learner=learner)
+    client.force_login(learner)
+    dashboard = client.get("/dashboard/").text
+    assert f'action="/bookings/{booking.pk}/cancel/"' in dashboard and "Cancel your seat on “Query tuning”" in dashboard
+    response = client.post(f"/bookings/{booking.pk}/cancel/", follow=True)
+    assert "Your seat on “Query tuning” is cancelled." in response.text
+    booking.refresh_from_db()
+    session.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED and session.booked_count == 0
+    assert f"/bookings/{booking.pk}/cancel/" not in client.get("/dashboard/").text
+
+
 def test_mentor_edit_keeps_capacity_above_bookings(client, mentor, learner, other_learner):
     session = make_session(mentor, capacity=3)
     booking_create(session_id=session.pk, learner=learner)
