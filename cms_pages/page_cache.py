@@ -71,6 +71,10 @@ def _from_cache(cached: tuple[bytes, str]) -> HttpResponse:
     content, content_type = cached
     response = HttpResponse(content, content_type=content_type)
     response["X-Page-Cache"] = "hit"
+    # Set here because CommonMiddleware, below this one, never sees a hit. Without it Daphne sends
+    # the page chunked, and the chunked terminator waits on a delayed ACK: about 40 ms per page on
+    # a keep-alive connection (bench/http.py measured landing at 43 requests/s instead of 200+).
+    response["Content-Length"] = str(len(content))
     return response
 
 

@@ -14,6 +14,8 @@ def test_anonymous_visits_are_served_from_the_cache_until_something_is_published
         second = client.get("/")
     assert second["X-Page-Cache"] == "hit" and second.content == first.content
     assert len(queries.captured_queries) == 0
+    # A hit says its length, as a rendered page does: Daphne would otherwise send it chunked.
+    assert second["Content-Length"] == first["Content-Length"] == str(len(first.content))
 
     home = Site.objects.get(is_default_site=True).root_page.specific
     home.hero_heading = "Freshly published heading"
