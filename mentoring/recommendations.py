@@ -136,6 +136,37 @@ def session_candidates(*, user: User, now: datetime | None = None) -> list[Sessi
     return [s for s in sessions if s.starts_at.astimezone(tz).hour in hours][:500]
 
 
+# A person's ranking is reused for a minute on the dashboard: ranking is most of the page's work.
+# The sessions themselves are read fresh (seats, cancellations), and anything the person does that
+# changes their candidates (book, cancel, waitlist, "Not interested", interests) starts a new ranking.
+RANKING_CACHE_SECONDS = 60
+
+
+def recommend_sessions_cached(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    from django.core.cache import cache
+    from django.db.models import F
+
+    from .services.recommendations import ranking_version_key
+
+    now = now or timezone.now()
+    key = f"recommendations:sessions:{user.pk}:{limit}:{cache.get(ranking_version_key(user.pk), 0)}"
+    cached = cache.get(key)
+    if cached is None:
+        result = recommend_sessions(user=user, limit=limit, now=now)
+        ranking = [(r.item.pk, r.score, r.reason) for r in result.items]
+        cache.set(key, (result.source, ranking), RANKING_CACHE_SECONDS)
+        return result
+    source, ranking = cached
+    still_open = (
+        Session.objects.filter(pk__in=[pk for pk, _, _ in ranking], status=Session.Status.SCHEDULED, starts_at__gt=now)
+        .filter(booked_count__lt=F("capacity"))
+        .select_related("mentor")
+        .prefetch_related("skills")
+    )
+    by_id = {session.pk: session for session in still_open}
+    return Recommendations("sessions", source, [Recommendation(by_id[pk], score, reason) for pk, score, reason in ranking if pk in by_id])
+
+
 def recommend_sessions(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
     now = now or timezone.now()
     candidates = session_candidates(user=user, now=now)

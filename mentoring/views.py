@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
 from .models import Booking, CalendarFeed, Feedback, Session, WaitlistEntry
-from .recommendations import recommend_mentors, recommend_sessions
+from .recommendations import recommend_mentors, recommend_sessions, recommend_sessions_cached
 from .selectors import (
     join_window,
     learner_dashboard,
@@ -67,7 +67,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for booking in data.past:
             booking.feedback = data.feedback_by_session.get(booking.session_id)
         context["learner"] = data
-        context["recommended"] = recommend_sessions(user=request.user, now=now)
+        context["recommended"] = recommend_sessions_cached(user=request.user, now=now)
     return render(request, "mentoring/dashboard.html", context)
 
 

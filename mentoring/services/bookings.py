@@ -12,6 +12,7 @@ from portal.accounts.models import User
 from ..models import Booking, MentorProfile, Session, WaitlistEntry
 from . import MentoringError, SessionFull
 from .notifications import notify
+from .recommendations import recommendations_forget
 
 
 def _has_overlapping_booking(*, learner: User, session: Session) -> bool:
@@ -49,6 +50,7 @@ def _seat_take(*, session: Session, learner: User, from_waitlist: bool) -> Booki
     booking = Booking.objects.create(session=session, learner=learner, promoted_from_waitlist=from_waitlist)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") + 1)
     session.booked_count += 1
+    recommendations_forget(user_id=learner.pk)
     return booking
 
 
@@ -135,6 +137,7 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
     booking.status = Booking.Status.CANCELLED
     booking.cancelled_at = now
     booking.save(update_fields=["status", "cancelled_at"])
+    recommendations_forget(user_id=learner.pk)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") - 1)
     notify(
         user=session.mentor,
@@ -161,6 +164,7 @@ def waitlist_join(*, session_id: int, learner: User, now: datetime | None = None
                 raise MentoringError("This session still has free seats: book one instead.", code="not_full")
             if WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).exists():
                 raise MentoringError("You are already on the waitlist for this session.", code="already_waiting")
+            recommendations_forget(user_id=learner.pk)
             return WaitlistEntry.objects.create(session=session, learner=learner)
     except IntegrityError:
         raise MentoringError("You are already on the waitlist for this session.", code="already_waiting") from None
@@ -172,4 +176,5 @@ def waitlist_leave(*, entry_id: int, learner: User) -> WaitlistEntry:
     )
     if not updated:
         raise MentoringError("You are not on this waitlist.", code="not_found")
+    recommendations_forget(user_id=learner.pk)
     return WaitlistEntry.objects.get(pk=entry_id)

@@ -7,6 +7,7 @@ from django.db import transaction
 from portal.accounts.models import User
 
 from ..models import CalendarFeed, Language, LearnerProfile, MentorProfile, Skill, new_calendar_token
+from .recommendations import recommendations_forget
 
 
 def profile_ensure(*, user: User) -> MentorProfile | LearnerProfile:
@@ -44,6 +45,7 @@ def learner_profile_update(*, user: User, interests: Iterable[Skill], goals: str
     profile.goals = goals.strip()
     profile.save(update_fields=["goals"])
     profile.interests.set(interests)
+    recommendations_forget(user_id=user.pk)
     return profile
 
 

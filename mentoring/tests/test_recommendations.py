@@ -207,3 +207,33 @@ def test_sessions_outside_the_learners_usual_hours_are_left_out_once_known(mento
     assert titles(recommend_sessions(user=learner)) == [morning.title]
     Session.objects.filter(pk__in=[s.pk for s in Session.objects.filter(title__startswith="Past")][:1]).delete()
     assert sorted(titles(recommend_sessions(user=learner))) == sorted([morning.title, night.title])  # two bookings: not known yet
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_dashboard_reuses_a_ranking_but_never_shows_a_stale_choice(client, learner, other_learner, mentor, monkeypatch):
+    import re
+
+    from mentoring import recommendations
+    from mentoring.services.bookings import booking_create
+    from mentoring.services.sessions import session_cancel
+
+    sessions = {name: make_session(mentor, title=name, starts_in=timedelta(days=days), capacity=1)
+                for days, name in enumerate(["Alpha talk", "Bravo talk", "Charlie talk", "Delta talk"], start=2)}
+    rankings = []
+    real = recommendations.recommend_sessions
+    monkeypatch.setattr(recommendations, "recommend_sessions", lambda **kw: rankings.append(1) or real(**kw))
+    client.force_login(learner)
+
+    def shown() -> set[str]:
+        block = re.search(r"Recommended for you(.*?)</section>", client.get("/dashboard/").text, re.S).group(1)
+        return {name for name in sessions if name in block}
+
+    assert shown() == set(sessions) and len(rankings) == 1
+    assert shown() == set(sessions) and len(rankings) == 1  # the second visit reuses the ranking
+    booking_create(session_id=sessions["Alpha talk"].pk, learner=other_learner)  # now full
+    session_cancel(session_id=sessions["Bravo talk"].pk, actor=mentor)
+    assert shown() == {"Charlie talk", "Delta talk"} and len(rankings) == 1  # read fresh, still not re-ranked
+    client.post("/recommendations/not-interested/", {"kind": "session", "id": sessions["Charlie talk"].pk})
+    assert shown() == {"Delta talk"} and len(rankings) == 2  # the learner's own action ranks afresh
+    booking_create(session_id=sessions["Delta talk"].pk, learner=learner)
+    assert shown() == set() and len(rankings) == 3
