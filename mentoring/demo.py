@@ -182,10 +182,11 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
 def _ensure_live_session(mentor: User | None, learner: User | None, now: datetime, skills: dict) -> int:
     """Make sure mentor1 and learner1 share a session whose room is open right now.
 
-    Demo data only, so it bends the rules quietly, but it keeps the data true: learner1's other
-    bookings in that hour are given up as a cancellation would (seat freed, waitlist moved on), and
-    rather than create a second session beside one of mentor1's, the earliest clashing one is used
-    (moved earlier to start in five minutes if its room is not open yet).
+    Demo data only, so it bends the rules quietly (a moved session's learners are not told), but it
+    keeps the data true: rather than create a second session beside one of mentor1's, the earliest
+    clashing one is used (moved earlier to start in five minutes if its room is not open yet); then
+    learner1's other bookings that overlap it are given up as a cancellation would (seat freed,
+    waitlist moved on), and learner1 leaves its waitlist for a seat.
     """
     if not mentor or not learner:
         return 0
@@ -193,17 +194,10 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
     if any(session_is_live(s, now) for s in booked.filter(starts_at__lte=now + timedelta(hours=1), ends_at__gt=now)):
         return 0
     starts_at = (now + timedelta(minutes=5)).replace(second=0, microsecond=0)
-    ends_at = starts_at + timedelta(minutes=60)
-    others = Booking.objects.filter(
-        learner=learner, status=Booking.Status.ACTIVE, session__starts_at__lt=ends_at, session__ends_at__gt=starts_at
-    ).exclude(session__mentor=mentor)
-    for booking in others:
-        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=now)
-        Session.objects.filter(pk=booking.session_id).update(booked_count=F("booked_count") - 1)
-        waitlist_promote(session=Session.objects.select_for_update().get(pk=booking.session_id), now=now)
     clashes = list(
-        Session.objects.filter(mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=ends_at, ends_at__gt=starts_at)
-        .order_by("starts_at")
+        Session.objects.filter(
+            mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=starts_at + timedelta(minutes=60), ends_at__gt=starts_at
+        ).order_by("starts_at")
     )
     # A clash already open is used as it is. Otherwise the earliest clash starts after the room
     # would open, so moving it earlier cannot make it overlap another of mentor1's sessions.
@@ -217,8 +211,20 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
     elif not session_is_live(session, now):
         Session.objects.filter(pk=session.pk).update(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=session.duration_minutes))
         session.refresh_from_db()
-    if session.booked_count >= session.capacity and session.capacity < Session.MAX_CAPACITY:
+    if session.booked_count >= session.capacity:
+        if session.capacity >= Session.MAX_CAPACITY:
+            return 0  # a full group call: no demo seat without taking someone's
         Session.objects.filter(pk=session.pk).update(capacity=F("capacity") + 1)
         session.refresh_from_db()
+    others = Booking.objects.filter(
+        learner=learner, status=Booking.Status.ACTIVE, session__starts_at__lt=session.ends_at, session__ends_at__gt=session.starts_at
+    ).exclude(session=session)
+    for booking in others:
+        Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=now)
+        Session.objects.filter(pk=booking.session_id).update(booked_count=F("booked_count") - 1)
+        waitlist_promote(session=Session.objects.select_for_update().get(pk=booking.session_id), now=now)
+    WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).update(
+        status=WaitlistEntry.Status.LEFT
+    )
     _book_directly(session, learner)
     return 1

@@ -39,10 +39,12 @@ class SessionForm(forms.Form):
     def __init__(self, *args, time_zone: str = "UTC", current_course_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].help_text = f"In your time zone, {time_zone}."
-        # Published courses, plus the one the session already has (an editor may have unpublished it).
+        # Published public courses, plus the one the session already has (an editor may have
+        # unpublished or restricted it since; the session page then stops showing the link).
         courses = Session.course.field.related_model.objects
+        offered = courses.live().public()
         self.fields["course"].queryset = (
-            courses.live() | courses.filter(pk=current_course_id) if current_course_id else courses.live()
+            offered | courses.filter(pk=current_course_id) if current_course_id else offered
         ).order_by("title")
 
     @staticmethod

@@ -61,17 +61,23 @@ def session_get_for_participant(*, room_id: UUID | str, user: User) -> Session:
     return session
 
 
+CALL_AHEAD_HOURS = 48
+
+
 def user_has_call_ahead(*, user: User, now: datetime | None = None) -> bool:
-    """Whether ``user`` is a participant (mentor, or learner with an active booking) of a
-    scheduled session that has not ended: who may be handed TURN credentials outside a room."""
+    """Whether ``user`` has a real call coming: a scheduled session with at least one booked learner,
+    not ended and starting within CALL_AHEAD_HOURS, that they mentor or are booked on. Who may be
+    handed TURN credentials outside a room (the call check): a throwaway session months away, or one
+    nobody booked, does not count."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     now = now or timezone.now()
-    ahead = Session.objects.filter(status=Session.Status.SCHEDULED, ends_at__gt=now)
-    return (
-        ahead.filter(mentor=user).exists()
-        or ahead.filter(bookings__learner=user, bookings__status=Booking.Status.ACTIVE).exists()
-    )
+    booked = Booking.objects.filter(session=OuterRef("pk"), status=Booking.Status.ACTIVE)
+    soon = Session.objects.filter(
+        status=Session.Status.SCHEDULED, ends_at__gt=now, starts_at__lte=now + timedelta(hours=CALL_AHEAD_HOURS)
+    ).filter(Exists(booked))
+    mine = Booking.objects.filter(session=OuterRef("pk"), learner=user, status=Booking.Status.ACTIVE)
+    return soon.filter(Q(mentor=user) | Q(Exists(mine))).exists()
 
 
 def session_get_for_mentor(*, session_id: int, user: User) -> Session:

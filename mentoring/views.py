@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -431,7 +429,6 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "mentoring/calendar.html", {"feed_url": url})
 
 
-CALENDAR_FEED_PAST_DAYS = 90
 CALENDAR_FEED_LIMIT = 500
 
 
@@ -444,8 +441,11 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         sessions = Session.objects.filter(mentor=user)
     else:
         sessions = Session.objects.filter(bookings__learner=user, bookings__status=Booking.Status.ACTIVE)
-    # What is ahead, then the recent past, newest first: a long history never pushes upcoming
-    # sessions out of the feed.
-    since = timezone.now() - timedelta(days=CALENDAR_FEED_PAST_DAYS)
-    sessions = sessions.filter(ends_at__gte=since).select_related("mentor").order_by("-starts_at")[:CALENDAR_FEED_LIMIT]
+    # What is ahead, soonest first, then the past, newest first, up to the limit: a long history
+    # never pushes upcoming sessions out of the feed.
+    now = timezone.now()
+    sessions = sessions.select_related("mentor")
+    ahead = list(sessions.filter(ends_at__gt=now).order_by("starts_at")[:CALENDAR_FEED_LIMIT])
+    past = list(sessions.filter(ends_at__lte=now).order_by("-starts_at")[: CALENDAR_FEED_LIMIT - len(ahead)])
+    sessions = ahead + past
     return HttpResponse(sessions_feed_ics(name="PeerLearn sessions", sessions=sessions), content_type="text/calendar; charset=utf-8")

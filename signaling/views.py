@@ -21,8 +21,9 @@ def call_check(request: HttpRequest) -> HttpResponse:
     back = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = ""
-    # Relay credentials go only to people with a call ahead (the same rule as in a room): an open
-    # sign-up must not be a way to get free use of the TURN server.
+    # Relay credentials go only to people with a booked call in the next two days: an open sign-up
+    # must not be a way to get free use of the TURN server. (The room itself is stricter: only while
+    # its join window is open.)
     relay_allowed = user_has_call_ahead(user=request.user)
     ice_servers = ice_servers_for(user_id=request.user.pk, ttl=CALL_CHECK_CREDENTIAL_TTL, turn=relay_allowed)
     return render(

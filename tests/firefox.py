@@ -92,7 +92,10 @@ class Firefox:
         self.socket.send(json.dumps({"id": ident, "method": method, "params": params}))
         deadline = time.monotonic() + timeout
         while True:
-            message = json.loads(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{method}: no answer from Firefox within {timeout} s")
+            message = json.loads(self.socket.recv(timeout=left))
             if message.get("type") == "event":
                 if message["method"] == "log.entryAdded":
                     self.log.append(message["params"])
@@ -149,23 +152,30 @@ class Firefox:
         return [entry.get("text") or "" for entry in self.log if entry.get("level") == "error"]
 
     def close(self) -> None:
-        try:
-            self.command("session.end", {}, timeout=5)
-        except Exception:  # noqa: BLE001 (closing anyway)
-            pass
-        try:
-            self._stack.close()
-        finally:
-            self.process.terminate()
+        """Safe at any point of ``start``: ends what was started, removes the profile."""
+        if getattr(self, "socket", None) is not None:
             try:
-                self.process.wait(timeout=10)
+                self.command("session.end", {}, timeout=5)
+            except Exception:  # noqa: BLE001 (closing anyway)
+                pass
+            self._stack.close()
+        process = getattr(self, "process", None)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                process.kill()
+        if getattr(self, "_drain", None) is not None:
             self._drain.wait(timeout=5)
-            shutil.rmtree(self.profile, ignore_errors=True)
+        shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self) -> Firefox:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(self, *exc) -> None:
         self.close()

@@ -320,8 +320,15 @@ def test_a_mentor_links_a_session_to_a_course_and_each_page_links_to_the_other(c
     assert course.url in client.get(f"/sessions/{session.pk}/").content.decode()  # the session links to its course
     assert f"/sessions/{session.pk}/" in client.get(course.url).content.decode()  # the course offers the session
 
-    # Editing keeps the course unless the mentor changes it, even after an editor unpublishes it.
+    # A course behind a password is not offered either.
+    private = make_course(index, title="Members only", slug="members-only")
+    PageViewRestriction.objects.create(page=private, restriction_type="password", password="secret")
+    assert "Members only" not in client.get("/sessions/new/").content.decode()
+
+    # Editing keeps the course unless the mentor changes it, even after an editor unpublishes it;
+    # the session page then no longer links to it.
     course.unpublish()
+    assert course.title not in client.get(f"/sessions/{session.pk}/").content.decode()
     edit = client.get(f"/sessions/{session.pk}/edit/").content.decode()
     assert re.search(rf'<option value="{course.pk}" selected>', edit)
     client.post(f"/sessions/{session.pk}/edit/", {**form, "title": "Renamed", "course": course.pk})

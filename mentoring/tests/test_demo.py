@@ -33,8 +33,8 @@ def assert_data_true() -> None:
     wrong = list(Session.objects.annotate(active=active).exclude(booked_count=F("active")).values_list("title", "booked_count", "active"))
     assert wrong == [], f"seat counts that disagree with the bookings: {wrong}"
     learner1 = User.objects.get(email="learner1@peerlearn.local")
-    mine = list(Session.objects.filter(bookings__learner=learner1, bookings__status=Booking.Status.ACTIVE).order_by("starts_at"))
-    overlaps = [(a.title, b.title) for a, b in zip(mine, mine[1:], strict=False) if b.starts_at < a.ends_at]
+    mine = list(Session.objects.filter(bookings__learner=learner1, bookings__status=Booking.Status.ACTIVE))
+    overlaps = [(a.title, b.title) for a in mine for b in mine if a.pk < b.pk and a.starts_at < b.ends_at and b.starts_at < a.ends_at]
     assert overlaps == [], f"learner1 booked into overlapping sessions: {overlaps}"
 
 
@@ -54,13 +54,16 @@ def test_a_clash_is_resolved_with_seats_freed_and_the_waitlist_moved_on():
     users = {u.email: u for u in User.objects.all()}
     mentor1, mentor2 = users["mentor1@peerlearn.local"], users["mentor2@peerlearn.local"]
     learner1, learner2 = users["learner1@peerlearn.local"], users["learner2@peerlearn.local"]
-    Session.objects.filter(Q(mentor__in=[mentor1, mentor2]), starts_at__gte=now - timedelta(hours=3)).delete()
+    Session.objects.filter(starts_at__gte=now - timedelta(hours=3)).delete()
     # learner1 holds the only seat of mentor2's session in that hour; learner2 waits for it.
     theirs = make_session(mentor2, starts_at=now + timedelta(minutes=20), capacity=1, title="Someone else's session")
     _book_directly(theirs, learner1)
     WaitlistEntry.objects.create(session=theirs, learner=learner2)
-    # mentor1 already has a session in that hour, not open yet.
-    clash = make_session(mentor1, starts_at=now + timedelta(minutes=40), capacity=1, title="Mentor1's own session")
+    # mentor1 already has a 90-minute session in that hour, not open yet; learner1 is also booked
+    # with mentor3 on something that overlaps its last half hour once it is moved to start now.
+    clash = make_session(mentor1, starts_at=now + timedelta(minutes=40), duration=90, capacity=1, title="Mentor1's own session")
+    later = make_session(users["mentor3@peerlearn.local"], starts_at=now + timedelta(minutes=75), capacity=2, title="Later one")
+    _book_directly(later, learner1)
 
     demo_mentoring_seed(now=now)
 
@@ -68,6 +71,7 @@ def test_a_clash_is_resolved_with_seats_freed_and_the_waitlist_moved_on():
     assert live is not None and live.pk == clash.pk  # the clash was used, not doubled
     assert live.starts_at <= now + timedelta(minutes=10) and live.capacity == 1
     assert Booking.objects.get(session=theirs, learner=learner1).status == Booking.Status.CANCELLED
+    assert Booking.objects.get(session=later, learner=learner1).status == Booking.Status.CANCELLED
     assert Booking.objects.get(session=theirs, learner=learner2).status == Booking.Status.ACTIVE
     assert WaitlistEntry.objects.get(session=theirs, learner=learner2).status == WaitlistEntry.Status.PROMOTED
     assert_data_true()

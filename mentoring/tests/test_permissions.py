@@ -184,3 +184,25 @@ def test_not_yours_reads_exactly_like_missing(world):
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.text)
 
     assert body(other) == body(missing)
+
+
+@pytest.mark.django_db
+def test_booking_posts_change_only_what_each_persona_may_change(world):
+    """The matrix sees a redirect for every signed-in booking POST; here is what each one did."""
+    from mentoring.models import Booking
+
+    open_session = make_session(world["mentor_x"], capacity=6, title="Open to all", starts_in=timedelta(days=5))
+    _book_directly(world["full"], make_user("filler@example.com", "Filler"))  # its one seat taken: now it is full
+    for persona in PERSONAS[1:]:
+        client = Client()
+        client.force_login(world[persona])
+        client.post(f"/sessions/{open_session.pk}/book/")
+        client.post(f"/sessions/{world['full'].pk}/waitlist/")
+    booked = set(Booking.objects.filter(session=open_session, status="active").values_list("learner__email", flat=True))
+    waiting = set(WaitlistEntry.objects.filter(session=world["full"], status="waiting").values_list("learner__email", flat=True))
+    # Learners (the editor and staff personas are learner accounts too) book and wait; mentors never do.
+    learners = {world[p].email for p in ("learner_a", "learner_b", "editor", "staff")}
+    assert booked == learners
+    assert waiting == learners
+    open_session.refresh_from_db()
+    assert open_session.booked_count == len(learners)

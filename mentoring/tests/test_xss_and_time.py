@@ -117,13 +117,15 @@ def test_a_mentors_feed_keeps_upcoming_sessions_whatever_their_history(client, m
         started = now - timedelta(days=day, hours=1)
         Session.objects.create(mentor=mentor, title=f"Past {day}", starts_at=started, duration_minutes=60,
                                ends_at=started + timedelta(hours=1), capacity=1, status=Session.Status.COMPLETED)
-    Session.objects.create(mentor=mentor, title="Long ago", starts_at=now - timedelta(days=200), duration_minutes=60,
-                           ends_at=now - timedelta(days=200) + timedelta(hours=1), capacity=1, status=Session.Status.COMPLETED)
-    make_session(mentor, title="Next week", starts_in=timedelta(days=7))
+    for weeks in (1, 2, 30):  # upcoming: the soonest are kept when there are too many
+        make_session(mentor, title=f"In {weeks} weeks", starts_in=timedelta(weeks=weeks))
     response = client.get(f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics")
-    summaries = [str(e["summary"]) for e in Calendar.from_ical(response.content).walk("VEVENT")]
-    assert "Next week (PeerLearn)" in summaries and "Long ago (PeerLearn)" not in summaries
-    assert len(summaries) == 5
+    summaries = sorted(str(e["summary"]).removesuffix(" (PeerLearn)") for e in Calendar.from_ical(response.content).walk("VEVENT"))
+    assert summaries == sorted(["In 1 weeks", "In 2 weeks", "In 30 weeks", "Past 1", "Past 2"])
+    monkeypatch.setattr(views, "CALENDAR_FEED_LIMIT", 2)
+    response = client.get(f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics")
+    summaries = sorted(str(e["summary"]).removesuffix(" (PeerLearn)") for e in Calendar.from_ical(response.content).walk("VEVENT"))
+    assert summaries == ["In 1 weeks", "In 2 weeks"]
 
 
 def test_nonexistent_local_time_is_a_clear_form_error(client):

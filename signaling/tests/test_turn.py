@@ -283,21 +283,23 @@ CALL_CHECK_ICE = re.compile(r'<script id="cc-ice-servers" type="application/json
 
 
 @pytest.mark.django_db
-def test_relay_credentials_go_only_to_people_with_a_session_ahead(client, settings, learner, mentor, outsider):
-    """The call check hands out TURN credentials like a room does: to a session's mentor and its
-    booked learners while the session is ahead, to nobody else (sign-up is open to anyone)."""
+def test_relay_credentials_go_only_to_people_with_a_booked_call_soon(client, settings, learner, mentor, outsider):
+    """The call check hands out TURN credentials only to the mentor and the booked learners of a
+    session with a booking that starts within 48 hours: sign-up is open to anyone, and a throwaway
+    session (far off, or booked by nobody) must not be a key to the relay."""
     import json
     from datetime import timedelta
 
     from django.utils import timezone
 
+    from conftest import make_user
     from mentoring.models import Booking, Session
     from mentoring.tests.factories import make_session
 
     settings.STUN_URLS = ["stun:stun.example.org:3478"]
     settings.TURN_URLS = ["turn:turn.example.org:3478"]
     settings.TURN_SECRET = "call-check-secret"
-    session = make_session(mentor, starts_in=timedelta(days=2), capacity=2)
+    session = make_session(mentor, starts_in=timedelta(hours=30), capacity=2)
     Booking.objects.create(session=session, learner=learner)
 
     def issued(user) -> tuple[list[dict], bool]:
@@ -307,19 +309,24 @@ def test_relay_credentials_go_only_to_people_with_a_session_ahead(client, settin
         html = response.content.decode()
         return json.loads(CALL_CHECK_ICE.search(html).group(1)), "data-relay-withheld" in html
 
-    def relay_user(servers: list[dict]) -> str | None:
-        relays = [s for s in servers if any(u.startswith("turn") for u in s["urls"])]
+    def relay_user(user) -> str | None:
+        relays = [s for s in issued(user)[0] if any(u.startswith("turn") for u in s["urls"])]
         return relays[0]["username"].split(":")[1] if relays else None
 
-    for user in (learner, mentor):
-        servers, withheld = issued(user)
-        assert relay_user(servers) == str(user.pk) and not withheld
+    assert relay_user(learner) == str(learner.pk) and relay_user(mentor) == str(mentor.pk)
     servers, withheld = issued(outsider)
     assert servers == [{"urls": ["stun:stun.example.org:3478"]}] and withheld  # STUN only, and the page says why
 
+    # A mentor's own sessions nobody booked, or a booking months away, are no key.
+    lone = make_user("lone@example.com", "Lone Mentor", "mentor")
+    make_session(lone, starts_in=timedelta(hours=2), capacity=3)
+    far = make_session(lone, starts_in=timedelta(days=90), capacity=3)
+    Booking.objects.create(session=far, learner=outsider)
+    assert relay_user(lone) is None and relay_user(outsider) is None
+
     Booking.objects.filter(learner=learner).update(status=Booking.Status.CANCELLED)
-    assert relay_user(issued(learner)[0]) is None
-    assert relay_user(issued(mentor)[0]) == str(mentor.pk)
+    assert relay_user(learner) is None and relay_user(mentor) is None  # nobody booked any more
+    Booking.objects.filter(learner=learner).update(status=Booking.Status.ACTIVE)
     ended = timezone.now() - timedelta(hours=2)
     Session.objects.filter(pk=session.pk).update(starts_at=ended, ends_at=ended + timedelta(hours=1))
-    assert relay_user(issued(mentor)[0]) is None
+    assert relay_user(mentor) is None and relay_user(learner) is None

@@ -30,7 +30,7 @@ const loadedAt = Date.now();
 const credentialTtlMs = Number(root.dataset.credentialTtl || 0) * 1000;
 // The server has a relay but hands its credentials only to people with a session ahead.
 const relayWithheld = "relayWithheld" in root.dataset;
-const RELAY_AFTER_BOOKING = "The relay (TURN) test runs once you have a session booked: relay access comes with a booking. Book a session, then run the check again.";
+const RELAY_AFTER_BOOKING = "The relay (TURN) test runs when you have a call coming up: a session with a booked seat in the next two days, as its mentor or a learner on it.";
 
 const state = {
   running: false,

@@ -141,11 +141,16 @@ def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused
         screen_size = l_page.evaluate(
             "() => { const s = window.peerlearnCall.screen.getVideoTracks()[0].getSettings(); return [s.width, s.height]; }"
         )
+        # WebRTC may scale the picture down on a busy machine, so the size need not match exactly:
+        # it must leave the camera's and take the capture's shape.
         deadline = time.monotonic() + 15
-        while (shared_size := inbound_size(m_page, "Alice Learner")) != screen_size:
+
+        def shows_the_screen(size) -> bool:
+            return size != camera_size and abs(size[0] / max(size[1], 1) - screen_size[0] / screen_size[1]) < 0.02
+
+        while not shows_the_screen(shared_size := inbound_size(m_page, "Alice Learner")):
             assert time.monotonic() < deadline, f"the mentor still gets {shared_size}, not the {screen_size} screen capture"
             m_page.wait_for_timeout(200)
-        assert shared_size != camera_size
         wait_for_video(m_page, ["Alice Learner"])
         print(f"\n[call] screen share: the mentor's video from the learner went from {camera_size} to {shared_size}")
 

@@ -205,7 +205,7 @@ def test_without_a_session_ahead_the_relay_test_waits_for_a_booking(live_db, lea
     for name in ["Relay over UDP", "Relay over TCP"]:
         row = result_row(page, name)
         expect(row.locator(".cc-badge")).to_have_text("After you book")
-        expect(row).to_contain_text("runs once you have a session booked")
+        expect(row).to_contain_text("runs when you have a call coming up")
     summary = page.get_by_role("status").filter(has=page.locator("#cc-summary-title"))
     expect(summary).to_contain_text("Ready for calls")
-    expect(summary).to_contain_text("The relay (TURN) test runs once you have a session booked")
+    expect(summary).to_contain_text("The relay (TURN) test runs when you have a call coming up")

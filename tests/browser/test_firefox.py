@@ -109,10 +109,10 @@ def test_a_call_between_firefox_and_chromium(call_setup, chromium, firefox):  # 
         context.close()
 
 
-LAPTOP, PHONE = (1280, 800), (390, 844)
+LAPTOP, SMALL_LAPTOP, PHONE = (1280, 800), (1024, 768), (390, 844)
 
 
-def test_pages_in_firefox_on_a_laptop_and_a_phone(live_server_url, firefox):
+def test_pages_in_firefox_on_laptops_and_a_phone(live_server_url, firefox):
     """Every kind of page a visitor and a learner use: served, no console error, no CSP violation,
     and nothing wider than a phone's screen."""
     call_command("seed_demo", verbosity=0)
@@ -120,14 +120,14 @@ def test_pages_in_firefox_on_a_laptop_and_a_phone(live_server_url, firefox):
     live = Session.objects.filter(mentor__email="mentor1@peerlearn.local", status="scheduled").order_by("starts_at").first()
     public = ["/", "/courses/", "/courses/python-foundations/", "/mentors/", "/sessions/", "/search/?q=python",
               "/accounts/login/", "/accounts/signup/", "/about/"]
-    signed_in = ["/dashboard/", "/mentors/", "/notifications/", "/profile/", "/calendar/", "/accounts/2fa/",
+    signed_in = ["/dashboard/", "/accounts/email/", "/notifications/", "/profile/", "/calendar/", "/accounts/2fa/",
                  "/call-check/", f"/sessions/{live.pk}/", f"/sessions/{live.room_id}/room/"]
     problems: list[str] = []
     checked = 0
 
     def visit_all(paths: list[str]) -> None:
         nonlocal checked
-        for width, height in (LAPTOP, PHONE):
+        for width, height in (LAPTOP, SMALL_LAPTOP, PHONE):
             firefox.command("browsingContext.setViewport",
                             {"context": firefox.context, "viewport": {"width": width, "height": height}})
             for path in paths:
@@ -149,5 +149,5 @@ def test_pages_in_firefox_on_a_laptop_and_a_phone(live_server_url, firefox):
     problems += [f"CSP in the room: {v}" for v in firefox.evaluate("() => window.__csp")]
     problems += [f"console: {e}" for e in firefox.errors()]
     print(f"\n[firefox] {firefox.version}: {checked} page views ({len(public)} public and {len(signed_in)} signed-in "
-          f"pages at 1280 and 390 px); problems {len(problems)}")
+          f"pages at 1280, 1024 and 390 px); problems {len(problems)}")
     assert problems == []

@@ -360,8 +360,10 @@ $("#toggle-screen").addEventListener("click", async (event) => {
   try {
     call.screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
   } catch (error) {
-    // Cancelling the browser's picker is a choice, not a fault; anything else is said.
-    if (error.name !== "NotAllowedError" && error.name !== "AbortError") setStatus("Screen sharing is not available here.");
+    // Cancelling the browser's picker is a choice, not a fault; anything else (no screen, refused
+    // by the system or a policy) is said.
+    const cancelled = error.name === "AbortError" || (error.name === "NotAllowedError" && !/system|policy/i.test(error.message));
+    if (!cancelled) setStatus("Screen sharing is not available here.");
     return;
   }
   const track = call.screen.getVideoTracks()[0];
