@@ -7,6 +7,7 @@ and the ``python -c`` child of :func:`make_rooms`).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -14,10 +15,11 @@ import math
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -41,6 +43,62 @@ class BenchError(Exception):
 
 def tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+_ACCESS_LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
+
+
+def without_access_lines(log: str, lines: int = 120) -> str:
+    """The end of a Daphne log without its access-log lines: tracebacks and warnings."""
+    return tail("\n".join(line for line in log.splitlines() if not _ACCESS_LINE.match(line)), lines)
+
+
+def server_logs_end(logs: list[Path], lines: int = 40) -> str:
+    """The end of each server's log, access lines left out (visitors fill it with them)."""
+    return "\n".join(
+        f"--- {log}\n{without_access_lines(log.read_text('utf-8', 'replace'), lines) or '(empty)'}"
+        for log in logs
+        if log.exists()
+    )
+
+
+# --------------------------------------------------------------------------- running a benchmark
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: the servers stop, the database is dropped
+
+
+def stop_on_signals() -> None:
+    """SIGTERM unwinds like Ctrl-C, and Ctrl-C works even when started with SIGINT ignored (`cmd &`)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def run_against_servers(
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace, list[Path]], dict],
+    logs: list[Path],
+    *,
+    problem: Callable[[dict], str | None],
+    render: Callable[[dict], str],
+) -> int:
+    """Run a benchmark whose servers write ``logs``: 0 done, 1 done with ``problem(report)`` (the
+    servers' logs are shown), 2 could not run, 130 interrupted. Prints the report (JSON with --json)."""
+    stop_on_signals()
+    try:
+        report = run(args, logs)
+    except BenchError as exc:
+        progress(f"cannot benchmark: {exc}")
+        if any(log.exists() for log in logs):
+            progress(f"the end of the servers' logs:\n{server_logs_end(logs)}")
+        return 2
+    except KeyboardInterrupt:
+        progress("interrupted; the servers are stopped" + ("" if args.keep_db else " and the database dropped"))
+        return 130
+    trouble = problem(report)
+    if trouble:
+        progress(f"{trouble}; the end of the servers' logs:\n{server_logs_end(logs)}")
+    print(json.dumps(report) if args.json else render(report), flush=True)
+    return 1 if trouble else 0
 
 
 # --------------------------------------------------------------------------- database
@@ -328,6 +386,13 @@ def process_rss_kib(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def check_socket_limit(rooms: int) -> None:
+    """Room for each side's sockets, Daphne's sockets and Redis/PostgreSQL connections, or BenchError."""
+    limit = raise_open_file_limit(4 * rooms + 1024)
+    if limit < 2 * rooms + 256:
+        raise BenchError(f"the open-file limit is {limit}; {2 * rooms} sockets need more (ulimit -n)")
 
 
 def raise_open_file_limit(wanted: int) -> int:

@@ -30,8 +30,6 @@ benchmark could not run; missing a goal does not change it.
 from __future__ import annotations
 
 import argparse
-import json
-import signal
 import sys
 import time
 import uuid
@@ -53,8 +51,8 @@ from bench._common import (  # noqa: E402
     parse_server_env,
     percentile,
     progress,
+    run_against_servers,
     running_daphne,
-    tail,
 )
 from tests.servers import CHROMIUM, CHROMIUM_FLAGS, ROOT  # noqa: E402
 
@@ -350,32 +348,15 @@ def run(args: argparse.Namespace, log: Path) -> dict:
     return report
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: the server stops, the database is dropped
+def problem(report: dict) -> str | None:
+    failures = report.pop("failures")  # said here, not printed in the report
+    return f"{len(failures)} joins failed" if failures else None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     log = ROOT / "var" / f"bench-call-setup-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    try:
-        report = run(args, log)
-    except BenchError as exc:
-        progress(f"cannot benchmark: {exc}")
-        if log.exists():
-            progress(f"the end of Daphne's log ({log}):\n{tail(log.read_text('utf-8', 'replace'), 40)}")
-        return 2
-    except KeyboardInterrupt:
-        progress("interrupted; the server is stopped" + ("" if args.keep_db else " and the database dropped"))
-        return 130
-    failures = report.pop("failures")
-    if failures:
-        progress(
-            f"{len(failures)} joins failed; the end of Daphne's log ({log}):\n{tail(log.read_text('utf-8', 'replace'), 40)}"
-        )
-    print(json.dumps(report) if args.json else render(report), flush=True)
-    return 1 if failures else 0
+    return run_against_servers(args, lambda args, logs: run(args, logs[0]), [log], problem=problem, render=render)
 
 
 if __name__ == "__main__":

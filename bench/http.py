@@ -27,9 +27,7 @@ import asyncio
 import json
 import os
 import platform
-import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -63,7 +61,8 @@ from bench._common import (  # noqa: E402
     percentile,
     process_cpu_seconds,
     running_daphne,
-    tail,
+    stop_on_signals,
+    without_access_lines,
 )
 
 
@@ -207,14 +206,6 @@ async def run_endpoints(args: argparse.Namespace, port: int, server_pid: int) ->
     return results
 
 
-_ACCESS_LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
-
-
-def server_problems(log: str, lines: int = 120) -> str:
-    """The end of Daphne's log without its access-log lines: tracebacks and warnings."""
-    return tail("\n".join(line for line in log.splitlines() if not _ACCESS_LINE.match(line)), lines)
-
-
 def versions() -> dict[str, str]:
     found = {}
     for name in ("django", "wagtail", "channels", "daphne", "twisted", "psycopg"):
@@ -341,19 +332,14 @@ def run(args: argparse.Namespace, log_dir: Path) -> dict:
         },
     }
     if any(row["errors"] for row in endpoints.values()):
-        progress(f"some requests failed; Daphne's log without access lines:\n{server_problems(log)}")
+        progress(f"some requests failed; Daphne's log without access lines:\n{without_access_lines(log)}")
         report["config"]["server"]["log"] = str(log_dir / "daphne.log")
     return report
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: the server stops, the database is dropped
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`cmd &`)
+    stop_on_signals()
     log_dir = Path(tempfile.mkdtemp(prefix="peerlearn-bench-"))
     daphne_log = log_dir / "daphne.log"
     keep_log = False
@@ -364,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"cannot benchmark: {exc}")
         if daphne_log.exists():
             keep_log = True
-            problems = server_problems(daphne_log.read_text("utf-8", "replace"))
+            problems = without_access_lines(daphne_log.read_text("utf-8", "replace"))
             progress(f"Daphne's log ({daphne_log}) without access lines:\n{problems}")
         return 2
     except KeyboardInterrupt:

@@ -40,11 +40,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import os
 import re
-import signal
 import sys
 import tempfile
 import time
@@ -74,6 +72,7 @@ from bench._common import (  # noqa: E402
     app_env,
     build_request,
     check_room_arguments,
+    check_socket_limit,
     cookie_header,
     fresh_database,
     login,
@@ -83,10 +82,9 @@ from bench._common import (  # noqa: E402
     percentile,
     process_cpu_seconds,
     progress,
-    raise_open_file_limit,
+    run_against_servers,
     running_daphne,
 )
-from bench.http import server_problems as without_access_lines  # noqa: E402
 from bench.signaling import (  # noqa: E402
     Client,
     Relay,
@@ -285,10 +283,7 @@ async def run_clients(args: argparse.Namespace, rooms: list[Room], ports: list[i
 
 
 def run(args: argparse.Namespace, logs: list[Path]) -> dict:
-    # Each side's sockets, Daphne's sockets and Redis/PostgreSQL connections, with room to spare.
-    limit = raise_open_file_limit(4 * args.rooms + 1024)
-    if limit < 2 * args.rooms + 256:
-        raise BenchError(f"the open-file limit is {limit}; {2 * args.rooms} sockets need more (ulimit -n)")
+    check_socket_limit(args.rooms)
     prefix = f"{CHANNEL_LAYER_PREFIX}-{uuid.uuid4().hex[:8]}"  # no group left over from an earlier run
     media = tempfile.TemporaryDirectory(prefix="peerlearn-bench-load-media-")  # seed_demo's course images
     env = app_env(
@@ -298,8 +293,6 @@ def run(args: argparse.Namespace, logs: list[Path]) -> dict:
             "CHANNEL_LAYER": args.layer,
             "CHANNEL_LAYER_PREFIX": prefix,
             "MEDIA_ROOT": media.name,
-            # Production's anonymous page cache (tests.servers turns it off for tests; visitors here are not tests).
-            "PAGE_CACHE_SECONDS": "300",
             # No drain on SIGTERM: every socket is closed by then, and the servers stop side by side at once.
             "SHUTDOWN_DRAIN_SECONDS": "0",
             **args.server_env,
@@ -397,8 +390,10 @@ def summarise(args: argparse.Namespace, raw: dict) -> dict:
     }
 
 
-def failed(report: dict) -> bool:
-    return bool(report["lost"] or report["socket_errors"] or report["http_errors"] or report["sockets_held"] < report["sockets"])
+def problem(report: dict) -> str | None:
+    if report["lost"] or report["socket_errors"] or report["http_errors"] or report["sockets_held"] < report["sockets"]:
+        return "lines were lost, sockets dropped or requests failed"
+    return None
 
 
 def render(report: dict) -> str:
@@ -455,39 +450,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def server_problems(logs: list[Path], lines: int = 40) -> str:
-    """The end of each server's log without its access-log lines (visitors fill it with them)."""
-    return "\n".join(
-        f"--- {log}\n{without_access_lines(log.read_text('utf-8', 'replace'), lines) or '(empty)'}"
-        for log in logs
-        if log.exists()
-    )
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: the servers stop, the database is dropped
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     logs = [ROOT / "var" / f"bench-load-{stamp}-{os.getpid()}-{i}.log" for i in range(PROCESSES)]
-    try:
-        report = run(args, logs)
-    except BenchError as exc:
-        progress(f"cannot benchmark: {exc}")
-        if any(log.exists() for log in logs):
-            progress(f"the end of the servers' logs:\n{server_problems(logs)}")
-        return 2
-    except KeyboardInterrupt:
-        progress("interrupted; the servers are stopped" + ("" if args.keep_db else " and the database dropped"))
-        return 130
-    if failed(report):
-        progress(f"lines were lost, sockets dropped or requests failed; the end of the servers' logs:\n{server_problems(logs)}")
-    print(json.dumps(report) if args.json else render(report), flush=True)
-    return 1 if failed(report) else 0
+    return run_against_servers(args, run, logs, problem=problem, render=render)
 
 
 if __name__ == "__main__":

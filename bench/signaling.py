@@ -42,7 +42,6 @@ import contextlib
 import json
 import math
 import secrets
-import signal
 import sys
 import time
 import uuid
@@ -68,6 +67,7 @@ from bench._common import (  # noqa: E402
     add_server_arguments,
     app_env,
     check_room_arguments,
+    check_socket_limit,
     fresh_database,
     make_rooms,
     manage,
@@ -76,9 +76,8 @@ from bench._common import (  # noqa: E402
     process_cpu_seconds,
     process_rss_kib,
     progress,
-    raise_open_file_limit,
+    run_against_servers,
     running_daphne,
-    tail,
 )
 from tests.servers import ROOT  # noqa: E402
 
@@ -599,10 +598,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, logs: list[Path]) -> dict:
-    # Each side's sockets, Daphne's sockets and Redis/PostgreSQL connections, with room to spare.
-    limit = raise_open_file_limit(4 * args.rooms + 1024)
-    if limit < 2 * args.rooms + 256:
-        raise BenchError(f"the open-file limit is {limit}; {2 * args.rooms} sockets need more (ulimit -n)")
+    check_socket_limit(args.rooms)
     prefix = f"{CHANNEL_LAYER_PREFIX}-{uuid.uuid4().hex[:8]}"  # no group left over from an earlier run
     env = app_env(
         database_url=args.database_url,
@@ -629,40 +625,15 @@ def run(args: argparse.Namespace, logs: list[Path]) -> dict:
     return summarise(args, raw)
 
 
-def server_problems(logs: list[Path], lines: int = 40) -> str:
-    parts = []
-    for log in logs:
-        if log.exists():
-            text = log.read_text("utf-8", "replace")
-            parts.append(f"--- {log}\n{tail(text, lines) if text.strip() else '(empty)'}")
-    return "\n".join(parts)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: the servers stop, the database is dropped
+def problem(report: dict) -> str | None:
+    return "sockets were refused or lines lost" if report["refused"] or report["lost"] else None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     logs = [ROOT / "var" / f"bench-signaling-{stamp}-{i}.log" for i in range(args.processes)]
-    try:
-        report = run(args, logs)
-    except BenchError as exc:
-        progress(f"cannot benchmark: {exc}")
-        if any(log.exists() for log in logs):
-            progress(f"the end of the servers' logs:\n{server_problems(logs)}")
-        return 2
-    except KeyboardInterrupt:
-        progress("interrupted; the servers are stopped" + ("" if args.keep_db else " and the database dropped"))
-        return 130
-    failed = report["refused"] or report["lost"]
-    if failed:
-        progress(f"sockets were refused or lines lost; the end of the servers' logs:\n{server_problems(logs)}")
-    print(json.dumps(report) if args.json else render(report), flush=True)
-    return 1 if failed else 0
+    return run_against_servers(args, run, logs, problem=problem, render=render)
 
 
 if __name__ == "__main__":

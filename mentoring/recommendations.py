@@ -17,13 +17,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count
+from django.core.cache import cache
+from django.db.models import Count, F
 from django.utils import timezone
 
 from portal.accounts.models import User
 
 from .models import Booking, MentorProfile, NotInterested, Session
 from .selectors import mentors_directory, sessions_open_for_booking
+from .services.recommendations import ranking_version_key
 
 logger = logging.getLogger(__name__)
 POPULAR_DAYS = 7
@@ -143,11 +145,6 @@ RANKING_CACHE_SECONDS = 60
 
 
 def recommend_sessions_cached(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
-    from django.core.cache import cache
-    from django.db.models import F
-
-    from .services.recommendations import ranking_version_key
-
     now = now or timezone.now()
     key = f"recommendations:sessions:{user.pk}:{limit}:{cache.get(ranking_version_key(user.pk), 0)}"
     cached = cache.get(key)

@@ -120,7 +120,7 @@ def test_overview_buckets_by_monday_utc_weeks_and_leaves_out_cancelled_hidden_an
 
     with CaptureQueriesContext(connection) as queries:
         overview = analytics_overview(now=now)
-    assert len(queries) == 8
+    assert len(queries) == 7
 
     assert [w.week_start for w in overview.weeks][0] == date(2024, 12, 23)
     assert [w.week_start for w in overview.weeks][-1] == date(2025, 3, 10)
