@@ -49,11 +49,17 @@ def log_in(context, base: str, email: str):
     return page
 
 
-def join(page, base: str, session) -> None:
+def join(page, base: str, session, *, after_ms: int = 0, wait_for_media: bool = False) -> None:
+    """Open the room and click Join ``after_ms`` after the page loaded, as people do: at once by
+    default, before the browser has answered for the camera. ``wait_for_media`` waits for the
+    ready text first (a test that needs that order says so)."""
     page.goto(f"{base}/sessions/{session.room_id}/room/")
-    expect(page.get_by_text("Camera and microphone are ready.")).to_be_visible(timeout=10_000)
+    if wait_for_media:
+        expect(page.get_by_text("Camera and microphone are ready.")).to_be_visible(timeout=10_000)
+    elif after_ms:
+        page.wait_for_timeout(after_ms)
     page.get_by_role("button", name="Join the call").click()
-    expect(page.locator("#call")).to_be_visible()
+    expect(page.locator("#call")).to_be_visible(timeout=15_000)
 
 
 STATES = """() => [...window.peerlearnCall.peers.values()].map(e => [e.info.name, e.link.pc.connectionState,

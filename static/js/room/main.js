@@ -11,27 +11,73 @@ const call = { myId: null, socket: null, config: null, audio: true, video: true,
 window.peerlearnCall = call; // for diagnostics and the end-to-end tests
 
 // ------------------------------------------------------------------ pre-join
+// The room asks for the camera and microphone as it opens. Whatever the browser answers, and
+// whenever (before or after Join, granted late, a device plugged in or picked), `showMedia` hands
+// the current tracks to the preview, the own tile and every peer connection.
+call.media = media;
+call.localStream = new MediaStream(); // only groups our tracks under one id on the other side
+
 async function fillDevices() {
   const { audio, video } = await LocalMedia.devices();
-  for (const [select, list] of [[$("#mic-select"), audio], [$("#camera-select"), video]]) {
+  for (const [select, list, kind] of [[$("#mic-select"), audio, "audio"], [$("#camera-select"), video, "video"]]) {
+    const current = media.tracks[kind]?.getSettings?.().deviceId || select.value;
     select.replaceChildren(...list.map((d, i) => new Option(d.label || `${select.dataset.kind} ${i + 1}`, d.deviceId)));
+    if (list.some((d) => d.deviceId === current)) select.value = current;
     select.disabled = list.length === 0;
   }
 }
 
-async function startPreview() {
-  const stream = await media.start({ audioDeviceId: $("#mic-select").value || undefined, videoDeviceId: $("#camera-select").value || undefined });
-  $("#preview").srcObject = stream;
-  media.meter($("#mic-level"));
-  $("#prejoin-status").textContent = media.error
-    ? "We could not use your camera. You can still join with microphone only, or just listen."
-    : "Camera and microphone are ready.";
-  await fillDevices();
+function sentTracks() {
+  return { audio: media.audioTrack, video: call.screen?.getVideoTracks()[0] || media.videoTrack };
 }
 
-$("#mic-select").addEventListener("change", startPreview);
-$("#camera-select").addEventListener("change", startPreview);
-$("#join").addEventListener("click", join);
+function refusal(error) {
+  if (!error) return "";
+  if (error.name === "NotAllowedError" || error.name === "SecurityError") return "blocked";
+  if (error.name === "NotFoundError" || error.name === "OverconstrainedError") return "missing";
+  return "busy";
+}
+
+function mediaWords() {
+  if (!media.ready) return "Asking for your camera and microphone…";
+  const { audio, video } = media.tracks;
+  if (audio && video) return "Camera and microphone are ready.";
+  const why = (kind) => ({ blocked: "is blocked in your browser", missing: "was not found", busy: "could not be started" })[refusal(media.errors[kind])] || "is not available";
+  if (audio) return `Your camera ${why("video")}. You can join with your microphone only; allow the camera and it is added to the call.`;
+  if (video) return `Your microphone ${why("audio")}. You can join with your camera only; allow the microphone and it is added to the call.`;
+  return `Your camera and microphone are not available (the camera ${why("video")}). You can still join and listen; allow them and they are added to the call.`;
+}
+
+function showMedia() {
+  const tracks = sentTracks();
+  if (media.audioTrack) media.audioTrack.enabled = call.audio;
+  if (media.videoTrack) media.videoTrack.enabled = call.video;
+  const own = tracks.video ? [tracks.video] : [];
+  for (const video of [$("#preview"), $("#local-video")]) {
+    const shown = video.srcObject?.getVideoTracks?.()[0] || null;
+    if (shown !== (own[0] || null)) video.srcObject = own.length ? new MediaStream(own) : null;
+  }
+  for (const track of call.localStream.getTracks()) call.localStream.removeTrack(track);
+  for (const track of Object.values(tracks)) if (track) call.localStream.addTrack(track);
+  $(".tile-self").classList.toggle("video-off", !call.screen && !(call.video && media.videoTrack));
+  $("#preview").parentElement.classList.toggle("video-off", !(call.video && media.videoTrack));
+  for (const { link } of peers.values()) {
+    link.setTrack("audio", tracks.audio);
+    link.setTrack("video", tracks.video);
+  }
+  showToggles();
+  if (root.dataset.state === "prejoin") $("#prejoin-status").textContent = call.waiting ? waitingWords() : mediaWords();
+  else if (media.ready && (!media.audioTrack || !media.videoTrack)) setStatus(mediaWords().split(". ")[0] + ".");
+  if (media.ready) media.meter($("#mic-level"));
+  sendMediaState();
+}
+
+media.addEventListener("asking", showMedia);
+media.addEventListener("change", () => { showMedia(); fillDevices().catch(() => {}); });
+$("#mic-select").addEventListener("change", (event) => media.switchDevice("audio", event.currentTarget.value));
+$("#camera-select").addEventListener("change", (event) => media.switchDevice("video", event.currentTarget.value));
+$("#join").addEventListener("click", () => join({ wait: true }));
+$("#join-now").addEventListener("click", () => join({ wait: false }));
 
 // ------------------------------------------------------------------ signaling
 // The socket may drop (server restart, network change). The page then reconnects with jittered
@@ -59,8 +105,28 @@ function sendChat(text) {
   setStatus("Reconnecting… your message goes out as soon as we are back.");
 }
 
-function join() {
+// Join waits for the browser's answer about the camera and microphone, so nobody joins without the
+// media they are about to be asked for; "Join now" goes in at once, and the media follow when the
+// browser answers.
+function waitingWords() {
+  return "Joining as soon as your browser answers for the camera and microphone…";
+}
+
+async function join({ wait }) {
+  if (call.socket) return; // a second click, or Join now after Join: already on the way
+  if (wait && !media.ready) {
+    call.waiting = true;
+    $("#join").disabled = true;
+    $("#join").textContent = "Waiting for camera and microphone…";
+    $("#join-now").hidden = false;
+    $("#prejoin-status").textContent = waitingWords();
+    await media.settled;
+    if (!call.waiting) return; // Join now was clicked meanwhile
+  }
+  call.waiting = false;
   $("#join").disabled = true;
+  $("#join-now").hidden = true;
+  $("#join").textContent = "Joining…";
   $("#prejoin-status").textContent = "Connecting…";
   connect();
 }
@@ -82,7 +148,9 @@ function connect() {
     if (final) return endCall(final);
     if (!call.myId) {
       // Never got in: the room may have closed, or the server is down. Say so and let the user retry.
+      call.socket = null;
       $("#join").disabled = false;
+      $("#join").textContent = "Join the call";
       $("#prejoin-status").textContent = "We could not reach the call. Check your connection and try again.";
       return;
     }
@@ -133,11 +201,11 @@ const handlers = {
     const listed = new Map(message.peers.map((peer) => [peer.id, peer]));
     if (!again) {
       root.dataset.state = "in-call";
-      $("#local-video").srcObject = media.stream;
       $("#prejoin").hidden = true;
       $("#call").hidden = false;
       setStatus(message.peers.length ? "Connecting to the others…" : "You are the first one here. Waiting for the others…");
       addParticipant({ ...message.you, self: true });
+      showMedia();
     } else {
       call.reconnects += 1;
       showBanner("");
@@ -254,7 +322,8 @@ function addPeer(info, { initiator }) {
     polite: call.myId < info.id,
     initiator,
     config: call.config,
-    localStream: media.stream,
+    tracks: sentTracks(),
+    stream: call.localStream,
     send: (data) => send({ type: "signal", to: info.id, data }),
     onTrack: (stream) => { if (video.srcObject !== stream) video.srcObject = stream; },
     onState: (state) => {
@@ -263,7 +332,6 @@ function addPeer(info, { initiator }) {
       if (state === "connected") setStatus("Connected.");
     },
   });
-  if (call.screen) link.replaceVideo(call.screen.getVideoTracks()[0]);
   peers.set(info.id, { info, link, tile, row });
   for (const data of early.get(info.id) || []) link.handle(data);
   early.delete(info.id);
@@ -328,8 +396,14 @@ $("#chat-form").addEventListener("submit", (event) => {
 });
 
 // ------------------------------------------------------------------ controls
+// What the others are told matches what they get: no "camera on" without a camera track.
 function sendMediaState() {
-  send({ type: "media-state", audio: call.audio, video: call.video, screen: Boolean(call.screen) });
+  send({
+    type: "media-state",
+    audio: call.audio && Boolean(media.audioTrack),
+    video: call.video && Boolean(media.videoTrack),
+    screen: Boolean(call.screen),
+  });
 }
 
 function toggle(button, on, labels) {
@@ -338,27 +412,40 @@ function toggle(button, on, labels) {
   button.querySelector(".label").textContent = on ? labels[0] : labels[1];
 }
 
-$("#toggle-mic").addEventListener("click", (event) => {
-  call.audio = !call.audio;
-  media.audioTrack && (media.audioTrack.enabled = call.audio);
-  toggle(event.currentTarget, call.audio, ["Mute", "Unmute"]);
-  sendMediaState();
-});
+function showToggles() {
+  for (const button of root.querySelectorAll("[data-toggle=audio]")) toggle(button, call.audio && Boolean(media.audioTrack), ["Mute", "Unmute"]);
+  for (const button of root.querySelectorAll("[data-toggle=video]")) toggle(button, call.video && Boolean(media.videoTrack), ["Camera off", "Camera on"]);
+}
 
-$("#toggle-camera").addEventListener("click", (event) => {
-  call.video = !call.video;
-  media.videoTrack && (media.videoTrack.enabled = call.video);
-  toggle(event.currentTarget, call.video, ["Camera off", "Camera on"]);
-  sendMediaState();
-});
+// The same buttons before and during the call. Turning on a kind the page has no track for asks the
+// browser again (it may prompt, or say it is blocked).
+async function toggleKind(kind) {
+  if (!media.tracks[kind]) {
+    call[kind] = true;
+    await media.fillGaps("asked");
+    if (!media.tracks[kind]) {
+      const words = mediaWords();
+      if (root.dataset.state === "prejoin") $("#prejoin-status").textContent = words;
+      else setStatus(words);
+    }
+    return showMedia();
+  }
+  call[kind] = !call[kind];
+  showMedia();
+}
+
+for (const button of root.querySelectorAll("[data-toggle]")) {
+  button.addEventListener("click", () => toggleKind(button.dataset.toggle));
+}
 
 // Phones and some browsers cannot share a screen at all: offer no button that cannot work.
 $("#toggle-screen").hidden = !navigator.mediaDevices?.getDisplayMedia;
 $("#toggle-screen").addEventListener("click", async (event) => {
   const button = event.currentTarget;
   if (call.screen) return stopScreen(button);
+  let screen;
   try {
-    call.screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
   } catch (error) {
     // Cancelling the browser's picker is a choice, not a fault; anything else (no screen, refused
     // by the system or a policy) is said.
@@ -366,21 +453,17 @@ $("#toggle-screen").addEventListener("click", async (event) => {
     if (!cancelled) setStatus("Screen sharing is not available here.");
     return;
   }
-  const track = call.screen.getVideoTracks()[0];
-  track.addEventListener("ended", () => stopScreen(button));
-  for (const { link } of peers.values()) await link.replaceVideo(track);
-  $("#local-video").srcObject = call.screen;
+  call.screen = screen;
+  screen.getVideoTracks()[0].addEventListener("ended", () => { if (call.screen === screen) stopScreen(button); });
   toggle(button, false, ["Share screen", "Stop sharing"]);
-  sendMediaState();
+  showMedia();
 });
 
-async function stopScreen(button) {
+function stopScreen(button) {
   call.screen?.getTracks().forEach((t) => t.stop());
   call.screen = null;
-  for (const { link } of peers.values()) await link.replaceVideo(media.videoTrack);
-  $("#local-video").srcObject = media.stream;
   toggle(button, true, ["Share screen", "Stop sharing"]);
-  sendMediaState();
+  showMedia();
 }
 
 $("#leave").addEventListener("click", () => {
@@ -435,4 +518,4 @@ window.addEventListener("pagehide", () => {
   send({ type: "leave" });
 });
 
-startPreview();
+media.start();

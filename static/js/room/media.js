@@ -1,40 +1,157 @@
-// Local camera and microphone: preview, device lists, a mic level meter, switching devices.
+// Local camera and microphone: what the page may send, kept current whatever order things happen in.
+//
+// A person may click Join before the browser has answered for the camera, deny the camera and grant
+// it later, plug a camera in mid-call or pick another device. LocalMedia keeps one current track per
+// kind (or none) and tells its listeners every time that changes; the call hands each change to
+// every peer connection, so what the others receive never depends on when Join was clicked.
 
-export class LocalMedia {
+const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 } };
+
+export class LocalMedia extends EventTarget {
   constructor() {
-    this.stream = null;
+    super();
+    this.tracks = { audio: null, video: null };
+    this.errors = { audio: null, video: null }; // the last refusal per kind (a DOMException), if any
+    this.devices = { audio: "", video: "" }; // the chosen deviceId per kind ("" = the default)
+    this.state = "idle"; // idle -> asking -> settled (whatever was granted)
+    this.generation = 0; // a newer request wins over an older one still waiting for its answer
     this.audioContext = null;
     this.meterFrame = 0;
+    this.settled = new Promise((resolve) => { this.resolveSettled = resolve; });
+    navigator.mediaDevices?.addEventListener?.("devicechange", () => this.fillGaps("devicechange"));
+    this.watchPermissions();
   }
 
-  async start({ audioDeviceId, videoDeviceId } = {}) {
-    this.stop();
-    const constraints = {
-      audio: audioDeviceId ? { deviceId: { exact: audioDeviceId } } : true,
-      video: videoDeviceId ? { deviceId: { exact: videoDeviceId }, width: { ideal: 1280 }, height: { ideal: 720 } } : { width: { ideal: 1280 }, height: { ideal: 720 } },
-    };
+  get audioTrack() { return this.tracks.audio; }
+  get videoTrack() { return this.tracks.video; }
+  get ready() { return this.state === "settled"; }
+
+  // Ask for both kinds; if the pair is refused, ask for each on its own, so a denied or missing
+  // camera still leaves the microphone (and the other way round).
+  async start() {
+    const generation = ++this.generation;
+    this.state = "asking";
+    this.emit("asking");
+    const wanted = { audio: this.constraint("audio"), video: this.constraint("video") };
+    const got = { audio: null, video: null };
+    const errors = { audio: null, video: null };
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia(constraints);
-    } catch (error) {
-      // Fall back to audio only, then to nothing: people can still join and watch.
-      try {
-        this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
-      } catch {
-        this.stream = new MediaStream();
+      const stream = await navigator.mediaDevices.getUserMedia(wanted);
+      got.audio = stream.getAudioTracks()[0] || null;
+      got.video = stream.getVideoTracks()[0] || null;
+    } catch {
+      for (const kind of ["audio", "video"]) {
+        try {
+          const stream = await navigator.mediaDevices.getUserMedia({ [kind]: wanted[kind] });
+          got[kind] = stream.getTracks()[0] || null;
+        } catch (error) {
+          errors[kind] = error;
+        }
       }
-      this.error = error;
     }
-    return this.stream;
+    if (generation !== this.generation) {
+      // A newer request (another device picked meanwhile) owns the outcome.
+      Object.values(got).forEach((t) => t?.stop());
+      return;
+    }
+    this.errors = errors;
+    for (const kind of ["audio", "video"]) this.use(kind, got[kind]);
+    this.state = "settled";
+    this.resolveSettled();
+    this.emit("change");
+  }
+
+  // A device picked from a list: only that kind is asked for again, the other keeps going.
+  async switchDevice(kind, deviceId) {
+    this.devices[kind] = deviceId;
+    const generation = ++this.generation;
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraint(kind) });
+      const track = stream.getTracks()[0];
+      if (generation !== this.generation) return track.stop();
+      this.errors[kind] = null;
+      this.use(kind, track);
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.errors[kind] = error;
+      if (!this.tracks[kind]) this.use(kind, null);
+    }
+    if (this.state !== "settled") {
+      this.state = "settled";
+      this.resolveSettled();
+    }
+    this.emit("change");
+  }
+
+  // A kind we have no track for (refused, unplugged, not there at first): ask again when the
+  // browser says something changed. Nothing is asked while a request is still out.
+  async fillGaps(reason) {
+    if (this.state !== "settled" || this.filling) return;
+    const missing = ["audio", "video"].filter((kind) => !this.tracks[kind]);
+    if (!missing.length) return;
+    this.filling = true;
+    let changed = false;
+    try {
+      for (const kind of missing) {
+        try {
+          const stream = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraint(kind) });
+          const track = stream.getTracks()[0];
+          if (this.tracks[kind]) { track.stop(); continue; }
+          this.errors[kind] = null;
+          this.use(kind, track);
+          changed = true;
+        } catch (error) {
+          this.errors[kind] = error;
+        }
+      }
+    } finally {
+      this.filling = false;
+    }
+    if (changed) this.emit("change", { reason });
+  }
+
+  async watchPermissions() {
+    if (!navigator.permissions?.query) return;
+    for (const name of ["camera", "microphone"]) {
+      try {
+        const status = await navigator.permissions.query({ name });
+        status.addEventListener("change", () => { if (status.state === "granted") this.fillGaps("permission"); });
+      } catch {
+        // This browser cannot tell; device changes and the retry button still work.
+      }
+    }
+  }
+
+  constraint(kind) {
+    const id = this.devices[kind];
+    if (kind === "audio") return id ? { deviceId: { exact: id } } : true;
+    return id ? { deviceId: { exact: id }, ...VIDEO } : { ...VIDEO };
+  }
+
+  use(kind, track) {
+    const old = this.tracks[kind];
+    if (old === track) return;
+    this.tracks[kind] = track;
+    old?.stop();
+    if (track) {
+      // Unplugged or revoked by the system: the kind is gone until it can be had again.
+      track.addEventListener("ended", () => {
+        if (this.tracks[kind] !== track) return;
+        this.tracks[kind] = null;
+        this.emit("change", { reason: "ended" });
+      });
+    }
+  }
+
+  emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   stop() {
+    this.generation += 1;
     cancelAnimationFrame(this.meterFrame);
-    this.stream?.getTracks().forEach((t) => t.stop());
-    this.stream = null;
+    for (const kind of ["audio", "video"]) this.use(kind, null);
   }
-
-  get audioTrack() { return this.stream?.getAudioTracks()[0] || null; }
-  get videoTrack() { return this.stream?.getVideoTracks()[0] || null; }
 
   static async devices() {
     const all = await navigator.mediaDevices.enumerateDevices();
@@ -42,6 +159,7 @@ export class LocalMedia {
   }
 
   meter(element) {
+    cancelAnimationFrame(this.meterFrame);
     const track = this.audioTrack;
     if (!track || !window.AudioContext) return;
     this.audioContext ||= new AudioContext();

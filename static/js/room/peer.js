@@ -2,12 +2,18 @@
 // offer at any time; on a collision the impolite side ignores the incoming offer and the polite
 // side rolls back. Trickle ICE: candidates are sent as they are found.
 
+// What we send rides on exactly one transceiver per kind, negotiated "sendrecv" from the first
+// offer whether or not we have a track yet: a camera or microphone that comes later (permission
+// answered late, a device plugged in, another device picked, a screen shared) is swapped in with
+// replaceTrack, which needs no renegotiation and cannot be lost to a negotiation in flight.
+const KINDS = ["audio", "video"];
+
 export class PeerLink {
-  constructor({ remote, polite, initiator, config, localStream, send, onTrack, onState }) {
+  constructor({ remote, polite, initiator, config, tracks, stream, send, onTrack, onState }) {
     this.remote = remote;
     this.polite = polite;
     // The newcomer makes the first offer; the others wait for it. This avoids an offer collision
-    // on every join; perfect negotiation still settles any later one (screen share, ICE restart).
+    // on every join; perfect negotiation still settles any later one (ICE restart, a kind added).
     this.mayOffer = initiator;
     this.send = send;
     this.makingOffer = false;
@@ -20,12 +26,12 @@ export class PeerLink {
     this.iceRestarts = 0;
     this.negotiations = 0; // completed offer/answer exchanges, for diagnostics and the tests
     this.last = null; // the previous getStats() totals, for per-interval rates
+    this.tracks = { ...tracks }; // what we want to send per kind (null: nothing now, maybe later)
+    this.stream = stream; // the one local stream id the other side groups our tracks under
+    this.sending = { audio: null, video: null }; // our transceiver per kind
 
-    const tracks = localStream ? localStream.getTracks() : [];
-    for (const track of tracks) this.pc.addTrack(track, localStream);
-    // Receive audio and video even if we have nothing to send.
-    if (!tracks.some((t) => t.kind === "audio")) this.pc.addTransceiver("audio", { direction: "recvonly" });
-    if (!tracks.some((t) => t.kind === "video")) this.pc.addTransceiver("video", { direction: "recvonly" });
+    // The offerer makes the transceivers; the answerer takes over the ones the offer brings.
+    if (initiator) for (const kind of KINDS) this.addSender(kind);
 
     this.pc.ontrack = ({ track }) => {
       this.remoteStream.addTrack(track);
@@ -149,6 +155,7 @@ export class PeerLink {
           await this.pc.addIceCandidate(queued).catch((error) => console.warn("late candidate", error));
         }
         if (description.type === "offer") {
+          await this.adoptOffered();
           await this.pc.setLocalDescription();
           this.send({ description: { type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp } });
           this.negotiations += 1;
@@ -169,11 +176,57 @@ export class PeerLink {
     }
   }
 
-  async replaceVideo(track) {
-    // The video transceiver carries our camera (or screen); its sender may hold no track yet.
-    const sender = this.pc.getTransceivers().find((t) => t.receiver.track.kind === "video")?.sender;
-    if (sender) await sender.replaceTrack(track);
-    else if (track) this.pc.addTrack(track);
+  // The kind's track to send now (null: nothing for now). No renegotiation where the kind is
+  // already negotiated; a kind the call never carried is added by an offer of ours.
+  async setTrack(kind, track) {
+    this.tracks[kind] = track;
+    const transceiver = this.sending[kind];
+    if (transceiver) {
+      try {
+        await transceiver.sender.replaceTrack(track);
+      } catch (error) {
+        console.warn("could not send the new track", kind, error);
+      }
+    } else if (this.mayOffer && this.pc.connectionState !== "closed") {
+      this.addSender(kind);
+    }
+    // Otherwise the other side has not offered yet: its offer's transceiver takes this track.
+  }
+
+  addSender(kind) {
+    this.sending[kind] = this.pc.addTransceiver(this.tracks[kind] || kind, {
+      direction: "sendrecv",
+      streams: this.stream ? [this.stream] : [],
+    });
+  }
+
+  // Answering: send on the transceiver the offer made for each kind, in both directions, with
+  // whatever track we have now. A transceiver of ours that never made it into a negotiation (our
+  // own offer rolled back in a collision) gives way to the offered one.
+  async adoptOffered() {
+    for (const kind of KINDS) {
+      const mine = this.sending[kind];
+      if (mine && mine.mid !== null && mine.direction !== "stopped") continue;
+      const offered = this.pc.getTransceivers().find(
+        (t) => t !== mine && t.mid !== null && t.direction !== "stopped" && t.receiver.track.kind === kind,
+      );
+      if (!offered) {
+        if (!mine) this.addSender(kind); // the offer lacks the kind: our next offer brings it
+        continue;
+      }
+      if (mine) {
+        mine.sender.replaceTrack(null).catch(() => {});
+        mine.stop();
+      }
+      this.sending[kind] = offered;
+      offered.direction = "sendrecv";
+      if (this.stream) offered.sender.setStreams?.(this.stream);
+      await offered.sender.replaceTrack(this.tracks[kind]).catch((error) => console.warn("could not send", kind, error));
+    }
+  }
+
+  sendingTrack(kind) {
+    return this.sending[kind]?.sender.track || null;
   }
 
   close() {
