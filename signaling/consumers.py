@@ -50,6 +50,10 @@ from .revocation import login_id, revoked
 from .turn import ice_servers_for
 
 logger = logging.getLogger(__name__)
+# A goodbye from the page: 1000 when it closes the socket itself, 1001 ("going away") when the
+# browser closes it because the tab closed or navigated away (a reload, another page). A socket that
+# just drops (1006) is not one: the page reconnects and resumes its presence.
+GOODBYE_CLOSES = (1000, 1001)
 
 
 class LiveSocketMixin:
@@ -198,7 +202,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
 
     Presence survives a dropped socket: the page reconnects with the same ``client`` token, gets the
     same peer id and resumes its presence, so the others keep their peer connection (and media) to
-    it. Only a goodbye (``leave``, close 1000), revocation or silence past the presence timeout
+    it. Only a goodbye (``leave``, close 1000 or 1001), revocation or silence past the presence timeout
     ends a presence; a presence whose server died is ended by the other participants' sockets.
     """
 
@@ -259,7 +263,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         if not self.peer_id:
             return
         if not self.replaced:
-            if self.ending or code in (1000, CLOSE_FLOOD, CLOSE_TOO_BIG):
+            if self.ending or code in (*GOODBYE_CLOSES, CLOSE_FLOOD, CLOSE_TOO_BIG):
                 if await database_sync_to_async(call_leave)(peer_id=self.peer_id, connection=self.channel_name):
                     await self._announce_left(self.peer_id, self.since)
             else:

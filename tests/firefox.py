@@ -52,17 +52,21 @@ class Firefox:
     """One headless Firefox with one tab. ``evaluate`` runs a JavaScript function in the page and
     returns its (JSON-serialisable, possibly awaited) result."""
 
-    def __init__(self, *, width: int = 1280, height: int = 800):
+    def __init__(self, *, width: int = 1280, height: int = 800, preferences: dict | None = None, system_access: bool = False):
         self.width, self.height = width, height
+        self.preferences = {**PREFERENCES, **(preferences or {})}
+        # Lets the test change site permissions as the address bar's site panel does (set_permission).
+        self.system_access = system_access
         self.profile = Path(tempfile.mkdtemp(prefix="peerlearn-firefox-"))
         self.log: list[dict] = []
         self._ids = count(1)
 
     def start(self) -> Firefox:
-        prefs = "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in PREFERENCES.items())
+        prefs = "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in self.preferences.items())
         (self.profile / "user.js").write_text(prefs)
         self.process = subprocess.Popen(
             [FIREFOX, "--headless", "--no-remote", "--profile", str(self.profile), "--remote-debugging-port=0",
+             *(["--remote-allow-system-access"] if self.system_access else []),
              f"--width={self.width}", f"--height={self.height}", "about:blank"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
@@ -137,6 +141,22 @@ class Firefox:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout} s waiting for {message or function}")
             time.sleep(0.1)
+
+    def set_permission(self, origin: str, name: str, allow: bool) -> None:
+        """Allow or block ``name`` ("camera", "microphone") for ``origin``, as a person does in the
+        site panel of the address bar; the page's PermissionStatus hears the change."""
+        chrome = self.command("browsingContext.getTree", {"moz:scope": "chrome"})["contexts"][0]["context"]
+        action = "ALLOW_ACTION" if allow else "DENY_ACTION"
+        expression = (
+            f"(() => {{ const p = Services.scriptSecurityManager.createContentPrincipalFromOrigin({json.dumps(origin)}); "
+            f"Services.perms.addFromPrincipal(p, {json.dumps(name)}, Services.perms.{action}); }})()"
+        )
+        result = self.command("script.evaluate", {"expression": expression, "target": {"context": chrome}, "awaitPromise": False})
+        if result["type"] == "exception":
+            raise BiDiError(f"could not set {name} for {origin}: {result['exceptionDetails'].get('text')}")
+
+    def reload(self) -> None:
+        self.command("browsingContext.reload", {"context": self.context, "wait": "complete"})
 
     def url(self) -> str:
         return self.evaluate("() => location.href")

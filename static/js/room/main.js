@@ -68,7 +68,10 @@ function showMedia() {
   showToggles();
   if (root.dataset.state === "prejoin") $("#prejoin-status").textContent = call.waiting ? waitingWords() : mediaWords();
   else if (media.ready && (!media.audioTrack || !media.videoTrack)) setStatus(mediaWords().split(". ")[0] + ".");
-  if (media.ready) media.meter($("#mic-level"));
+  if (media.ready && call.metered !== media.audioTrack) {
+    call.metered = media.audioTrack;
+    media.meter($("#mic-level"));
+  }
   sendMediaState();
 }
 
@@ -201,6 +204,7 @@ const handlers = {
     const listed = new Map(message.peers.map((peer) => [peer.id, peer]));
     if (!again) {
       root.dataset.state = "in-call";
+      $("#call-devices").append($("#device-fields")); // the same lists, at hand during the call
       $("#prejoin").hidden = true;
       $("#call").hidden = false;
       setStatus(message.peers.length ? "Connecting to the others…" : "You are the first one here. Waiting for the others…");
@@ -516,6 +520,7 @@ function setStatus(text) {
 window.addEventListener("pagehide", () => {
   call.leaving = true;
   send({ type: "leave" });
+  call.socket?.close(1000);
 });
 
 media.start();
