@@ -9,6 +9,7 @@ import secrets
 import time
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
@@ -56,6 +57,23 @@ logger = logging.getLogger(__name__)
 GOODBYE_CLOSES = (1000, 1001)
 
 
+def _tolerate_closed(send):
+    """Between this consumer closing its socket (a ``leave``, a revocation) and Daphne reporting the
+    disconnect, messages for the socket keep arriving (signals relayed to it, room news). Daphne
+    refuses to send them on the closing connection by raising; that exception would end the
+    consumer before its ``disconnect`` runs, leaving the presence and the group memberships behind
+    (a ghost in the others' lists until the presence timeout). Such a message has nobody to reach:
+    it is dropped."""
+
+    async def send_unless_closed(message):
+        try:
+            await send(message)
+        except Disconnected:
+            logger.debug("dropped %s for a closed socket", message.get("type"))
+
+    return send_unless_closed
+
+
 class LiveSocketMixin:
     """Periodic work for as long as the socket lives, and group memberships that live as long.
 
@@ -73,7 +91,7 @@ class LiveSocketMixin:
         # went away under it): a leftover ticker would go on acting for a socket that is gone.
         shutdown.track(self)  # a draining process asks every open socket to reconnect elsewhere
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, _tolerate_closed(send))
         finally:
             shutdown.untrack(self)
             self.stop_ticker()

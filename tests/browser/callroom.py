@@ -24,6 +24,13 @@ CHROMIUM_CAMERAS = [f for f in CHROMIUM_FLAGS if f != "--use-fake-device-for-med
 ]
 DEPTH_CAMERA = "fake_device_1"
 JOIN_DELAYS_MS = (0, 100, 500, 2000)
+# Fake devices answer at once; a person takes a moment to answer the browser's camera prompt (and a
+# camera a moment to start). Every page here gets its answer this long after it asked, so a Join
+# clicked at 0, 100 or 500 ms comes before the camera, and one at 2 s after it.
+ANSWER_AFTER_MS = 1200
+SLOW_ANSWER = """(() => { const md = navigator.mediaDevices; if (!md) return; const ask = md.getUserMedia.bind(md);
+  md.getUserMedia = (constraints) => new Promise((resolve) => setTimeout(resolve, MS)).then(() => ask(constraints)); })();""".replace(
+    "MS", str(ANSWER_AFTER_MS))
 SETTLE_SECONDS = 15  # how long the room may take to get every invariant back after a step
 
 # What a person does with the mouse, done in the page: find a control by its visible name.
@@ -78,6 +85,7 @@ DIAGNOSE = """async () => { const out = {};
       transceivers: e.link.pc.getTransceivers().map((t) => `${t.mid}:${t.receiver.track.kind}:${t.direction}/${t.currentDirection}:${t.sender.track ? t.sender.track.label + "/" + t.sender.track.readyState + "/" + t.sender.track.enabled : "no track"}`),
       rtp };
   }
+  out.events = (window.peerlearnCall?.events || []).filter((e) => e[1] !== "signal" && e[1] !== "pong").slice(-20);
   return out; }"""
 
 
@@ -149,8 +157,10 @@ class CuttableProxy:
 class ChromiumTab:
     engine = "chromium"
 
-    def __init__(self, context):
+    def __init__(self, context, init_script: str = ""):
         self.context = context
+        if init_script:
+            context.add_init_script(init_script)
         self.page = context.new_page()
 
     def goto(self, url: str) -> None:
@@ -179,8 +189,10 @@ class ChromiumTab:
 class FirefoxTab:
     engine = "firefox"
 
-    def __init__(self, firefox):
+    def __init__(self, firefox, init_script: str = ""):
         self.firefox = firefox
+        if init_script:
+            firefox.add_init_script(init_script)
 
     def goto(self, url: str) -> None:
         self.firefox.goto(url)
@@ -233,13 +245,16 @@ def open_room(person: Person) -> None:
     person.where, person.audio, person.video, person.screen = "prejoin", True, True, False
 
 
-def join(person: Person, after_ms: int) -> None:
-    """Open the room unless it is open, and click Join ``after_ms`` later (0: at once)."""
+def join(person: Person, after_ms: int, button: str = "Join the call") -> None:
+    """Open the room unless it is open, and click Join ``after_ms`` later (0: at once). Join waits
+    for the camera's answer; "Join now, without waiting" (shown once Join waits) goes in at once."""
     if person.where != "prejoin":
         open_room(person)
     if after_ms:
         time.sleep(after_ms / 1000)
     person.tab.click("Join the call")
+    if button != "Join the call" and person.tab.evaluate("() => !document.querySelector('#join-now').hidden"):
+        person.tab.click(button)
     person.where = "call"
 
 
@@ -248,6 +263,11 @@ def act_join(person, rng):
     delay = rng.choice(JOIN_DELAYS_MS)
     join(person, delay)
     return f"join at {delay} ms"
+
+
+def act_join_now(person, rng):
+    join(person, 0, "Join now, without waiting")
+    return "join now, without waiting for the camera"
 
 
 def act_mute(person, rng):
@@ -298,7 +318,7 @@ def act_drop(person, rng):
 
 def actions_for(person: Person) -> list:
     if person.where != "call":
-        return [act_join]
+        return [act_join, act_join, act_join_now]
     options = [act_mute, act_camera, act_mute, act_camera, act_reload, act_leave, act_drop]
     if person.tab.engine == "chromium":  # headless Firefox has no screen to share
         options.append(act_share)

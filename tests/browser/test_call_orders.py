@@ -1,6 +1,8 @@
 """The call room in every order of a person's actions, in Chromium, in Firefox and across them.
 
-Join is clicked at 0 ms, 100 ms, 500 ms and 2 s after the room opens; then a generated sequence of
+Join is clicked at 0 ms, 100 ms, 500 ms and 2 s after the room opens (the browser's answer about the
+camera comes 1.2 s after the page asks, as a person answering the prompt), and "Join now" before the
+answer; then a generated sequence of
 actions (join at any moment, mute, camera off and on, switch camera, share and stop sharing, reload,
 leave, rejoin, the connection dropped) runs with a fixed seed, and after every step each page must
 show the room as it is: everyone whose camera is on seen by everyone else (frames advancing), heard
@@ -26,7 +28,9 @@ from mentoring.demo import _book_directly
 from mentoring.tests.factories import make_session
 from tests.browser.callroom import (
     CHROMIUM_CAMERAS,
+    DIAGNOSE,
     JOIN_DELAYS_MS,
+    SLOW_ANSWER,
     ChromiumTab,
     CuttableProxy,
     FirefoxTab,
@@ -75,15 +79,16 @@ def room(live_server_url, daphne_server):
     return daphne_server, [mentor, alice, bob], f"/sessions/{session.room_id}/room/"
 
 
-def make_people(stack: ExitStack, server, users, path, engines, chromium_browser, firefox_options=None) -> list[Person]:
+def make_people(stack: ExitStack, server, users, path, engines, chromium_browser, firefox_options=None,
+                init_script: str = SLOW_ANSWER) -> list[Person]:
     people = []
     for user, engine in zip(users, engines, strict=False):
         proxy = CuttableProxy(server.port)
         stack.callback(proxy.close)
         if engine == "chromium":
-            tab = ChromiumTab(chromium_browser.new_context(viewport={"width": 960, "height": 700}))
+            tab = ChromiumTab(chromium_browser.new_context(viewport={"width": 960, "height": 700}), init_script)
         else:
-            tab = FirefoxTab(Firefox(width=960, height=700, **(firefox_options or {})).start())
+            tab = FirefoxTab(Firefox(width=960, height=700, **(firefox_options or {})).start(), init_script)
         stack.callback(tab.close)
         tab.log_in(proxy.url, user.email)
         people.append(Person(user.display_name, user.email, tab, proxy, path))
@@ -105,7 +110,15 @@ def test_join_at_any_moment_and_any_order_of_actions(config, room, cameras_chrom
             took, wrong = settle(people)
             matrix.append(f"{delay} ms: {'seen and heard both ways' if not wrong else 'FAILED'} ({took:.1f} s)")
             problems += [f"join at {delay} ms: {p}" for p in wrong]
+        # Join, then "Join now, without waiting": in the call before the camera, which follows.
+        for person in pair:
+            join(person, 0, "Join now, without waiting")
+        took, wrong = settle(people)
+        matrix.append(f"join now at 0 ms: {'seen and heard both ways' if not wrong else 'FAILED'} ({took:.1f} s)")
+        problems += [f"join now: {p}" for p in wrong]
         print(f"\n[orders] {config} ({' + '.join(p.tab.engine for p in pair)}) join timing: " + "; ".join(matrix))
+        if problems:
+            print(f"  connections: { {p.name: p.tab.evaluate(DIAGNOSE) for p in pair} }")
         assert problems == []
 
         # Generated sequences from where the matrix left the room.

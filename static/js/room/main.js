@@ -94,7 +94,7 @@ const FINAL_CLOSES = {
 };
 const RETRY = { baseMs: 400, capMs: 4000, giveUpMs: 180000 };
 const clientToken = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-Object.assign(call, { reconnects: 0, attempt: 0, leaving: false, timers: [] });
+Object.assign(call, { reconnects: 0, attempt: 0, leaving: false, timers: [], events: [] });
 
 function send(message) {
   if (call.socket?.readyState === WebSocket.OPEN) call.socket.send(JSON.stringify(message));
@@ -142,6 +142,9 @@ function connect() {
   socket.addEventListener("message", (event) => {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }
+    // The last few room events, for diagnostics and the end-to-end tests' failure reports.
+    call.events.push([Math.round(performance.now()), message.type, message.peer?.id || message.peer_id || message.from || "", message.peer?.since || message.since || ""]);
+    if (call.events.length > 60) call.events.shift();
     handlers[message.type]?.(message);
   });
   socket.addEventListener("close", (event) => {
