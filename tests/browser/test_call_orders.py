@@ -132,8 +132,8 @@ def test_join_at_any_moment_and_any_order_of_actions(config, room, cameras_chrom
             runs.append(run)
             print(f"[orders] {config} seed {seed}: {len(run.steps)} steps, violations {len(run.violations)}, "
                   f"slowest settle {run.slowest:.1f} s")
+            print("  steps: " + " | ".join(run.steps))
             if run.violations:
-                print("  steps: " + " | ".join(run.steps))
                 print("  " + "\n  ".join(run.violations))
                 print(f"  connections: {run.diagnosis}")
         total = sum(len(r.steps) for r in runs)
