@@ -61,6 +61,7 @@ function showMedia() {
   for (const track of Object.values(tracks)) if (track) call.localStream.addTrack(track);
   $(".tile-self").classList.toggle("video-off", !call.screen && !(call.video && media.videoTrack));
   $("#preview").parentElement.classList.toggle("video-off", !(call.video && media.videoTrack));
+  $("#preview").parentElement.classList.toggle("asking", !media.ready);
   for (const { link } of peers.values()) {
     link.setTrack("audio", tracks.audio);
     link.setTrack("video", tracks.video);
@@ -419,9 +420,11 @@ function toggle(button, on, labels) {
   button.querySelector(".label").textContent = on ? labels[0] : labels[1];
 }
 
+// On while the person wants it and the page has it (or is still asking the browser for it).
 function showToggles() {
-  for (const button of root.querySelectorAll("[data-toggle=audio]")) toggle(button, call.audio && Boolean(media.audioTrack), ["Mute", "Unmute"]);
-  for (const button of root.querySelectorAll("[data-toggle=video]")) toggle(button, call.video && Boolean(media.videoTrack), ["Camera off", "Camera on"]);
+  const on = (kind) => call[kind] && (Boolean(media.tracks[kind]) || !media.ready);
+  for (const button of root.querySelectorAll("[data-toggle=audio]")) toggle(button, on("audio"), ["Mute", "Unmute"]);
+  for (const button of root.querySelectorAll("[data-toggle=video]")) toggle(button, on("video"), ["Camera off", "Camera on"]);
 }
 
 // The same buttons before and during the call. Turning on a kind the page has no track for asks the
