@@ -32,7 +32,9 @@ from tests.servers import ROOT, DaphneProcess, wait_for_port
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/peerlearn_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-CHANNEL_LAYER_PREFIX = "peerlearn-bench"
+# Per checkout (the suite's reduced runs name it through PEERLEARN_CHECKOUT), so benches of two
+# checkouts on one Redis never read each other's messages.
+CHANNEL_LAYER_PREFIX = f"peerlearn-bench-{os.environ.get('PEERLEARN_CHECKOUT', 'local')}"
 DEMO_LEARNER = "learner1@peerlearn.local"
 HOST = "127.0.0.1"
 

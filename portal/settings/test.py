@@ -1,5 +1,8 @@
 """Test settings: the real PostgreSQL and Redis on this machine unless DATABASE_URL / REDIS_URL say otherwise."""
 
+import hashlib
+import os
+
 import dj_database_url
 
 from .base import *  # noqa: F403
@@ -7,9 +10,14 @@ from .base import channel_layers_for
 from .env import env_bool, env_int, env_str
 
 DEBUG = False
+# Each checkout gets its own test database and channel-layer prefix, so two checkouts (a developer's
+# and CI's, or two branches) can run `make test` at once on the same PostgreSQL and Redis. Servers
+# the suite starts inherit the name through the environment.
+CHECKOUT = env_str("PEERLEARN_CHECKOUT", hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8])  # noqa: F405, S324
+os.environ.setdefault("PEERLEARN_CHECKOUT", CHECKOUT)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/peerlearn"),
+        env_str("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/peerlearn_{CHECKOUT}"),
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
@@ -20,7 +28,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "options": "-c lock_timeout=15000 -c idle_in_transaction_session_timeout=60000",
     }
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", "peerlearn-test"))
+CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", f"peerlearn-test-{CHECKOUT}"))
 # The cache stays in-process so allauth's rate limits can be reset between tests.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
