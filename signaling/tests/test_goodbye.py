@@ -60,7 +60,7 @@ def test_a_page_that_navigates_away_or_closes_mid_stream_leaves_at_once(live_ser
             for _ in range(SIGNALS):
                 mentor_ws.send(json.dumps(offer))
             learner_ws.send(json.dumps({"type": "leave"}))  # goodbye, while the signals to it are still arriving
-            mid_stream.append(wait_for_peer_left(mentor_ws, learner_id, timeout=5))
+            mid_stream.append(wait_for_peer_left(mentor_ws, learner_id, timeout=10))  # the sweep would take 30 s
             time.sleep(1.5)  # within the sender's allowance: 40 messages a second on average
 
         mid_stream_s = max(mid_stream)

@@ -86,6 +86,11 @@ DIAGNOSE = """async () => { const out = {};
       rtp };
   }
   out.events = (window.peerlearnCall?.events || []).filter((e) => e[1] !== "signal" && e[1] !== "pong").slice(-20);
+  const media = window.peerlearnCall?.media;
+  out.media = media && { state: media.state, audio: media.audioTrack?.readyState || null, video: media.videoTrack?.readyState || null,
+    errors: Object.fromEntries(Object.entries(media.errors).map(([k, e]) => [k, e ? `${e.name}: ${e.message}` : null])) };
+  out.page = { state: document.querySelector("[data-room]")?.dataset.state, prejoin: document.querySelector("#prejoin-status")?.textContent,
+    status: document.querySelector("#call-status")?.textContent };
   return out; }"""
 
 

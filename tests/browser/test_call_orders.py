@@ -95,6 +95,8 @@ def make_people(stack: ExitStack, server, users, path, engines, chromium_browser
     return people
 
 
+# A fixed-seed run takes about a minute; exploration runs many more steps.
+@pytest.mark.timeout(600 + (int(os.environ.get("CALL_EXPLORE", "0")) * STEPS * 15))
 @pytest.mark.parametrize("config", list(ENGINES))
 def test_join_at_any_moment_and_any_order_of_actions(config, room, cameras_chromium):
     server, users, path = room
