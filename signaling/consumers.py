@@ -12,7 +12,10 @@ from urllib.parse import parse_qs
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
@@ -37,6 +40,7 @@ from .protocol import (
     CLOSE_REVOKED,
     CLOSE_SILENT,
     CLOSE_TOO_BIG,
+    INTERNAL_ERROR,
     Chat,
     Leave,
     MediaState,
@@ -74,6 +78,23 @@ def _tolerate_closed(send):
     return send_unless_closed
 
 
+async def _release_channel(layer, channel: str) -> None:
+    """Forget a finished consumer's own channel in the channel layer.
+
+    Channels has no "delete channel": the pub/sub layer unsubscribes a consumer's channel only when
+    the consumer's pending ``receive`` is cancelled while it waits (channels_redis.pubsub ``receive``).
+    When a message for the consumer arrived while it was closing (its own ``peer-left``, a relayed
+    signal, an echo), that ``receive`` has already returned, cancelling it does nothing, and the
+    channel stays subscribed in Redis, with its queue in this process, for as long as the process
+    lives. So every consumer unsubscribes its own channel at its end. Both calls are idempotent."""
+    if isinstance(layer, RedisPubSubChannelLayer):
+        loop_layer = layer._get_layer()
+        loop_layer.channels.pop(channel, None)
+        await loop_layer._get_shard(channel).unsubscribe(channel)
+    elif isinstance(layer, RedisChannelLayer):
+        layer.receive_buffer.pop(channel, None)
+
+
 class LiveSocketMixin:
     """Periodic work for as long as the socket lives, and group memberships that live as long.
 
@@ -95,6 +116,23 @@ class LiveSocketMixin:
         finally:
             shutdown.untrack(self)
             self.stop_ticker()
+            await self.release_channel_layer()
+
+    async def release_channel_layer(self) -> None:
+        """However the consumer ended (its ``disconnect`` ran, or it died before that), nothing of it
+        stays subscribed: not its groups, not its own channel (see ``_release_channel``)."""
+        layer, channel = getattr(self, "channel_layer", None), getattr(self, "channel_name", None)
+        if layer is None or channel is None:
+            return
+
+        async def release() -> None:
+            await self.leave_groups()
+            await _release_channel(layer, channel)
+
+        try:
+            await asyncio.wait_for(release(), timeout=10)  # a dead Redis must not hold the consumer forever
+        except Exception:
+            logger.exception("%s %s: could not leave the channel layer", type(self).__name__, channel)
 
     def start_ticker(self, interval: float, tick) -> None:
         """Run ``tick(now)`` every ``interval`` seconds; a failing tick is logged and the ticker goes
@@ -129,7 +167,26 @@ class LiveSocketMixin:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if message["type"] in ("websocket.connect", "websocket.disconnect"):
+            await handler(message)  # the socket's life itself: a failure here ends the consumer
+            return
+        try:
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            await self.message_failed(message)
+
+    async def message_failed(self, message: dict) -> None:
+        """One message (a client frame, an event from the channel layer) could not be handled: that
+        message is lost, not the socket. A client frame's sender, and only the sender, is told."""
+        logger.exception("%s %s: handling %s failed", type(self).__name__, getattr(self, "channel_name", "?"), message["type"])
+        if message["type"] != "websocket.receive":
+            return
+        try:
+            await self.send(text_data=json.dumps(INTERNAL_ERROR))
+        except Exception:
+            logger.exception("%s: could not report the failure to the client", type(self).__name__)
 
     async def still_hearing(self, now: float, patience: float) -> bool:
         """Whether this consumer still receives from the channel layer. Each call sends the consumer
@@ -425,7 +482,7 @@ CLIENT_TOKEN_RE = re.compile(r"^[0-9a-f]{16,64}$")
 def _client_token(scope: dict) -> str:
     """The page's reconnect token (``?client=``), or a fresh one: without it every socket is a new presence."""
     token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("client", [""])[0]
-    return token if CLIENT_TOKEN_RE.match(token) else secrets.token_hex(16)
+    return token if CLIENT_TOKEN_RE.fullmatch(token) else secrets.token_hex(16)
 
 
 def _enter(room_id, user, client: str, channel: str, http_session):

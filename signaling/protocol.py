@@ -16,7 +16,7 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_SDP_CHARS = 60_000
 MAX_CANDIDATE_CHARS = 2_000
 MAX_CHAT_CHARS = 2_000
-PEER_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+PEER_ID_RE = re.compile(r"[0-9a-f]{16}")  # whole string only (fullmatch): "$" would let a trailing newline through
 
 # Close codes (4000-4999 are application codes).
 CLOSE_NOT_ALLOWED = 4403  # not a participant, or outside the join window (handshake refused)
@@ -26,6 +26,11 @@ CLOSE_REVOKED = 4401  # logged out, deactivated or booking cancelled
 CLOSE_REPLACED = 4409  # the same page reconnected on a newer socket; this one is stale
 CLOSE_SILENT = 4408  # nothing heard from the client within the presence timeout
 CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
+
+
+# The answer to a message whose handling failed on the server: only its sender hears of it, and the
+# socket stays open.
+INTERNAL_ERROR = {"type": "error", "code": "internal", "message": "The server could not handle that message. Your connection stays open."}
 
 
 class ProtocolError(Exception):
@@ -117,11 +122,26 @@ def _fields(obj: Any, required: set[str], optional: set[str] = frozenset(), wher
     return obj
 
 
-def _str(value: Any, name: str, max_len: int, *, allow_empty: bool = False) -> str:
+# Control characters a text field may not carry (C0, DEL, C1). A field that spans lines keeps its
+# line breaks: SDP is CRLF-separated lines (RFC 8866), a chat line may hold a newline or a tab.
+SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+SDP_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CHAT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _str(value: Any, name: str, max_len: int, *, allow_empty: bool = False, controls: re.Pattern[str] = SINGLE_LINE) -> str:
     if not isinstance(value, str):
         raise ProtocolError("bad_type", f"{name} must be a string.")
     if len(value) > max_len:
         raise ProtocolError("too_long", f"{name} is longer than {max_len} characters.")
+    # JSON may spell a lone UTF-16 surrogate ("\ud800"): not a character, so no UTF-8 carries it, and
+    # the channel layer (msgpack), PostgreSQL and the other peers' sockets would all fail on it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError("bad_value", f"{name} must be valid Unicode text (no lone surrogates).") from None
+    if controls.search(value):
+        raise ProtocolError("bad_value", f"{name} must not contain control characters.")
     if not allow_empty and not value.strip():
         raise ProtocolError("empty", f"{name} must not be empty.")
     return value
@@ -141,7 +161,7 @@ def _signal_data(data: Any) -> dict[str, Any]:
         desc = _fields(data["description"], {"type", "sdp"}, set(), "signal.data.description")
         if desc["type"] not in ("offer", "answer", "pranswer", "rollback"):
             raise ProtocolError("bad_value", "description.type must be offer, answer, pranswer or rollback.")
-        sdp = _str(desc["sdp"], "description.sdp", MAX_SDP_CHARS, allow_empty=desc["type"] == "rollback")
+        sdp = _str(desc["sdp"], "description.sdp", MAX_SDP_CHARS, allow_empty=desc["type"] == "rollback", controls=SDP_LINES)
         return {"description": {"type": desc["type"], "sdp": sdp}}
     candidate = data["candidate"]
     if candidate is None:  # end of candidates
@@ -178,12 +198,12 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
     if kind == "signal":
         msg = _fields(obj, {"type", "to", "data"})
         to = msg["to"]
-        if not isinstance(to, str) or not PEER_ID_RE.match(to):
+        if not isinstance(to, str) or not PEER_ID_RE.fullmatch(to):
             raise ProtocolError("bad_value", "'to' must be a peer id from the room.")
         return Signal(to=to, data=_signal_data(msg["data"]))
     if kind == "chat":
         msg = _fields(obj, {"type", "text"})
-        return Chat(text=_str(msg["text"], "text", MAX_CHAT_CHARS).strip())
+        return Chat(text=_str(msg["text"], "text", MAX_CHAT_CHARS, controls=CHAT_TEXT).strip())
     if kind == "media-state":
         msg = _fields(obj, {"type", "audio", "video", "screen"})
         return MediaState(audio=_bool(msg["audio"], "audio"), video=_bool(msg["video"], "video"), screen=_bool(msg["screen"], "screen"))

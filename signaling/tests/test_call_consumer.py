@@ -352,3 +352,95 @@ async def test_a_user_deactivated_without_a_revocation_is_closed_by_the_heartbea
         out = await a.receive_json_from(timeout=5)
     assert out["code"] == "revoked"
     assert (await a.receive_output(timeout=5))["code"] == CLOSE_REVOKED
+
+
+async def test_a_message_whose_handling_fails_costs_that_message_not_the_socket(room, mentor, learner, settings, monkeypatch):
+    """A failure while handling one frame (here: the database refusing a stats report) answers its
+    sender with ``internal`` and nothing else; a failing channel-layer event is dropped. The socket,
+    its presence and the room go on."""
+    import signaling.consumers as consumers
+
+    settings.CALL_STATS_SECONDS = 0
+
+    def broken_record(**kwargs):
+        raise RuntimeError("the database said no")
+
+    async def broken_relay(self, event):
+        raise RuntimeError("an event this consumer cannot handle")
+
+    monkeypatch.setattr(consumers, "call_quality_record", broken_record)
+    m, _ = await joined(room, mentor)
+    a, welcome = await joined(room, learner)
+    assert (await m.receive_json_from(timeout=5))["type"] == "peer-joined"
+    report = {"type": "stats", "rtt_ms": 40, "loss_pct": 0, "in_kbps": 1, "out_kbps": 1, "local": "host",
+              "remote": "host", "protocol": "udp", "ice_restarts": 0, "reconnects": 0}
+    await a.send_json_to(report)
+    assert await a.receive_json_from(timeout=5) == {"type": "error", "code": "internal",
+                                                    "message": "The server could not handle that message. Your connection stays open."}
+    assert await m.receive_nothing(timeout=0.3)  # only the sender hears of it
+
+    monkeypatch.setattr(consumers.CallConsumer, "relay_media_state", broken_relay)
+    await m.send_json_to({"type": "media-state", "audio": True, "video": False, "screen": False})
+    await a.send_json_to({"type": "ping", "t": 1})
+    assert await a.receive_json_from(timeout=5) == {"type": "pong", "t": 1}  # no error frame for the event: the client sent nothing wrong
+    await m.send_json_to({"type": "chat", "text": "still with us?"})
+    assert (await a.receive_json_from(timeout=5))["text"] == "still with us?"
+    row = await sync_to_async(CallAttendance.objects.get)(peer_id=welcome["you"]["id"])
+    assert row.left_at is None and not await sync_to_async(CallQuality.objects.exists)()
+
+
+async def test_a_notification_socket_survives_a_frame_it_cannot_handle(learner, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from signaling.consumers import NotificationConsumer
+    from signaling.groups import user_notifications_group
+
+    async def broken_receive(self, text_data=None, bytes_data=None):
+        raise RuntimeError("cannot handle it")
+
+    monkeypatch.setattr(NotificationConsumer, "receive", broken_receive)
+    socket = WebsocketCommunicator(application, "/ws/notifications/", headers=[ORIGIN])
+    OPEN.append(socket)
+    socket.scope["user"] = learner
+    assert (await socket.connect(timeout=5))[0]
+    await socket.send_to(text_data="anything")
+    assert (await socket.receive_json_from(timeout=5))["code"] == "internal"
+    await get_channel_layer().group_send(user_notifications_group(learner.pk), {"type": "notification.push", "notification": {"text": "hi"}})
+    assert await socket.receive_json_from(timeout=5) == {"type": "notification", "notification": {"text": "hi"}}
+
+
+async def test_a_finished_consumer_leaves_nothing_subscribed_in_the_channel_layer(room, learner, settings, monkeypatch):
+    """channels-redis's pub/sub layer unsubscribes a consumer's channel only when the consumer's
+    receive is cancelled while it waits. Here a message for the consumer (an echo through the layer)
+    is already delivered when the client goes away, both while the consumer is busy with a frame:
+    nothing is cancelled, and before the fix the channel stayed subscribed in Redis for good."""
+    import time as clock
+
+    import redis.asyncio as aioredis
+    from channels.layers import get_channel_layer
+
+    import signaling.consumers as consumers
+
+    settings.CALL_STATS_SECONDS = 0
+    monkeypatch.setattr(consumers, "call_quality_record", lambda **kwargs: clock.sleep(0.6))  # a slow database write
+    layer = get_channel_layer()
+    a, welcome = await joined(room, learner)
+    channel = (await sync_to_async(CallAttendance.objects.get)(peer_id=welcome["you"]["id"])).connection
+    await a.send_json_to({"type": "stats", "rtt_ms": 1, "loss_pct": 0, "in_kbps": 1, "out_kbps": 1, "local": "", "remote": "",
+                          "protocol": "", "ice_restarts": 0, "reconnects": 0})
+    await asyncio.sleep(0.1)  # the consumer is in the write now
+    await layer.send(channel, {"type": "socket.echo"})
+    await asyncio.sleep(0.2)  # ... and the echo has reached its queue
+    await a.disconnect(code=1006)  # the network went away
+    OPEN.remove(a)
+    if settings.CHANNEL_LAYER == "pubsub":
+        loop_layer = layer._get_layer()
+        assert channel not in loop_layer.channels
+        assert not [shard for shard in loop_layer._shards if channel in shard._subscribed_to]
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        try:
+            assert await client.pubsub_numsub(channel) == [(channel.encode(), 0)]
+        finally:
+            await client.aclose()
+    else:
+        assert channel not in layer.receive_buffer

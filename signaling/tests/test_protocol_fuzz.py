@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from mentoring.demo import _book_directly
-from mentoring.models import Session
+from mentoring.models import CallQuality, Session
 from mentoring.tests.factories import make_session
 from portal.asgi import application
 from signaling.protocol import ProtocolError, parse_client_message
@@ -144,3 +144,139 @@ class settings_patch:
         from signaling.consumers import CallConsumer
 
         CallConsumer.RATE_BURST = self.old
+
+
+# --------------------------------------------------------------------------- text no UTF-8 can carry
+# JSON can spell a lone UTF-16 surrogate ("\ud800"); msgpack (the channel layer), PostgreSQL and the
+# other peers' sockets cannot carry one. Hypothesis's default text never holds one, so these tests
+# draw from surrogates and control characters on purpose, in every text field of the protocol.
+HOSTILE_CHARS = ["\ud800", "\udbff", "\udc00", "\udfff", "\x00", "\x01", "\x07", "\x0b", "\x1b", "\x7f", "\x85", "\x9f"]
+hostile_text = st.text(alphabet=st.one_of(st.characters(codec="utf-8"), st.characters(categories=["Cs", "Cc"])), min_size=1, max_size=30)
+CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host", "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"}
+SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+STATS = {"rtt_ms": 20, "loss_pct": 0, "in_kbps": 10, "out_kbps": 10, "local": "host", "remote": "host", "protocol": "udp", "ice_restarts": 0, "reconnects": 0}
+
+
+def with_text(field: str, value: str) -> dict:
+    """A valid message of the protocol with ``value`` in one of its text fields."""
+    to = "0123456789abcdef"
+    return {
+        "type": lambda: {"type": value},
+        "to": lambda: {"type": "signal", "to": value, "data": {"candidate": None}},
+        "chat.text": lambda: {"type": "chat", "text": value},
+        "description.type": lambda: {"type": "signal", "to": to, "data": {"description": {"type": value, "sdp": SDP}}},
+        "description.sdp": lambda: {"type": "signal", "to": to, "data": {"description": {"type": "offer", "sdp": SDP + value}}},
+        "candidate.candidate": lambda: {"type": "signal", "to": to, "data": {"candidate": {**CANDIDATE, "candidate": value}}},
+        "candidate.sdpMid": lambda: {"type": "signal", "to": to, "data": {"candidate": {**CANDIDATE, "sdpMid": value}}},
+        "candidate.usernameFragment": lambda: {"type": "signal", "to": to, "data": {"candidate": {**CANDIDATE, "usernameFragment": value}}},
+        "stats.local": lambda: {"type": "stats", **STATS, "local": value},
+        "stats.remote": lambda: {"type": "stats", **STATS, "remote": value},
+        "stats.protocol": lambda: {"type": "stats", **STATS, "protocol": value},
+    }[field]()
+
+
+TEXT_FIELDS = ["type", "to", "chat.text", "description.type", "description.sdp", "candidate.candidate", "candidate.sdpMid",
+               "candidate.usernameFragment", "stats.local", "stats.remote", "stats.protocol"]
+HOSTILE_COUNTS = {"frames": 0, "refused": 0, "accepted": 0}
+HOSTILE_ROOMS: list[int] = []
+
+
+def wire_safe(message) -> None:
+    """What the validator accepts crosses the channel layer and reaches a browser as UTF-8."""
+    import dataclasses
+
+    import msgpack
+
+    fields = dataclasses.asdict(message)
+    msgpack.packb(fields)  # raises on a lone surrogate, as group_send did
+    json.dumps(fields, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize("char", HOSTILE_CHARS, ids=[f"U+{ord(c):04X}" for c in HOSTILE_CHARS])
+def test_a_surrogate_or_control_character_in_any_text_field_is_refused(field, char):
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_message(json.dumps(with_text(field, f"ok {char} ok")))
+    assert refused.value.code in ({"unknown_type"} if field == "type" else {"bad_value"})
+    assert refused.value.frame()["type"] == "error"
+
+
+def test_line_breaks_stay_where_the_protocol_needs_them():
+    assert parse_client_message(json.dumps(with_text("description.sdp", "a=x\r\n"))).data["description"]["sdp"] == SDP + "a=x\r\n"
+    assert parse_client_message(json.dumps({"type": "chat", "text": "two\nlines\tand a tab"})).text == "two\nlines\tand a tab"
+    assert parse_client_message(json.dumps({"type": "chat", "text": "emoji 😀 and ü"})).text == "emoji 😀 and ü"  # a proper pair is one character
+    assert parse_client_message('{"type": "chat", "text": "pair \\ud83d\\ude00"}').text == "pair 😀"
+    for field in ("candidate.candidate", "candidate.sdpMid", "candidate.usernameFragment", "chat.text"):
+        with pytest.raises(ProtocolError):
+            parse_client_message(json.dumps(with_text(field, "a\rb")))  # one line each (chat: no bare CR)
+    with pytest.raises(ProtocolError):
+        parse_client_message(json.dumps(with_text("to", "0123456789abcdef\n")))  # "$" would have let it through
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(TEXT_FIELDS), hostile_text)
+def test_whatever_the_validator_accepts_can_cross_the_channel_layer(field, value):
+    HOSTILE_COUNTS["frames"] += 1
+    try:
+        message = parse_client_message(json.dumps(with_text(field, value)))
+    except ProtocolError as error:
+        HOSTILE_COUNTS["refused"] += 1
+        assert error.code in {"bad_value", "unknown_type", "empty", "too_long"}
+        return
+    HOSTILE_COUNTS["accepted"] += 1
+    wire_safe(message)
+
+
+def test_zz_report_hostile_text_figures():
+    print(f"\n[fuzz] hostile text: {HOSTILE_COUNTS['frames']} frames with surrogates or control characters over {len(TEXT_FIELDS)} text fields, "
+          f"{HOSTILE_COUNTS['refused']} refused, {HOSTILE_COUNTS['accepted']} accepted and all msgpack/UTF-8 encodable; "
+          f"{len(HOSTILE_CHARS) * len(TEXT_FIELDS)} fixed cases refused")
+    assert HOSTILE_COUNTS["frames"] >= 1000
+
+
+@pytest.mark.django_db(transaction=True)
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+@given(st.lists(st.tuples(st.sampled_from(TEXT_FIELDS), hostile_text), min_size=60, max_size=60))
+def test_consumer_answers_hostile_text_with_errors_and_keeps_relaying(mentor, learner, inputs):
+    HOSTILE_ROOMS.append(len(inputs))
+    Session.objects.filter(mentor=mentor).update(status="cancelled")  # earlier examples' rooms: out of the way
+    session = make_session(mentor, title="Hostile room", starts_at=timezone.now() + timedelta(minutes=1, hours=len(HOSTILE_ROOMS) * 2), capacity=2)
+    Session.objects.filter(pk=session.pk).update(starts_at=timezone.now() + timedelta(minutes=1), ends_at=timezone.now() + timedelta(minutes=61))
+    _book_directly(session, learner)
+    answers = {"error": 0, "relayed": 0}
+
+    async def scenario():
+        async def connect(user):
+            c = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/", headers=[(b"origin", b"http://127.0.0.1")])
+            c.scope["user"] = user
+            assert (await c.connect(timeout=5))[0]
+            return c, await c.receive_json_from(timeout=5)
+
+        watcher, welcome = await connect(mentor)
+        fuzzer, _ = await connect(learner)
+        await watcher.receive_json_from(timeout=5)  # peer-joined
+        for field, value in inputs:
+            frame = with_text(field, value)
+            if field in ("to", "description.type", "description.sdp") or field.startswith("candidate"):
+                frame["to"] = frame["to"] if field == "to" else welcome["you"]["id"]
+            await fuzzer.send_to(text_data=json.dumps(frame))
+            while not await fuzzer.receive_nothing(timeout=0.01):
+                out = await fuzzer.receive_output(timeout=1)
+                assert out["type"] != "websocket.close", (field, value)
+                if out["type"] == "websocket.send" and json.loads(out["text"])["type"] == "error":
+                    answers["error"] += 1
+        await fuzzer.send_to(text_data=json.dumps({"type": "chat", "text": "final canary"}))
+        while True:
+            message = await watcher.receive_json_from(timeout=30)
+            json.dumps(message, ensure_ascii=False).encode("utf-8")  # every relayed frame is UTF-8 text
+            if message.get("text") == "final canary":
+                break
+            answers["relayed"] += 1
+        await watcher.disconnect()
+        await fuzzer.disconnect()
+
+    with settings_patch():
+        async_to_sync(scenario)()
+    assert not CallQuality.objects.exists()
+    print(f"\n[fuzz] hostile consumer example: {len(inputs)} frames with hostile text, {answers['error']} error frames, "
+          f"{answers['relayed']} clean ones relayed, socket open throughout")
