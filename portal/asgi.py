@@ -15,17 +15,21 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from portal.middleware import UnstorableWebSocketMiddleware  # noqa: E402
+from portal.request_limits import BodySizeLimitMiddleware, install_body_limit  # noqa: E402
 from portal.shutdown import install_graceful_shutdown  # noqa: E402
 from signaling.routing import websocket_urlpatterns  # noqa: E402
 from signaling.transport import install_frame_limit  # noqa: E402
 
-install_frame_limit()  # both only take effect where Daphne serves this application
+install_frame_limit()  # these three only take effect where Daphne serves this application
+install_body_limit()
 install_graceful_shutdown()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Daphne already drops over-limit bodies (install_body_limit); this covers any other server.
+        "http": BodySizeLimitMiddleware(django_asgi_app),
+        "websocket": AllowedHostsOriginValidator(UnstorableWebSocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 
+import pytest
 from django.conf import settings
 from django.test import Client
 
@@ -38,3 +40,35 @@ def test_websocket_without_login_is_refused(live_server_url, daphne_server):
     port = daphne_server.port
     assert handshake_status(port, "/ws/notifications/", origin=f"http://127.0.0.1:{port}") == 403
 
+
+def log_since(daphne_server, offset: int) -> str:
+    """Daphne's log since ``offset``, after giving it a second to write what the handshake caused."""
+    time.sleep(1)
+    return daphne_server.log_text()[offset:]
+
+
+@pytest.mark.parametrize("path", ["/ws/nope/", "/ws/session/not-a-uuid/", "/ws/notifications/extra/", "/nope"])
+def test_websocket_to_an_unknown_path_is_refused_at_once_without_a_traceback(live_server_url, daphne_server, learner, path):
+    port = daphne_server.port
+    offset = len(daphne_server.log_text())
+    started = time.monotonic()
+    status = handshake_status(port, path, origin=f"http://127.0.0.1:{port}", cookie=session_cookie_for(learner))
+    elapsed = time.monotonic() - started
+    log = log_since(daphne_server, offset)
+
+    print(f"[ws] unknown path {path}: {status} in {elapsed * 1000:.0f} ms, traceback in log: {'Traceback' in log}")
+    assert status in (403, 404)
+    assert elapsed < 5  # it was a 500 after about 1 s; generous for a busy machine
+    assert "Traceback" not in log
+
+
+def test_websocket_with_nul_in_the_session_cookie_is_refused_without_a_traceback(live_server_url, daphne_server, learner):
+    port = daphne_server.port
+    offset = len(daphne_server.log_text())
+    cookie = f'{settings.SESSION_COOKIE_NAME}="abcdefgh\\000ijkl"'
+    status = handshake_status(port, "/ws/notifications/", origin=f"http://127.0.0.1:{port}", cookie=cookie)
+    log = log_since(daphne_server, offset)
+
+    print(f"[ws] NUL in the session cookie: {status}, traceback in log: {'Traceback' in log}")
+    assert status == 403
+    assert "Traceback" not in log and "DataError" not in log
