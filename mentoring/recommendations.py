@@ -22,6 +22,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.dates import safe_localtime
 
 from .models import Booking, MentorProfile, NotInterested, Session
 from .selectors import mentors_directory, sessions_open_for_booking
@@ -114,7 +115,7 @@ def _usual_hours(user: User, now: datetime) -> set[int] | None:
     if len(starts) < 3:
         return None
     tz = ZoneInfo(user.time_zone or "UTC")
-    return {(start.astimezone(tz).hour + shift) % 24 for start in starts for shift in range(-2, 3)}
+    return {(safe_localtime(start, tz).hour + shift) % 24 for start in starts for shift in range(-2, 3)}
 
 
 def session_candidates(*, user: User, now: datetime | None = None) -> list[Session]:
@@ -135,7 +136,7 @@ def session_candidates(*, user: User, now: datetime | None = None) -> list[Sessi
     if hours is None:
         return list(sessions)[:500]
     tz = ZoneInfo(user.time_zone or "UTC")
-    return [s for s in sessions if s.starts_at.astimezone(tz).hour in hours][:500]
+    return [s for s in sessions if safe_localtime(s.starts_at, tz).hour in hours][:500]
 
 
 # A person's ranking is reused for a minute on the dashboard: ranking is most of the page's work.

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from portal.sites import absolute_url
+
 from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
 from .models import Booking, CalendarFeed, Feedback, Session, WaitlistEntry
 from .recommendations import recommend_mentors, recommend_sessions, recommend_sessions_cached
@@ -192,6 +194,13 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     return render(request, "mentoring/session_detail.html", context)
 
 
+# The form field a service refusal belongs to (others show above the form).
+SESSION_ERROR_FIELDS = {
+    "past": "starts_at", "too_far": "starts_at", "overlap": "starts_at", "duration": "duration_minutes",
+    "capacity": "capacity", "capacity_below_bookings": "capacity", "title_text": "title", "description_text": "description",
+}
+
+
 @login_required
 def session_new(request: HttpRequest) -> HttpResponse:
     _mentor_required(request)
@@ -200,7 +209,7 @@ def session_new(request: HttpRequest) -> HttpResponse:
         try:
             session = session_create(mentor=request.user, **form.cleaned_data)
         except MentoringError as error:
-            form.add_error("starts_at" if error.code in {"past", "overlap"} else None, error.message)
+            form.add_error(SESSION_ERROR_FIELDS.get(error.code), error.message)
         else:
             messages.success(request, "Your session is published. Learners can book it now.")
             return redirect("session_detail", session.pk)
@@ -216,8 +225,7 @@ def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
             try:
                 session_update(session_id=session.pk, mentor=request.user, **form.cleaned_data)
             except MentoringError as error:
-                field = {"past": "starts_at", "overlap": "starts_at", "capacity_below_bookings": "capacity"}.get(error.code)
-                form.add_error(field, error.message)
+                form.add_error(SESSION_ERROR_FIELDS.get(error.code), error.message)
             else:
                 messages.success(request, "Session updated. Booked learners were told about any change of time.")
                 return redirect("session_detail", session.pk)
@@ -233,7 +241,7 @@ def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
 def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_mentor(session_id=session_id, user=request.user)
     try:
-        session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", "")[:300])
+        session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", ""))
     except MentoringError as error:
         messages.error(request, error.message)
     else:
@@ -425,7 +433,7 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your calendar link was replaced. The old link no longer works.")
         return redirect("calendar_settings")
     feed = calendar_feed_get(user=request.user)
-    url = request.build_absolute_uri(reverse("calendar_feed", args=[feed.token]))
+    url = absolute_url(reverse("calendar_feed", args=[feed.token]))
     return render(request, "mentoring/calendar.html", {"feed_url": url})
 
 

@@ -8,6 +8,7 @@ from portal.accounts.models import User
 
 from ..models import CalendarFeed, Language, LearnerProfile, MentorProfile, Skill, new_calendar_token
 from .recommendations import recommendations_forget
+from .text import text_multi_line, text_one_line
 
 
 def profile_ensure(*, user: User) -> MentorProfile | LearnerProfile:
@@ -28,9 +29,10 @@ def mentor_profile_update(
     years_experience: int,
     accepting_bookings: bool,
 ) -> MentorProfile:
+    headline, bio = text_one_line(headline, label="Headline"), text_multi_line(bio, label="Bio")
     profile = MentorProfile.objects.select_for_update().get_or_create(user=user)[0]
-    profile.headline = headline.strip()
-    profile.bio = bio.strip()
+    profile.headline = headline
+    profile.bio = bio
     profile.years_experience = years_experience
     profile.accepting_bookings = accepting_bookings
     profile.save(update_fields=["headline", "bio", "years_experience", "accepting_bookings"])
@@ -41,8 +43,9 @@ def mentor_profile_update(
 
 @transaction.atomic
 def learner_profile_update(*, user: User, interests: Iterable[Skill], goals: str) -> LearnerProfile:
+    goals = text_multi_line(goals, label="Goals")
     profile = LearnerProfile.objects.select_for_update().get_or_create(user=user)[0]
-    profile.goals = goals.strip()
+    profile.goals = goals
     profile.save(update_fields=["goals"])
     profile.interests.set(interests)
     recommendations_forget(user_id=user.pk)

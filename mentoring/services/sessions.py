@@ -2,30 +2,54 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.dates import safe_localtime
+from portal.validators import squash_to_one_line
 
 from ..models import Booking, Session, Skill, WaitlistEntry
 from . import MentoringError
 from .notifications import notify
+from .text import text_multi_line, text_one_line
 
 OVERLAP_MESSAGE = "You already have a session at that time. Sessions of one mentor cannot overlap."
 
+# How far ahead a session can be offered: about two years. Nobody plans a mentoring hour further
+# out, and it keeps every stored start (and end) far from the years where converting an instant
+# to someone's time zone overflows.
+SESSION_MAX_AHEAD_DAYS = 730
+SESSION_WINDOW_TEXT = "from now up to 2 years ahead"
+
 
 def _local(dt: datetime, user: User) -> str:
-    import zoneinfo
+    """The instant in the person's zone, named: "Tue 01 Dec 2026, 18:30 (Europe/Rome)". A stored instant
+    that cannot be shown there (near the years 1 or 9999) is given in UTC, and says so."""
+    local = safe_localtime(dt, user.time_zone)
+    zone = "UTC" if local.tzinfo is UTC else user.time_zone  # safe_localtime's fallback
+    return f"{local:%a %d %b %Y, %H:%M} ({zone})"
 
-    return timezone.localtime(dt, zoneinfo.ZoneInfo(user.time_zone)).strftime("%a %d %b %Y, %H:%M")
+
+def session_start_check(*, starts_at: datetime, now: datetime | None = None) -> None:
+    """Refuse a start outside the window a session can be offered in: not in the past, and at most
+    ``SESSION_MAX_AHEAD_DAYS`` ahead. The session form asks the same question, for its message."""
+    now = now or timezone.now()
+    if starts_at <= now:
+        raise MentoringError("The start must be in the future.", code="past")
+    latest = now + timedelta(days=SESSION_MAX_AHEAD_DAYS)
+    if starts_at > latest:
+        raise MentoringError(
+            f"Sessions can be offered up to 2 years ahead: choose a start before {safe_localtime(latest):%d %b %Y}.",
+            code="too_far",
+        )
 
 
 def _check_times(*, starts_at: datetime, duration_minutes: int, now: datetime) -> None:
-    if starts_at <= now:
-        raise MentoringError("The start must be in the future.", code="past")
+    session_start_check(starts_at=starts_at, now=now)
     if not Session.MIN_DURATION <= duration_minutes <= Session.MAX_DURATION:
         raise MentoringError("Sessions last between 15 and 240 minutes.", code="duration")
 
@@ -72,6 +96,8 @@ def session_create(
     now = now or timezone.now()
     if mentor.role != User.Role.MENTOR:
         raise MentoringError("Only mentors can offer sessions.", code="not_mentor")
+    title = text_one_line(title, label="Title", code="title_text")
+    description = text_multi_line(description, label="Description", code="description_text")
     _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
     _check_capacity(capacity)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
@@ -80,8 +106,8 @@ def session_create(
     with _overlap_refused(), transaction.atomic():
         session = Session.objects.create(
             mentor=mentor,
-            title=title.strip(),
-            description=description.strip(),
+            title=title,
+            description=description,
             course=course,
             starts_at=starts_at,
             duration_minutes=duration_minutes,
@@ -107,6 +133,8 @@ def session_update(
 ) -> Session:
     """Change a scheduled session. Booked learners hear about changes of time or title."""
     now = now or timezone.now()
+    title = text_one_line(title, label="Title", code="title_text")
+    description = text_multi_line(description, label="Description", code="description_text")
     with _overlap_refused(), transaction.atomic():
         session = Session.objects.select_for_update().filter(pk=session_id, mentor=mentor).first()
         if session is None:
@@ -124,12 +152,14 @@ def session_update(
                 f"{session.booked_count} learners have booked this session; capacity cannot be lower than that.",
                 code="capacity_below_bookings",
             )
-        ends_at = starts_at + timedelta(minutes=duration_minutes)
+        # An unchanged time keeps its stored end (a row written elsewhere may sit at the very end of
+        # the calendar, where adding the duration again would overflow).
+        ends_at = starts_at + timedelta(minutes=duration_minutes) if time_changed else session.ends_at
         if time_changed and _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at, exclude_pk=session.pk):
             raise MentoringError(OVERLAP_MESSAGE, code="overlap")
-        announce = time_changed or title.strip() != session.title
-        session.title = title.strip()
-        session.description = description.strip()
+        announce = time_changed or title != session.title
+        session.title = title
+        session.description = description
         session.course = course
         session.starts_at, session.duration_minutes, session.ends_at = starts_at, duration_minutes, ends_at
         session.capacity = capacity
@@ -146,16 +176,22 @@ def session_update(
                 notify(
                     user=booking.learner,
                     kind="session_changed",
-                    text=f"“{session.title}” with {mentor.display_name} changed: it now starts "
-                    f"{_local(session.starts_at, booking.learner)} ({booking.learner.time_zone}).",
+                    text=f"“{session.title}” with {squash_to_one_line(mentor.display_name)} changed: it now starts "
+                    f"{_local(session.starts_at, booking.learner)}.",
                     link=link,
                 )
     return session
 
 
+CANCEL_REASON_MAX = 300
+
+
 @transaction.atomic
 def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session:
     """Cancel a whole session (its mentor, or staff). Every booked and waiting learner is told."""
+    reason = text_multi_line(reason, label="Reason")  # refused before anything changes
+    if len(reason) > CANCEL_REASON_MAX:
+        raise MentoringError(f"Keep the reason to {CANCEL_REASON_MAX} characters or fewer.", code="too_long")
     session = Session.objects.select_for_update().select_related("mentor").filter(pk=session_id).first()
     if session is None or not (actor.is_staff or session.mentor_id == actor.pk):
         raise MentoringError("No such session.", code="not_found")
@@ -165,12 +201,15 @@ def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session
     session.cancelled_at = timezone.now()
     session.save(update_fields=["status", "cancelled_at", "updated_at"])
     link = reverse("session_detail", args=[session.pk])
-    why = f" Reason: {reason.strip()}" if reason.strip() else ""
+    # Whatever is stored (rows from before control characters were refused): one line each.
+    title, mentor_name = squash_to_one_line(session.title), squash_to_one_line(session.mentor.display_name)
+    reason = squash_to_one_line(reason)
+    why = f" Reason: {reason}" if reason else ""
     for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
         notify(
             user=booking.learner,
             kind="session_cancelled",
-            text=f"“{session.title}” with {session.mentor.display_name} on "
+            text=f"“{title}” with {mentor_name} on "
             f"{_local(session.starts_at, booking.learner)} was cancelled.{why}",
             link=link,
         )

@@ -3,6 +3,8 @@ from __future__ import annotations
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 
+from portal.validators import validate_one_line
+
 from .models import User
 from .timezones import timezone_choices
 
@@ -22,6 +24,7 @@ class SignupForm(AllauthSignupForm):
     display_name = forms.CharField(
         label="Your name",
         max_length=80,
+        validators=[validate_one_line],
         widget=forms.TextInput(attrs={"autocomplete": "name", "placeholder": "Ada Lovelace"}),
         error_messages={"required": "Tell us your name; mentors and learners see it."},
     )
@@ -56,7 +59,7 @@ class SignupForm(AllauthSignupForm):
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(label="Your name", max_length=80)
+    display_name = forms.CharField(label="Your name", max_length=80, validators=[validate_one_line])
     time_zone = TimeZoneField()
 
     def clean_display_name(self) -> str:

@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from portal.validators import validate_one_line
+
 from .timezones import is_valid_timezone
 
 
@@ -47,7 +49,7 @@ class User(AbstractUser):
     first_name = None
     last_name = None
     email = models.EmailField("email address", unique=True)
-    display_name = models.CharField("name", max_length=80)
+    display_name = models.CharField("name", max_length=80, validators=[validate_one_line])
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.LEARNER)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
 

@@ -1,0 +1,181 @@
+"""Hostile input through the site's forms, query parameters, path parameters and API, as each persona.
+
+Every value in the corpus is one that no field may store: NUL, control characters, bytes that are
+not UTF-8 (a lone surrogate's encoding), a value far over any length limit, and, for typed fields,
+extreme or malformed numbers and dates. Each form is read from its page as a browser reads it (its
+inputs and their current values), then submitted with one field replaced at a time. The answer must
+never be a 5xx, and nothing stored may change. (The call protocol's fields have their own corpus in
+signaling/tests/; stored extreme values that other people see, in mentoring/tests/test_extreme_dates.py.)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+
+from mentoring.demo import _book_directly
+from mentoring.models import Booking, Feedback, MentorProfile, Notification, Report, Session
+from mentoring.tests.factories import make_session
+from portal.accounts.models import User
+
+TEXT = ["\x00", "a\x00b", "x\x1b[2J", "bell\x07", "del\x7f", "A" * 100_001]
+RAW_BYTES = ["%ED%A0%80", "%FF%FE", "%C0%AF"]  # a lone surrogate's UTF-8 encoding, and bytes that are not UTF-8
+NUMBERS = ["-1", "99999999999999999999", "1e309", "NaN", "abc", "0x10", "[]"]
+DATES = ["9999-12-31T23:59", "0001-01-01T00:00", "2001-01-01T10:00", "10000-01-01T00:00", "abc"]
+GET_PARAMS = {
+    "/mentors/": ["q", "skill", "language", "page"],
+    "/sessions/": ["q", "skill", "page"],
+    "/courses/": ["skill", "level", "page"],
+    "/search/": ["q", "page"],
+    "/api/recommendations/": ["kind", "limit"],
+    "/notifications/": ["page"],
+    "/dashboard/": ["page"],
+    "/call-check/": ["next"],
+    "/accounts/login/": ["next"],
+}
+
+
+class FormReader(HTMLParser):
+    """The POST forms of a page: action and the values a browser would send as the page stands."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self.forms.append({"action": a.get("action") or "", "fields": {}})
+        if not self.forms:
+            return
+        fields = self.forms[-1]["fields"]
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                fields.setdefault(name, fields.get(name, ""))
+                if a.get("type") == "radio" and not fields[name]:
+                    fields[name] = a.get("value", "on")  # pick the first choice, as a person would
+                return
+            fields[name] = a.get("value", "")
+        elif tag == "select" and name:
+            self.select = name
+            fields.setdefault(name, "")
+        elif tag == "option" and self.select:
+            if "selected" in a or not fields[self.select]:
+                fields[self.select] = a.get("value", "")
+        elif tag == "textarea" and name:
+            self.textarea = name
+            fields[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea and self.forms:
+            self.forms[-1]["fields"][self.textarea] += data
+
+
+def forms_on(client: Client, path: str) -> list[dict]:
+    reader = FormReader()
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    reader.feed(response.content.decode())
+    return [f for f in reader.forms if "csrfmiddlewaretoken" in f["fields"]]
+
+
+def values_for(name: str, current: str) -> list[str]:
+    numeric = current.lstrip("-").isdigit() or name in {"rating", "reported_user", "capacity", "duration_minutes", "years_experience", "course"}
+    dated = "T" in current and current[:4].isdigit() or name in {"starts_at"}
+    return TEXT + (NUMBERS if numeric else []) + (DATES if dated else [])
+
+
+def stored() -> tuple:
+    """What people stored: a change anywhere shows here."""
+    return (
+        list(Session.objects.order_by("pk").values_list("title", "description", "starts_at", "ends_at", "capacity", "status")),
+        list(User.objects.order_by("pk").values_list("email", "display_name", "time_zone", "is_active")),
+        list(MentorProfile.objects.order_by("pk").values_list("headline", "bio", "years_experience", "accepting_bookings")),
+        Booking.objects.count(), Report.objects.count(), Feedback.objects.count(), Notification.objects.count(),
+    )
+
+
+@pytest.mark.django_db
+def test_hostile_values_in_every_form_query_and_path_change_nothing_and_never_fail(mentor, learner, admin_user):
+    session = make_session(mentor, title="Hostile", starts_in=timedelta(days=2), capacity=3)
+    past = make_session(mentor, title="Done", starts_in=timedelta(days=3), capacity=3)
+    _book_directly(session, learner)
+    _book_directly(past, learner)
+    Session.objects.filter(pk=past.pk).update(
+        starts_at=past.starts_at - timedelta(days=5), ends_at=past.ends_at - timedelta(days=5), status="completed")
+    personas = {"anonymous": Client(), "learner": Client(), "mentor": Client(), "admin": Client()}
+    personas["learner"].force_login(learner)
+    personas["mentor"].force_login(mentor)
+    personas["admin"].force_login(admin_user)
+    form_pages = {
+        "anonymous": ["/accounts/signup/", "/accounts/login/", "/accounts/password/reset/"],
+        "learner": ["/profile/", f"/sessions/{past.pk}/feedback/", f"/sessions/{session.pk}/report/", f"/mentors/{mentor.pk}/report/"],
+        "mentor": ["/profile/", "/sessions/new/", f"/sessions/{session.pk}/edit/"],
+    }
+    paths = ["/mentors/99999999999999999999/", "/sessions/99999999999999999999/", "/sessions/99999999999999999999/calendar.ics",
+             "/calendar/feed/%00.ics", f"/calendar/feed/{'A' * 5000}.ics", "/calendar/feed/%ED%A0%80.ics",
+             "/sessions/00000000-0000-0000-0000-000000000000/room/", "/%00/", "/courses/%00/", "/search/%ED%A0%80/"]
+    # Actions whose only inputs are these fields (a valid value would rightly act, so only invalid ones).
+    actions = {"/bookings/99999999999999999999/cancel/": {"reason": TEXT}, f"/sessions/{session.pk}/cancel/": {"reason": TEXT},
+               "/recommendations/not-interested/": {"kind": TEXT + NUMBERS, "id": TEXT + NUMBERS}}
+
+    before = stored()
+    tried, failures = 0, []
+
+    changes = []
+
+    def check(persona, method, url, response):
+        nonlocal tried, before
+        tried += 1
+        if response.status_code >= 500:
+            failures.append(f"{persona} {method} {url[:120]!r} -> {response.status_code}")
+        if method == "POST" and (now := stored()) != before:
+            changes.append(f"{persona} POST {url[:120]!r} -> {response.status_code}")
+            before = now
+
+    for persona, client in personas.items():
+        for path, params in GET_PARAMS.items():
+            for param in params:
+                for value in [quote(v) for v in TEXT] + RAW_BYTES + NUMBERS + DATES:
+                    url = f"{path}?{param}={value}"
+                    check(persona, "GET", url, client.get(url))
+        for url in paths:
+            check(persona, "GET", url, client.get(url))
+        for url, fields in actions.items():
+            for field, values in fields.items():
+                for value in values:
+                    check(persona, "POST", f"{url} {field}", client.post(url, {field: value}))
+        for page in form_pages.get(persona, []):
+            for form in forms_on(client, page):
+                action = form["action"] or page
+                for name, current in form["fields"].items():
+                    if name == "csrfmiddlewaretoken":
+                        continue
+                    for value in values_for(name, current):
+                        check(persona, "POST", f"{action} {name}", client.post(action, {**form["fields"], name: value}))
+    # Admin lists take search and filter parameters too.
+    for model in ("mentoring/session", "mentoring/booking", "accounts/user", "mentoring/report"):
+        for param in ("q", "o", "p", "status__exact", "starts_at__gte"):
+            for value in [quote(v) for v in TEXT[:4]] + NUMBERS[:4] + DATES[:2]:
+                url = f"/admin/{model}/?{param}={value}"
+                check("admin", "GET", url, personas["admin"].get(url))
+
+    changed = len(changes) + (stored() != before)
+    print(f"\n[inputs] {tried} requests (corpus {len(TEXT) + len(RAW_BYTES)} text values, {len(NUMBERS)} numbers, "
+          f"{len(DATES)} dates) x {len(personas)} personas over forms, query and path parameters, API and admin lists: "
+          f"5xx {len(failures)}, stored changes {changed}")
+    assert failures == []
+    assert changes == [] and not changed
