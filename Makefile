@@ -23,6 +23,9 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# The run target's processes see HOST and PORT: dev settings build SITE_URL from them unless it is set.
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo

@@ -4,6 +4,7 @@ from django import template
 from django.core.cache import cache
 
 from cms_pages.page_cache import VERSION_KEY
+from portal.sites import absolute_url
 
 register = template.Library()
 
@@ -58,3 +59,9 @@ def safe_richtext(value) -> str:
 
 
 SAFE_FEATURES = ["bold", "italic", "link", "ol", "ul", "h2", "h3", "h4", "document-link", "hr"]
+
+
+@register.simple_tag
+def site_url(path: str) -> str:
+    """``path`` on SITE_URL: canonical and share links name the site, not whatever host was asked."""
+    return absolute_url(path)

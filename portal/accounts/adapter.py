@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
 
+from portal.sites import absolute_url
 from signaling.revocation import login_id
 
-from .services import user_password_changed, user_register
+from .services import signup_without_account, user_password_changed, user_register
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -33,3 +35,28 @@ class AccountAdapter(DefaultAccountAdapter):
             role=data["role"],
             time_zone=data["time_zone"],
         )
+
+    def clean_email(self, email: str) -> str:
+        # Django's EmailValidator accepts a domain that mail cannot be sent to (U+FFFD from bytes
+        # that were not UTF-8, other characters IDNA refuses): refuse it here, on every allauth form
+        # (sign-up, adding an address, password reset), instead of failing when the email is sent.
+        _, _, domain = email.rpartition("@")
+        try:
+            domain.encode("idna")
+        except UnicodeError:
+            raise forms.ValidationError("Enter a valid email address.", code="invalid") from None
+        return super().clean_email(email)
+
+    def respond_email_verification_sent(self, request, user):
+        # With no user, allauth is answering a sign-up for an address that already has an account
+        # (enumeration prevention): nothing is created, and the owner is emailed instead. The answer
+        # must not come sooner than a real sign-up's, which hashes a password.
+        if user is None:
+            signup_without_account(password=request.POST.get("password1", ""))
+        return super().respond_email_verification_sent(request, user)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # allauth builds its links (verification, password reset, sign-up) from the request's host;
+        # every link in an account email goes to SITE_URL instead, as all the site's other links do.
+        links = {key: absolute_url(value) for key, value in context.items() if key.endswith("_url") and isinstance(value, str)}
+        super().send_mail(template_prefix, email, {**context, **links})

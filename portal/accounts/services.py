@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils.crypto import get_random_string
 
 from signaling.revocation import login_id, login_started, sockets_revoke
 
@@ -26,6 +28,14 @@ def user_register(*, user: User, display_name: str, role: str, time_zone: str) -
 
     profile_ensure(user=user)
     return user
+
+
+def signup_without_account(*, password: str) -> None:
+    """A sign-up that creates no account (its address is taken; allauth emails the owner) does the
+    costly part of one that does: hashing the password with the configured hasher, once, as
+    ``user.set_password`` does for a new account. Otherwise the quicker answer would tell whether the
+    address is registered (Django's ``ModelBackend`` does the same for logins with an unknown user)."""
+    make_password(password or get_random_string(20))
 
 
 def user_update_profile(*, user: User, display_name: str, time_zone: str) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -17,6 +18,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Only bench/http.py turns this on: it adds the trivial reference view at /bench/trivial/.
 BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
+# The public base URL: every absolute link (emails, .ics files, sitemap, robots.txt, canonical URLs) and
+# both site records (Django's and Wagtail's, portal/sites.py) come from it. dev derives it from HOST/PORT.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -28,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "portal.apps.PortalConfig",  # after every migrate, the site records follow SITE_URL (portal/sites.py)
     "django.contrib.postgres",
     "django.contrib.humanize",
     "portal.accounts",
@@ -59,8 +63,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.health.health_middleware",  # first: probes by IP address must not meet ALLOWED_HOSTS
+    # Before anything reads the client's address or the scheme: forwarded headers count only when
+    # they come from one of TRUSTED_PROXY_IPS (portal/proxies.py).
+    "portal.proxies.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.csp.SiteCSPMiddleware",
+    # Before anything reads the session or routes a page: NUL in any input is a 400, not a DataError.
+    "portal.middleware.UnstorableInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Above the page cache: a page served from the cache is framed out like a rendered one.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -136,10 +145,11 @@ def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX
     # redis-py 8 times socket reads out after 5 s by default, exactly when channels-redis's
     # 5 s blocking pop returns empty: the consumer then dies with TimeoutError. Wait longer.
     # A pooled connection idle for 2 s is checked (PING) before use, so after a Redis restart no
-    # consumer blocks on a connection to the old server.
+    # consumer blocks on a connection to the old server. The layer's connections carry a name, so
+    # Redis's CLIENT LIST tells them from the cache's (bench/socket_baseline.py counts them apart).
     host = {
         "address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True,
-        "health_check_interval": 2,
+        "health_check_interval": 2, "client_name": f"{prefix}-channels",
     }
     if kind == "pubsub":
         return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host], "prefix": prefix}}}
@@ -155,9 +165,11 @@ def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX
 
 CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
 
+# One connection pool per process, not one per request or socket (portal/redis_pool.py).
+REDIS_CACHE_OPTIONS = {"pool_class": "portal.redis_pool.SharedConnectionPool"}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "peerlearn"}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "peerlearn", "OPTIONS": REDIS_CACHE_OPTIONS}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -331,6 +343,20 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# X-Forwarded-For / X-Forwarded-Proto are believed only with BEHIND_PROXY and only from a direct peer
+# in TRUSTED_PROXY_IPS (comma-separated IPs or CIDRs); everyone else is known by the address they
+# connect from. The default covers a proxy on this host or a private network (docker-compose's nginx).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXY_IPS = (
+    env_list("TRUSTED_PROXY_IPS", ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"])
+    if BEHIND_PROXY
+    else []
+)
+for _proxy in TRUSTED_PROXY_IPS:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS: {_proxy!r} is not an IP address or network (CIDR).") from None
 
 LOGGING = {
     "version": 1,
@@ -347,3 +373,8 @@ LOGGING = {
         "django_tasks": {"level": "WARNING"},
     },
 }
+
+# ---------------------------------------------------------------------------- request bodies
+# A request whose body is larger gets 413 before anything reads, spools or parses it (under Daphne
+# the rest is discarded as it arrives; see portal/request_limits.py). Covers uploads in /cms/ too.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 10 * 1024 * 1024)

@@ -17,7 +17,14 @@ if not REDIS_URL:
 
 DEBUG = False
 CHANNEL_LAYERS = channel_layers_for(REDIS_URL)  # noqa: F405
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "peerlearn"}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "peerlearn",
+        "OPTIONS": REDIS_CACHE_OPTIONS,  # noqa: F405
+    }
+}
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 # Real mail by default: a verification email printed to a log reaches nobody.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
@@ -31,9 +38,10 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if env_bool("BEHIND_PROXY", False):
+if BEHIND_PROXY:  # noqa: F405
+    # Read only when the request came from one of TRUSTED_PROXY_IPS: portal/proxies.py removes the header
+    # otherwise, and puts the client's address in REMOTE_ADDR, which is what allauth's rate limits read.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
 
 # Structured logs to stdout unless LOG_FORMAT says otherwise.
 LOGGING["handlers"]["console"]["formatter"] = env_str("LOG_FORMAT", "json")  # noqa: F405

@@ -70,7 +70,6 @@ def production_env(*, host: str, static_root: Path, database: str) -> dict[str, 
         "CSRF_TRUSTED_ORIGINS": f"https://{host}",
         "SITE_URL": f"https://{host}",
         "BEHIND_PROXY": "true",
-        "TRUSTED_PROXY_COUNT": "1",
         "STATIC_ROOT": str(static_root),
         "MEDIA_ROOT": str(static_root.parent / "media"),
         "PAGE_CACHE_SECONDS": "300",  # production's default: cached pages must carry the headers too

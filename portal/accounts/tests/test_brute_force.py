@@ -1,10 +1,8 @@
 """Password guessing is throttled at the documented limits (ACCOUNT_RATE_LIMITS["login_failed"]:
 10 failures a minute per client address, 5 per account in 5 minutes), on every login door, and a
-forged X-Forwarded-For does not buy an attacker fresh attempts: with TRUSTED_PROXY_COUNT=0 allauth
-reads REMOTE_ADDR and ignores the header; behind a proxy (TRUSTED_PROXY_COUNT=1) only the last hop
-counts, even when the proxy appends to a forged header (ours, deploy/nginx.conf, replaces it).
-At the Django level: in production Daphne runs with --proxy-headers behind nginx, which sets the
-header from the address it saw."""
+forged X-Forwarded-For does not buy an attacker fresh attempts: allauth's own proxy setting is
+exercised here with both values, and in the running site portal/proxies.py believes the header only
+from TRUSTED_PROXY_IPS (tested in test_trusted_proxies.py); nginx (deploy/nginx.conf) replaces it."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 
 from conftest import PASSWORD
@@ -53,7 +54,7 @@ def test_password_reset_mail_link_sets_a_new_password(client, learner):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [learner.email]
-    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", message.body).group(1)
+    link = re.search(re.escape(settings.SITE_URL) + r"(/accounts/password/reset/key/\S+/)", message.body).group(1)
 
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200

@@ -5,9 +5,10 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cms_pages.services import demo_catalog_seed, demo_pages_seed, site_sync_from_settings
+from cms_pages.services import demo_catalog_seed, demo_pages_seed
 from mentoring.demo import demo_mentoring_seed
 from portal.accounts.demo import DEMO_USERS, demo_users_seed
+from portal.sites import sites_sync_from_settings
 
 
 class Command(BaseCommand):
@@ -21,7 +22,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to run with DJANGO_ENV=production (demo passwords are public). Use --force if you mean it.")
         password = os.environ.get("DEMO_PASSWORD") or "peerlearn-demo"
         created_users = demo_users_seed(password=password)
-        site_sync_from_settings()
+        sites_sync_from_settings()
         pages = demo_pages_seed()
         mentoring = demo_mentoring_seed()
         catalog = demo_catalog_seed()
