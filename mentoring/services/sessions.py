@@ -101,9 +101,12 @@ def session_create(
     _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
     _check_capacity(capacity)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
-    if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
-        raise MentoringError(OVERLAP_MESSAGE, code="overlap")
+    # The check and the insert in one transaction: on PostgreSQL the exclusion constraint settles a
+    # race the check loses; on SQLite (IMMEDIATE transactions, settings) writers run one at a time, so
+    # the check itself is exact.
     with _overlap_refused(), transaction.atomic():
+        if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
+            raise MentoringError(OVERLAP_MESSAGE, code="overlap")
         session = Session.objects.create(
             mentor=mentor,
             title=title,

@@ -122,6 +122,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
         "max_size": env_int("DB_POOL_MAX_SIZE", 10),
         "timeout": 10,
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded database serves a small site honestly. IMMEDIATE transactions take the write lock
+    # when they begin, so writers wait for each other (up to the busy timeout) instead of failing with
+    # "database is locked", and a check-then-write inside one transaction (seats left, overlapping
+    # sessions) is as exact as PostgreSQL's row locks and constraints make it. WAL lets pages read
+    # while someone writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
