@@ -270,8 +270,12 @@ def _calendar_files_stay_valid_whatever_is_stored(mentor: User, learner: User) -
     body = client.get(f"/sessions/{injected.pk}/calendar.ics").content
     assert body.split(b"\r\n").count(b"BEGIN:VEVENT") == 1  # the injected text stays inside its value
 
-    # Cancelling tells the learner in one line, whatever the stored title, name and typed reason hold.
-    session_cancel(session_id=sessions[0].pk, actor=mentor, reason="I am ill\r\nBcc: all\x1b")
+    # A typed reason with control characters is refused before anything changes; a multi-line one is
+    # fine, and the learner is told in one line, whatever the stored title and name hold.
+    with pytest.raises(MentoringError):
+        session_cancel(session_id=sessions[0].pk, actor=mentor, reason="I am ill\x1b")
+    assert Session.objects.get(pk=sessions[0].pk).status == Session.Status.SCHEDULED
+    session_cancel(session_id=sessions[0].pk, actor=mentor, reason="I am ill\r\nBcc: all")
     told = Notification.objects.get(user=learner, kind="session_cancelled")
     assert not re.search(r"[\x00-\x1f\x7f]", told.text), told.text
     assert "“Line break” with Maya Bcc: everyone on" in told.text and "Reason: I am ill Bcc: all" in told.text
