@@ -27,7 +27,11 @@ async function fillDevices() {
   }
 }
 
+// What goes to the others, with the person's mute and camera choices applied first, so a track that
+// has just arrived is never sent live against their choice.
 function sentTracks() {
+  if (media.audioTrack) media.audioTrack.enabled = call.audio;
+  if (media.videoTrack) media.videoTrack.enabled = call.video;
   return { audio: media.audioTrack, video: call.screen?.getVideoTracks()[0] || media.videoTrack };
 }
 
@@ -50,8 +54,6 @@ function mediaWords() {
 
 function showMedia() {
   const tracks = sentTracks();
-  if (media.audioTrack) media.audioTrack.enabled = call.audio;
-  if (media.videoTrack) media.videoTrack.enabled = call.video;
   const own = tracks.video ? [tracks.video] : [];
   for (const video of [$("#preview"), $("#local-video")]) {
     const shown = video.srcObject?.getVideoTracks?.()[0] || null;
@@ -181,6 +183,9 @@ function reconnectLater() {
 
 function endCall(text) {
   stopTimers();
+  call.screen?.getTracks().forEach((t) => t.stop());
+  call.screen = null;
+  media.stop(); // the call is over: camera and microphone lights go off
   setStatus(text);
   showBanner(text);
   root.dataset.state = "ended";
@@ -430,9 +435,14 @@ function showToggles() {
 // The same buttons before and during the call. Turning on a kind the page has no track for asks the
 // browser again (it may prompt, or say it is blocked).
 async function toggleKind(kind) {
+  if (!media.ready) {
+    // Still asking the browser: the choice is kept and applied to the track when it comes.
+    call[kind] = !call[kind];
+    return showMedia();
+  }
   if (!media.tracks[kind]) {
     call[kind] = true;
-    await media.fillGaps("asked");
+    await media.fillGaps("asked", [kind]);
     if (!media.tracks[kind]) {
       const words = mediaWords();
       if (root.dataset.state === "prejoin") $("#prejoin-status").textContent = words;
@@ -453,6 +463,8 @@ $("#toggle-screen").hidden = !navigator.mediaDevices?.getDisplayMedia;
 $("#toggle-screen").addEventListener("click", async (event) => {
   const button = event.currentTarget;
   if (call.screen) return stopScreen(button);
+  if (call.screenPending) return; // the picker is already open
+  call.screenPending = true;
   let screen;
   try {
     screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
@@ -462,7 +474,10 @@ $("#toggle-screen").addEventListener("click", async (event) => {
     const cancelled = error.name === "AbortError" || (error.name === "NotAllowedError" && !/system|policy/i.test(error.message));
     if (!cancelled) setStatus("Screen sharing is not available here.");
     return;
+  } finally {
+    call.screenPending = false;
   }
+  if (call.leaving || root.dataset.state === "ended") return screen.getTracks().forEach((t) => t.stop());
   call.screen = screen;
   screen.getVideoTracks()[0].addEventListener("ended", () => { if (call.screen === screen) stopScreen(button); });
   toggle(button, false, ["Share screen", "Stop sharing"]);
@@ -523,6 +538,10 @@ function setStatus(text) {
 }
 
 // Closing the tab or navigating away is a goodbye: the others drop this peer at once.
+// A page brought back from the back/forward cache has said its goodbye: start it afresh.
+window.addEventListener("pageshow", (event) => { if (event.persisted) location.reload(); });
+navigator.mediaDevices?.addEventListener?.("devicechange", () => fillDevices().catch(() => {}));
+
 window.addEventListener("pagehide", () => {
   call.leaving = true;
   send({ type: "leave" });

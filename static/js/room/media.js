@@ -85,21 +85,22 @@ export class LocalMedia extends EventTarget {
 
   // A kind we have no track for (refused, unplugged, not there at first): ask again when the
   // browser says something changed. Nothing is asked while a request is still out.
-  async fillGaps(reason) {
+  // ``kinds`` limits the asking to what the person turned on; each kind that comes is handed on at
+  // once, so a microphone never waits for an unanswered camera prompt.
+  async fillGaps(reason, kinds = ["audio", "video"]) {
     if (this.state !== "settled" || this.filling) return;
-    const missing = ["audio", "video"].filter((kind) => !this.tracks[kind]);
+    const missing = kinds.filter((kind) => !this.tracks[kind]);
     if (!missing.length) return;
     this.filling = true;
-    let changed = false;
     try {
       for (const kind of missing) {
         try {
           const stream = await navigator.mediaDevices.getUserMedia({ [kind]: this.constraint(kind) });
           const track = stream.getTracks()[0];
-          if (this.tracks[kind]) { track.stop(); continue; }
+          if (this.tracks[kind] || this.state !== "settled") { track.stop(); continue; }
           this.errors[kind] = null;
           this.use(kind, track);
-          changed = true;
+          this.emit("change", { reason });
         } catch (error) {
           this.errors[kind] = error;
         }
@@ -107,7 +108,6 @@ export class LocalMedia extends EventTarget {
     } finally {
       this.filling = false;
     }
-    if (changed) this.emit("change", { reason });
   }
 
   async watchPermissions() {
@@ -147,10 +147,15 @@ export class LocalMedia extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  // The call is over: camera and microphone off, and nothing asks for them again.
   stop() {
     this.generation += 1;
+    this.state = "stopped";
     cancelAnimationFrame(this.meterFrame);
+    this.meterSource?.disconnect();
     for (const kind of ["audio", "video"]) this.use(kind, null);
+    this.audioContext?.close().catch(() => {});
+    this.audioContext = null;
   }
 
   static async devices() {
@@ -160,15 +165,20 @@ export class LocalMedia extends EventTarget {
 
   meter(element) {
     cancelAnimationFrame(this.meterFrame);
+    this.meterSource?.disconnect();
+    this.meterSource = null;
     const track = this.audioTrack;
-    if (!track || !window.AudioContext) return;
+    if (!track || !window.AudioContext || this.state === "stopped") return;
     this.audioContext ||= new AudioContext();
+    this.audioContext.resume?.().catch(() => {});
     const source = this.audioContext.createMediaStreamSource(new MediaStream([track]));
+    this.meterSource = source;
     const analyser = this.audioContext.createAnalyser();
     analyser.fftSize = 512;
     source.connect(analyser);
     const data = new Uint8Array(analyser.fftSize);
     const tick = () => {
+      if (!element.checkVisibility?.() && element.offsetParent === null) return; // hidden in the call: stop drawing
       analyser.getByteTimeDomainData(data);
       let peak = 0;
       for (const v of data) peak = Math.max(peak, Math.abs(v - 128));
