@@ -33,6 +33,7 @@ from mentoring.services.calls import (
 from portal import shutdown
 
 from .groups import peer_group, room_group, user_notifications_group, user_session_calls_group, user_sockets_group
+from .live import unread_count_valid
 from .protocol import (
     CLOSE_FLOOD,
     CLOSE_NOT_ALLOWED,
@@ -238,12 +239,16 @@ class LiveSocketMixin:
 
 
 class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
-    """Pushes a user's live notifications. Receive-only for the client: frames it sends are ignored."""
+    """Pushes a user's live notifications and unread count to every open tab of theirs (see
+    PROTOCOL.md). Receive-only for the client: frames it sends are ignored.
 
+    A page says whom it was rendered for (``?user=<id>``); a socket that would open for someone else
+    (the browser signed in as another person since) is refused like an anonymous one, so a tab never
+    shows another person's notifications."""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if user is None or not user.is_authenticated or not _is_expected_user(self.scope, user.pk):
             await self.close(code=CLOSE_REVOKED)
             return
         await self.remember_login()
@@ -266,7 +271,18 @@ class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
         return
 
     async def notification_push(self, event: dict) -> None:
-        await self.send_json({"type": "notification", "notification": event["notification"]})
+        message = {"type": "notification", "notification": event["notification"]}
+        unread = unread_count_valid(event.get("unread"))
+        if unread is not None:
+            message["unread"] = unread
+        await self.send_json(message)
+
+    async def notifications_read(self, event: dict) -> None:
+        unread = unread_count_valid(event.get("unread"))
+        if unread is None:
+            logger.warning("dropped a notifications.read event without a valid unread count")
+            return
+        await self.send_json({"type": "notifications-read", "unread": unread})
 
 
 class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
@@ -477,6 +493,16 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
 
 
 CLIENT_TOKEN_RE = re.compile(r"^[0-9a-f]{16,64}$")
+USER_ID_RE = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def _is_expected_user(scope: dict, user_id: int) -> bool:
+    """Whether the socket's ``?user=`` (if the page gave one) names the signed-in user. One value,
+    decimal digits only; anything else is refused."""
+    given = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("user")
+    if given is None:
+        return True
+    return len(given) == 1 and USER_ID_RE.fullmatch(given[0]) is not None and int(given[0]) == user_id
 
 
 def _client_token(scope: dict) -> str:

@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("call-check/", views.call_check, name="call_check"),
+    path("live/identity/", views.live_identity, name="live_identity"),
 ]

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from mentoring.selectors import user_has_call_ahead
+from mentoring.selectors import notifications_unread_count, user_has_call_ahead
 
 from .turn import ice_servers_for
 
@@ -35,4 +36,18 @@ def call_check(request: HttpRequest) -> HttpResponse:
             "back_url": back,
             "relay_withheld": not relay_allowed and bool(settings.TURN_URLS),
         },
+    )
+
+
+@never_cache  # "who is signed in now" is only true now (Cache-Control: no-store)
+@require_GET
+def live_identity(request: HttpRequest) -> JsonResponse:
+    """Who this browser is signed in as now, for an open tab whose notification socket was closed
+    (a logout or a login in another tab): the same person reconnects, anyone else sees a banner.
+    Nothing beyond what the header of any page shows them: the user's id, short name, unread count."""
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"user": None})
+    return JsonResponse(
+        {"user": {"id": user.pk, "name": user.get_short_name()}, "unread": notifications_unread_count(user=user)}
     )
