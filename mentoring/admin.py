@@ -244,6 +244,9 @@ class SessionAdmin(admin.ModelAdmin):
     def cancel_sessions(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
         cancelled = 0
         for session in queryset.order_by("starts_at", "id"):
+            if session.status == Session.Status.CANCELLED:
+                self.message_user(request, f"“{session.title}” was cancelled already.", messages.INFO)
+                continue
             try:
                 session_cancel(session_id=session.pk, actor=request.user)
             except MentoringError as error:

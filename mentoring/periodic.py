@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
+from portal.once import form_submissions_forget
+
 from .services.calls import sessions_mark_no_shows
 from .services.reminders import reminders_send
 from .services.sessions import sessions_complete_ended
@@ -71,6 +73,7 @@ JOBS: dict[str, Callable] = {
     "publish_scheduled": _publish_scheduled,
     "no_shows": lambda now: sessions_mark_no_shows(now=now),
     "retrain_recommender": _retrain_recommender,
+    "forget_form_submissions": lambda now: form_submissions_forget(now),
 }
 
 

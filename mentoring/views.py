@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from portal.dates import safe_localtime
+from portal.once import once
 from portal.sites import absolute_url
 
 from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
@@ -51,6 +53,27 @@ def _page(request: HttpRequest, items, size: int = PAGE_SIZE):
 def _mentor_required(request: HttpRequest) -> None:
     if not request.user.is_mentor:
         raise Http404("Only mentors offer sessions.")
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    """A destructive action goes ahead only when confirmed: by the page's dialog (site.js fills in
+    ``confirmed``) or, without scripts, on the confirmation page that any other request gets."""
+    return request.method == "POST" and request.POST.get("confirmed") == "yes"
+
+
+def _confirmation(request: HttpRequest, *, question: str, detail: str, button: str, back: str, reason: bool = False) -> HttpResponse:
+    """The page that asks before a destructive action: shown without scripts, and to a GET of the
+    action's address (a link followed after signing in again), never a 405."""
+    return render(
+        request,
+        "mentoring/confirm.html",
+        {"question": question, "detail": detail, "button": button, "back": back, "action": request.path, "ask_reason": reason},
+    )
+
+
+def _when(session: Session) -> str:
+    start = safe_localtime(session.starts_at)
+    return f"{start:%a %-d %b %Y, %H:%M} ({start.tzname()})"
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -118,8 +141,9 @@ def _api_item(kind: str, rec) -> dict:
 
 
 @login_required
-@require_POST
 def recommendation_dismiss_view(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("dashboard")
     kind, raw_id = request.POST.get("kind", ""), request.POST.get("id", "")
     try:
         if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
@@ -202,6 +226,7 @@ SESSION_ERROR_FIELDS = {
 
 
 @login_required
+@once
 def session_new(request: HttpRequest) -> HttpResponse:
     _mentor_required(request)
     form = SessionForm(request.POST or None, time_zone=request.user.time_zone)
@@ -236,43 +261,69 @@ def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
     return render(request, "mentoring/session_form.html", {"form": form, "session": session, "creating": False})
 
 
+SESSION_CANCELLED = "Session cancelled. Everyone who booked it has been told."
+
+
 @login_required
-@require_POST
 def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_mentor(session_id=session_id, user=request.user)
+    if session.status == Session.Status.CANCELLED:
+        if request.method == "POST":  # sent twice, or from another tab: the outcome stands
+            messages.success(request, SESSION_CANCELLED)
+        return redirect("session_detail", session.pk)
+    if not _confirmed(request):
+        return _confirmation(
+            request,
+            question=f"Cancel “{session.title}” for everyone who booked it?",
+            detail=f"{_when(session)}. {session.booked_count} booked and everyone waiting are told at once.",
+            button="Cancel the session",
+            back=reverse("session_detail", args=[session.pk]),
+            reason=True,
+        )
     try:
         session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", ""))
     except MentoringError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Session cancelled. Everyone who booked it has been told.")
+        messages.success(request, SESSION_CANCELLED)
     return redirect("session_detail", session.pk)
 
 
 @login_required
-@require_POST
 def session_book(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
+    if request.method != "POST":  # a link followed after signing in: the session's page has the button
+        return redirect("session_detail", session.pk)
     try:
         booking_create(session_id=session.pk, learner=request.user)
     except MentoringError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"You are booked on “{session.title}”. See you there!")
+        if error.code != "already_booked":
+            messages.error(request, error.message)
+            return redirect("session_detail", session.pk)
+    messages.success(request, f"You are booked on “{session.title}”. See you there!")
     return redirect("session_detail", session.pk)
 
 
 @login_required
-@require_POST
 def session_waitlist(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
+    if request.method != "POST":
+        return redirect("session_detail", session.pk)
     try:
         waitlist_join(session_id=session.pk, learner=request.user)
     except MentoringError as error:
-        messages.error(request, error.message)
+        if error.code == "already_booked":  # a seat came first (promoted, or booked in another tab)
+            messages.success(request, f"You have a seat on “{session.title}”.")
+        elif error.code == "already_waiting":
+            messages.success(request, WAITLIST_JOINED)
+        else:
+            messages.error(request, error.message)
     else:
-        messages.success(request, "You are on the waitlist. If a seat frees up, we book it for you and let you know.")
+        messages.success(request, WAITLIST_JOINED)
     return redirect("session_detail", session.pk)
+
+
+WAITLIST_JOINED = "You are on the waitlist. If a seat frees up, we book it for you and let you know."
 
 
 def session_calendar(request: HttpRequest, session_id: int) -> HttpResponse:
@@ -298,6 +349,7 @@ def session_room(request: HttpRequest, room_id) -> HttpResponse:
 
 @login_required
 @require_POST
+@once
 def session_room_report(request: HttpRequest, room_id) -> JsonResponse:
     """"Report a problem" from inside the call: JSON in and out, the call's state attached."""
     session = session_get_for_participant(room_id=room_id, user=request.user)
@@ -347,6 +399,7 @@ def session_feedback(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @login_required
+@once
 def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
     people = _call_people(session, request.user)
@@ -365,6 +418,7 @@ def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @login_required
+@once
 def mentor_report(request: HttpRequest, user_id: int) -> HttpResponse:
     profile = mentor_get_public(user_id=user_id)
     if profile.user_id == request.user.pk:
@@ -386,26 +440,53 @@ def mentor_report(request: HttpRequest, user_id: int) -> HttpResponse:
 
 # --------------------------------------------------------------------------- bookings
 @login_required
-@require_POST
 def booking_cancel_view(request: HttpRequest, booking_id: int) -> HttpResponse:
+    booking = Booking.objects.select_related("session__mentor").filter(pk=booking_id, learner=request.user).first()
+    if booking is None:
+        raise Http404("No such booking.")
+    session = booking.session
+    if booking.status != Booking.Status.ACTIVE and request.method != "POST":
+        messages.info(request, f"Your seat on “{session.title}” is cancelled already.")
+        return redirect("session_detail", session.pk)
+    if booking.status == Booking.Status.ACTIVE and not _confirmed(request):
+        return _confirmation(
+            request,
+            question=f"Give up your seat on “{session.title}”?",
+            detail=f"{_when(session)} with {session.mentor.display_name}. If people are waiting, the first of them gets your seat.",
+            button="Cancel my booking",
+            back=reverse("session_detail", args=[session.pk]),
+        )
     try:
-        booking = booking_cancel(booking_id=booking_id, learner=request.user)
+        booking_cancel(booking_id=booking.pk, learner=request.user)
     except MentoringError as error:
-        if error.code == "not_found":
-            raise Http404(error.message) from None
         messages.error(request, error.message)
-        return redirect("dashboard")
-    messages.success(request, f"Your seat on “{booking.session.title}” is cancelled.")
+        return redirect("session_detail", session.pk)
+    messages.success(request, f"Your seat on “{session.title}” is cancelled.")
     return redirect("dashboard")
 
 
 @login_required
-@require_POST
 def waitlist_leave_view(request: HttpRequest, entry_id: int) -> HttpResponse:
-    try:
-        waitlist_leave(entry_id=entry_id, learner=request.user)
-    except MentoringError as error:
-        raise Http404(error.message) from None
+    entry = WaitlistEntry.objects.select_related("session__mentor").filter(pk=entry_id, learner=request.user).first()
+    if entry is None:
+        raise Http404("You are not on this waitlist.")
+    session = entry.session
+    if entry.status == WaitlistEntry.Status.WAITING and not _confirmed(request):
+        return _confirmation(
+            request,
+            question=f"Leave the waitlist for “{session.title}”?",
+            detail=f"{_when(session)} with {session.mentor.display_name}. You lose your place in the line.",
+            button="Leave the waitlist",
+            back=reverse("session_detail", args=[session.pk]),
+        )
+    entry = waitlist_leave(entry_id=entry.pk, learner=request.user)
+    if entry.status == WaitlistEntry.Status.PROMOTED:
+        messages.info(
+            request,
+            f"A seat freed up and you were booked on “{session.title}” meanwhile. "
+            "If you no longer want it, cancel the booking here.",
+        )
+        return redirect("session_detail", session.pk)
     messages.success(request, "You left the waitlist.")
     return redirect("dashboard")
 
@@ -418,8 +499,9 @@ def notifications_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return redirect("notifications")
     notifications_mark_read(user=request.user)
     messages.success(request, "All notifications marked as read.")
     return redirect("notifications")
@@ -427,7 +509,16 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
 
 # --------------------------------------------------------------------------- calendar feed
 @login_required
+@once
 def calendar_settings(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not _confirmed(request):
+        return _confirmation(
+            request,
+            question="Replace your calendar link?",
+            detail="Calendars subscribed to the old link stop updating; you subscribe again with the new one.",
+            button="Make a new link",
+            back=reverse("calendar_settings"),
+        )
     if request.method == "POST":
         calendar_feed_regenerate(user=request.user)
         messages.success(request, "Your calendar link was replaced. The old link no longer works.")

@@ -1,3 +1,4 @@
+from allauth.account import views as allauth_views
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.static import static
@@ -14,6 +15,7 @@ from cms_pages import seo
 from portal import health
 from portal import views as portal_views
 from portal.accounts import views as account_views
+from portal.once import once
 
 # The Django admin's login form is replaced by the site's (allauth): rate limits and two-factor
 # authentication apply, and a signed-in non-staff user gets 403 instead of a second login form.
@@ -29,6 +31,10 @@ urlpatterns = [
     path("_util/login/", account_views.login_elsewhere),
     path("cms/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # Sign-up and password reset sent twice (a double click) create one account and send one email;
+    # the repeat signs the browser in or shows the same page as the first (portal/once.py).
+    path("accounts/signup/", once(allauth_views.signup), name="account_signup"),
+    path("accounts/password/reset/", once(allauth_views.password_reset), name="account_reset_password"),
     path("accounts/", include("allauth.urls")),
     path("profile/", account_views.profile, name="profile"),
     path("search/", search_views.search, name="search"),

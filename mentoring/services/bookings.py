@@ -123,7 +123,8 @@ def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[B
 
 @transaction.atomic
 def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = None) -> Booking:
-    """A learner gives up their seat; the first waiting learner gets it."""
+    """A learner gives up their seat; the first waiting learner gets it. Cancelling a booking that is
+    cancelled already returns it as it is."""
     now = now or timezone.now()
     booking = Booking.objects.filter(pk=booking_id, learner=learner).first()
     if booking is None:
@@ -131,7 +132,7 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
     session = Session.objects.select_for_update().select_related("mentor").get(pk=booking.session_id)
     booking = Booking.objects.select_for_update().get(pk=booking.pk)
     if booking.status != Booking.Status.ACTIVE:
-        raise MentoringError("This booking is already cancelled.", code="already_cancelled")
+        return booking  # cancelled already (a second click, another tab): the same outcome, nothing more
     if session.starts_at <= now:
         raise MentoringError("This session has already started; it can no longer be cancelled.", code="started")
     booking.status = Booking.Status.CANCELLED
@@ -171,10 +172,12 @@ def waitlist_join(*, session_id: int, learner: User, now: datetime | None = None
 
 
 def waitlist_leave(*, entry_id: int, learner: User) -> WaitlistEntry:
-    updated = WaitlistEntry.objects.filter(pk=entry_id, learner=learner, status=WaitlistEntry.Status.WAITING).update(
-        status=WaitlistEntry.Status.LEFT
-    )
-    if not updated:
+    """Leave a waitlist. An entry that was left already, or promoted to a seat meanwhile, is returned as
+    it is: the caller tells the learner which."""
+    entry = WaitlistEntry.objects.filter(pk=entry_id, learner=learner).select_related("session").first()
+    if entry is None:
         raise MentoringError("You are not on this waitlist.", code="not_found")
-    recommendations_forget(user_id=learner.pk)
-    return WaitlistEntry.objects.get(pk=entry_id)
+    if WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).update(status=WaitlistEntry.Status.LEFT):
+        recommendations_forget(user_id=learner.pk)
+    entry.refresh_from_db(fields=["status"])
+    return entry

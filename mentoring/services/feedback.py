@@ -9,7 +9,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 
 from ..models import Booking, Feedback, Report, Session
-from . import MentoringError
+from . import SAME_SUBMISSION_WINDOW, MentoringError
 
 FEEDBACK_EDIT_DAYS = 7
 
@@ -83,13 +83,21 @@ def report_create(
     # At most REPORTS_PER_HOUR per person: the queue is read by people. The reporter's row lock makes
     # two reports sent at once count one after the other.
     User.objects.select_for_update().filter(pk=reporter.pk).first()
+    text = text.strip()
+    # The same report sent again (a double click, a retry) is the one already filed, and counts once.
+    same = Report.objects.filter(
+        reporter=reporter, session=session, reported_user=reported, reason=reason, text=text,
+        created_at__gte=timezone.now() - SAME_SUBMISSION_WINDOW,
+    ).first()
+    if same is not None:
+        return same
     if Report.objects.filter(reporter=reporter, created_at__gte=timezone.now() - timedelta(hours=1)).count() >= settings.REPORTS_PER_HOUR:
         raise MentoringError(
             "You have sent several reports in the last hour; our moderators have them. Please wait a while before sending another.",
             code="rate_limited",
         )
     return Report.objects.create(
-        reporter=reporter, session=session, reported_user=reported, reason=reason, text=text.strip(), context=context or {}
+        reporter=reporter, session=session, reported_user=reported, reason=reason, text=text, context=context or {}
     )
 
 

@@ -13,7 +13,7 @@ from portal.dates import safe_localtime
 from portal.validators import squash_to_one_line
 
 from ..models import Booking, Session, Skill, WaitlistEntry
-from . import MentoringError
+from . import SAME_SUBMISSION_WINDOW, MentoringError
 from .notifications import notify
 from .text import text_multi_line, text_one_line
 
@@ -104,21 +104,39 @@ def session_create(
     # The check and the insert in one transaction: on PostgreSQL the exclusion constraint settles a
     # race the check loses; on SQLite (IMMEDIATE transactions, settings) writers run one at a time, so
     # the check itself is exact.
-    with _overlap_refused(), transaction.atomic():
-        if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
-            raise MentoringError(OVERLAP_MESSAGE, code="overlap")
-        session = Session.objects.create(
-            mentor=mentor,
-            title=title,
-            description=description,
-            course=course,
-            starts_at=starts_at,
-            duration_minutes=duration_minutes,
-            ends_at=ends_at,
-            capacity=capacity,
+    try:
+        with _overlap_refused(), transaction.atomic():
+            if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
+                raise MentoringError(OVERLAP_MESSAGE, code="overlap")
+            session = Session.objects.create(
+                mentor=mentor,
+                title=title,
+                description=description,
+                course=course,
+                starts_at=starts_at,
+                duration_minutes=duration_minutes,
+                ends_at=ends_at,
+                capacity=capacity,
+            )
+            session.skills.set(skills)
+    except MentoringError as error:
+        # The same form sent again (a double click, a retry) is one intent: the session it published
+        # moments ago is the answer, not an overlap refusal. (Sent at once, the second waited for the first.)
+        same = error.code == "overlap" and _same_session_just_published(
+            mentor=mentor, title=title, starts_at=starts_at, duration_minutes=duration_minutes, capacity=capacity, now=now
         )
-        session.skills.set(skills)
+        if same:
+            return same
+        raise
     return session
+
+
+def _same_session_just_published(*, mentor: User, title: str, starts_at, duration_minutes: int, capacity: int, now) -> Session | None:
+    """The identical session the mentor published moments ago, if any."""
+    return Session.objects.filter(
+        mentor=mentor, status=Session.Status.SCHEDULED, title=title, starts_at=starts_at,
+        duration_minutes=duration_minutes, capacity=capacity, created_at__gte=now - SAME_SUBMISSION_WINDOW,
+    ).first()
 
 
 def session_update(
@@ -198,6 +216,8 @@ def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session
     session = Session.objects.select_for_update().select_related("mentor").filter(pk=session_id).first()
     if session is None or not (actor.is_staff or session.mentor_id == actor.pk):
         raise MentoringError("No such session.", code="not_found")
+    if session.status == Session.Status.CANCELLED:
+        return session  # cancelled already (a second click, another tab): the same outcome, nothing more
     if session.status != Session.Status.SCHEDULED:
         raise MentoringError("This session is not scheduled any more.", code="not_scheduled")
     session.status = Session.Status.CANCELLED

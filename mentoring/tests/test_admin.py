@@ -95,7 +95,7 @@ def test_cancelling_an_already_cancelled_session_is_reported_not_crashed(client,
     response = client.post(SESSIONS_ADMIN, {"action": "cancel_sessions", "_selected_action": [gone.pk, live.pk]}, follow=True)
 
     assert response.status_code == 200
-    assert "“Gone already”: This session is not scheduled any more." in response.text
+    assert "“Gone already” was cancelled already." in response.text
     assert "Cancelled 1 session(s)" in response.text
     live.refresh_from_db()
     assert live.status == Session.Status.CANCELLED

@@ -106,7 +106,7 @@ def test_extreme_stored_dates_never_break_a_page(learner, mentor, other_learner)
     # Cancelling an extreme session tells its learners (in UTC+14) when it was: no crash there either.
     _set_zone(other_learner, ZONES[0])
     _book_directly(sessions[0], other_learner)
-    assert as_mentor.post(f"/sessions/{sessions[0].pk}/cancel/").status_code == 302
+    assert as_mentor.post(f"/sessions/{sessions[0].pk}/cancel/", {"confirmed": "yes"}).status_code == 302
     assert Session.objects.get(pk=sessions[0].pk).status == Session.Status.CANCELLED
     told = Notification.objects.get(user=other_learner, kind="session_cancelled")
     assert "9999" in told.text and "(UTC)" in told.text  # shown in UTC, and says so

@@ -89,6 +89,8 @@ ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 SITE_ID = 1
+# Django's default storage, remembering what each request added: a repeated form shows it again (portal/once.py).
+MESSAGE_STORAGE = "portal.once.MessageStorage"
 
 TEMPLATES = [
     {
@@ -103,6 +105,8 @@ TEMPLATES = [
                 "wagtail.contrib.settings.context_processors.settings",
                 "mentoring.context_processors.notifications",
             ],
+            # {% once_field %}: the one-time token every state-changing form carries (portal/once.py).
+            "builtins": ["portal.templatetags.once"],
         },
     },
 ]
@@ -354,6 +358,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A form from a stale tab (signed in or out elsewhere) gets its page afresh, not a bare 403 (portal/views.py).
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 # X-Forwarded-For / X-Forwarded-Proto are believed only with BEHIND_PROXY and only from a direct peer
 # in TRUSTED_PROXY_IPS (comma-separated IPs or CIDRs); everyone else is known by the address they
 # connect from. The default covers a proxy on this host or a private network (docker-compose's nginx).

@@ -31,18 +31,44 @@ function defaultTimeZoneFromBrowser() {
 setupNavToggle();
 defaultTimeZoneFromBrowser();
 
-// Forms that ask before doing something hard to undo.
+// Forms that ask before doing something hard to undo. The server asks too (a confirmation page) unless
+// the form says it was confirmed here: without this script, nothing is undone by one click.
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
-    event.preventDefault();
+  const sending = form.method === "post" && !form.hasAttribute("data-repeatable");
+  if (sending && form.dataset.sent) {
+    event.preventDefault(); // pressed again while the first press is on its way: the server answers once
     return;
   }
-  // Forms marked data-once are sent once, however often the button is pressed.
-  if (form.hasAttribute("data-once")) {
-    if (form.dataset.sent) event.preventDefault();
-    form.dataset.sent = "true";
-    form.querySelectorAll("button[type=submit]").forEach((b) => b.setAttribute("aria-disabled", "true"));
+  if (form.dataset.confirm) {
+    if (!window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    let confirmed = form.querySelector("input[name=confirmed]");
+    if (!confirmed) {
+      confirmed = Object.assign(document.createElement("input"), { type: "hidden", name: "confirmed" });
+      form.append(confirmed);
+    }
+    confirmed.value = "yes";
+  }
+  if (!sending || event.defaultPrevented) return;
+  // Sent once, however often the button is pressed; pressable again if the answer never comes.
+  form.dataset.sent = "true";
+  const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+  buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
+  setTimeout(() => {
+    delete form.dataset.sent;
+    buttons.forEach((b) => b.removeAttribute("aria-disabled"));
+  }, 15000);
+});
+
+// A page shown again from the back/forward cache: its forms can be sent again.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const form of document.querySelectorAll("form[data-sent]")) {
+    delete form.dataset.sent;
+    form.querySelectorAll("[aria-disabled=true]").forEach((b) => b.removeAttribute("aria-disabled"));
   }
 });
 

@@ -502,34 +502,46 @@ $("#leave").addEventListener("click", () => {
 
 // ------------------------------------------------------------------ report a problem
 const reportDialog = $("#report-dialog");
+const reportForm = $("#report-form");
+let reportSending = false;
 $("#report-open").addEventListener("click", () => {
   $("#report-result").textContent = "";
+  // Each opening is a new report: a fresh one-time token, and Send pressable again.
+  reportForm.elements.once.value = crypto.randomUUID().replaceAll("-", "");
+  delete reportForm.dataset.sent;
+  reportForm.querySelector('[type="submit"]').disabled = false;
   reportDialog.showModal();
 });
 $("#report-cancel").addEventListener("click", () => reportDialog.close());
-$("#report-form").addEventListener("submit", async (event) => {
+reportForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const form = event.currentTarget;
+  // Send pressed again while the report is on its way, or after it was filed: it is filed once, and
+  // the thank-you stays (the server answers a repeat of the same token with the same answer anyway).
+  if (reportSending || reportForm.dataset.sent) return;
+  reportSending = true;
   const result = $("#report-result");
-  const button = form.querySelector('[type="submit"]');
+  const button = reportForm.querySelector('[type="submit"]');
   button.disabled = true;
   try {
-    const response = await fetch(form.action, { method: "POST", body: new FormData(form), headers: { Accept: "application/json" } });
+    const response = await fetch(reportForm.action, { method: "POST", body: new FormData(reportForm), headers: { Accept: "application/json" } });
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
+      reportForm.dataset.sent = "true";
       result.className = "small ok";
       result.textContent = body.message;
-      form.querySelector("textarea").value = "";
+      reportForm.querySelector("textarea").value = "";
       setTimeout(() => reportDialog.close(), 2500);
     } else {
       result.className = "small bad";
-      result.textContent = Object.values(body.errors || {}).flat().join(" ") || "We could not send your report. Try again.";
+      const errors = body.errors ? Object.values(body.errors).flat() : body.error ? [body.error] : [];
+      result.textContent = errors.join(" ") || "We could not send your report. Try again.";
     }
   } catch {
     result.className = "small bad";
     result.textContent = "We could not send your report: you seem to be offline. Try again in a moment.";
   } finally {
-    button.disabled = false;
+    reportSending = false;
+    if (!reportForm.dataset.sent) button.disabled = false;
   }
 });
 
