@@ -35,6 +35,7 @@ urlpatterns = [
     # the repeat signs the browser in or shows the same page as the first (portal/once.py).
     path("accounts/signup/", once(allauth_views.signup), name="account_signup"),
     path("accounts/password/reset/", once(allauth_views.password_reset), name="account_reset_password"),
+    path("accounts/logout/", account_views.logout, name="account_logout"),
     path("accounts/", include("allauth.urls")),
     path("profile/", account_views.profile, name="profile"),
     path("search/", search_views.search, name="search"),

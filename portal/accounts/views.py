@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from allauth.account import views as allauth_views
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -57,3 +59,12 @@ def login_elsewhere(request: HttpRequest, default_next: str = "/") -> HttpRespon
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = default_next
     return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+
+
+def logout(request: HttpRequest) -> HttpResponse:
+    """allauth's sign-out, and its repeat: Log out pressed twice (the first press already signed the
+    browser out) says what is true instead of nothing."""
+    if request.method == "POST" and not request.user.is_authenticated:
+        messages.success(request, "You have signed out.")
+        return redirect(settings.ACCOUNT_LOGOUT_REDIRECT_URL)
+    return allauth_views.logout(request)

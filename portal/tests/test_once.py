@@ -90,6 +90,12 @@ def test_a_token_that_is_not_one_is_no_token(client, mentor):
     assert not FormSubmission.objects.exists()
 
 
+def test_log_out_pressed_twice_says_signed_out_both_times(client, learner):
+    client.force_login(learner)
+    first, second = (client.post("/accounts/logout/", follow=True) for _ in range(2))
+    assert shown(first) == shown(second) == ["You have signed out."]
+
+
 def test_repeats_are_forgotten_after_a_day(client, mentor):
     client.force_login(mentor)
     client.post("/sessions/new/", {**session_form(), "once": TOKEN})

@@ -110,7 +110,7 @@ def test_read_state_and_sign_in_reach_every_tab(live_server_url, chromium):
         expect(count_of(tab_a)).to_have_text("1")  # still Alice's page: her count, not Bob's
 
         print(
-            f"\ntabs: {len(tabs)}, read-state reached {read_reached}/{len(tabs)}, "
+            f"\n[tabs] {len(tabs)} tabs, read-state reached {read_reached}/{len(tabs)}, "
             f"reconnected after re-login: {'yes' if reconnected else 'no'} ({relive_ms:.0f} ms incl. the login), "
             "other person: banner"
         )
