@@ -15,6 +15,7 @@ class FormSubmission(models.Model):
     body = models.TextField(blank=True)  # a JSON answer's body, for forms sent by script
     messages = models.JSONField(default=list)  # [[level, text, extra_tags], ...]
     signed_in_user_id = models.BigIntegerField(null=True, blank=True)  # whom the submission signed in (sign-up)
+    signed_in_again = models.BooleanField(default=False)  # a repeat signed its browser in too (once only)
 
     def __str__(self) -> str:
         return f"form submission {self.pk} ({self.status})"

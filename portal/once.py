@@ -3,11 +3,12 @@ answered with the first one's outcome.
 
 A state-changing form carries a one-time token (``{% once_field %}``, rendered afresh with each page),
 and its view is wrapped by ``@once``. The first request with a token claims it (a row with a unique
-key, in the same transaction as the view's work), does the work, and stores its outcome with the claim:
-where it redirected and the messages it showed, or the JSON it answered. The same submission arriving
-again (the same token, person, address and data: a double click, Enter twice, a retry on a slow link)
-waits for the first to finish (the unique index on PostgreSQL, IMMEDIATE transactions on SQLite) and
-gets that outcome: nothing is done twice, and the second answer tells the same truth as the first.
+key, committed at once), does the work (in the view's own transactions: a claim never holds the
+database while an email is sent), and stores its outcome with the claim: where it redirected and the
+messages it showed, or the JSON it answered. The same submission arriving again (the same token,
+person, address and data: a double click, Enter twice, a retry on a slow link) finds the claim, waits
+for the outcome and answers with it: nothing is done twice, and the second answer tells the same truth
+as the first.
 
 A submission refused with a form to correct (a page re-rendered, a 4xx) keeps no claim, so the
 corrected form, sent with the same token, is a new attempt; so is the same form filled in differently.
@@ -20,11 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -34,6 +37,9 @@ FIELD = "once"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 KEEP = timedelta(days=1)
 REDIRECTS = (301, 302, 303)
+LOCATION_MAX = 2000
+PATIENCE = 30.0  # seconds a repeat waits for the first submission's outcome
+SIGN_IN_AGAIN_WITHIN = timedelta(minutes=2)
 
 
 class MessageStorage(FallbackStorage):
@@ -64,8 +70,10 @@ def _finished(response: HttpResponse) -> bool:
 
 
 def _replay(request: HttpRequest, submission) -> HttpResponse:
-    if submission.signed_in_user_id and not request.user.is_authenticated:
-        _sign_in_again(request, submission.signed_in_user_id)
+    if submission.signed_in_user_id and not request.user.is_authenticated and not _sign_in_again(request, submission):
+        # The first answer signed a browser in; this one may not: it says so instead of "signed in".
+        messages.info(request, "This form was sent already. Sign in to continue.")
+        return redirect_to_login(submission.location or "/")
     # The first answer's messages, unless the browser kept that answer too and shows them already.
     storage = messages.get_messages(request)
     pending = {(message.level, message.message) for message in storage}
@@ -80,13 +88,46 @@ def _replay(request: HttpRequest, submission) -> HttpResponse:
     return HttpResponse(submission.body, status=submission.status, content_type="application/json")
 
 
-def _sign_in_again(request: HttpRequest, user_id: int) -> None:
+def _sign_in_again(request: HttpRequest, submission) -> bool:
     """The first sign-up signed its browser in, but the browser dropped that answer for this one: this
-    answer signs in too, when it carries the same password (it comes from the same page)."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    answer signs in too, once, within moments of the first, with the same password, and never for an
+    account that has two-factor authentication (that takes allauth's own login)."""
+    from allauth.mfa.models import Authenticator
+
+    from .models import FormSubmission
+
+    if timezone.now() - submission.created_at > SIGN_IN_AGAIN_WITHIN:
+        return False
+    # One browser, one repeat: claimed here so a third copy of the request signs in nothing.
+    if not FormSubmission.objects.filter(pk=submission.pk, signed_in_again=False).update(signed_in_again=True):
+        return False
+    user = get_user_model().objects.filter(pk=submission.signed_in_user_id, is_active=True).first()
     password = request.POST.get("password1") or request.POST.get("password") or ""
-    if user is not None and password and user.check_password(password):
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if user is None or not password or Authenticator.objects.filter(user=user).exists() or not user.check_password(password):
+        return False
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return True
+
+
+def _claim(key: str):
+    """Claim ``key`` for this request (returns ``(claim, None)``), or wait for the request that holds it
+    to finish and return ``(None, its outcome)``. ``(None, None)``: the holder never finished in
+    ``PATIENCE`` (its process died?), so this request does the work unclaimed."""
+    from .models import FormSubmission
+
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        try:
+            with transaction.atomic():  # short: the view's own work runs outside, in its own transactions
+                return FormSubmission.objects.create(key=key), None
+        except IntegrityError:
+            pass
+        earlier = FormSubmission.objects.filter(key=key).first()
+        if earlier is not None and earlier.status:
+            return None, earlier
+        if time.monotonic() > deadline:
+            return None, None
+        time.sleep(0.05)  # still being done (or refused and released: then the next try claims it)
 
 
 def once(view):
@@ -97,31 +138,29 @@ def once(view):
         token = request.POST.get(FIELD, "") if request.method == "POST" else ""
         if not TOKEN_RE.fullmatch(token):
             return view(request, *args, **kwargs)
-        from .models import FormSubmission
-
-        key = _key(request, token)
-        with transaction.atomic():
-            earlier = FormSubmission.objects.filter(key=key).first()
-            if earlier is not None:
-                return _replay(request, earlier)
-            try:
-                with transaction.atomic():
-                    claim = FormSubmission.objects.create(key=key)
-            except IntegrityError:  # the same submission finished meanwhile (PostgreSQL waited for it)
-                return _replay(request, FormSubmission.objects.get(key=key))
-            was_signed_in = request.user.is_authenticated
+        claim, earlier = _claim(_key(request, token))
+        if earlier is not None:
+            return _replay(request, earlier)
+        if claim is None:
+            return view(request, *args, **kwargs)
+        was_signed_in = request.user.is_authenticated
+        try:
             response = view(request, *args, **kwargs)
-            if not _finished(response):
-                claim.delete()
-                return response
-            claim.status = response.status_code
-            claim.location = response.get("Location", "")[:2000]
-            claim.body = "" if response.status_code in REDIRECTS else response.content.decode()
-            storage = getattr(request, "_messages", None)
-            claim.messages = list(getattr(storage, "added", []))
-            if not was_signed_in and request.user.is_authenticated:
-                claim.signed_in_user_id = request.user.pk
-            claim.save()
+        except BaseException:
+            claim.delete()
+            raise
+        location = response.get("Location", "")
+        if not _finished(response) or len(location) > LOCATION_MAX:
+            claim.delete()  # a form to correct: the corrected one, with the same token, is a new attempt
+            return response
+        claim.status = response.status_code
+        claim.location = location
+        claim.body = "" if response.status_code in REDIRECTS else response.content.decode()
+        storage = getattr(request, "_messages", None)
+        claim.messages = list(getattr(storage, "added", []))
+        if not was_signed_in and request.user.is_authenticated:
+            claim.signed_in_user_id = request.user.pk
+        claim.save()
         return response
 
     return wrapper

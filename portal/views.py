@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import escape_leading_slashes, url_has_allowed_host_and_scheme
 
 
 def bench_trivial(request: HttpRequest) -> HttpResponse:
@@ -28,7 +28,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return JsonResponse({"error": "This page is out of date (you signed in or out in another tab). Reload it and try again."}, status=403)
     if reason == REASON_NO_CSRF_COOKIE and not request.COOKIES:
         return render(request, "403_cookies.html", status=403)
-    if request.user.is_authenticated and request.path == reverse("account_login"):
+    if request.user.is_authenticated and request.path in (reverse("account_login"), reverse("account_signup")):
+        # A login form from a stale tab, or a sign-up's second click after the first signed the browser in.
         messages.info(request, f"You are signed in as {request.user.display_name or request.user.email}.")
         next_url = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
@@ -36,5 +37,5 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return redirect(next_url)
     if request.method == "POST":
         messages.warning(request, STALE_PAGE)
-        return redirect(request.get_full_path())
+        return redirect(escape_leading_slashes(request.get_full_path()))
     return render(request, "403.html", status=403)

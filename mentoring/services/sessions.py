@@ -123,7 +123,8 @@ def session_create(
         # The same form sent again (a double click, a retry) is one intent: the session it published
         # moments ago is the answer, not an overlap refusal. (Sent at once, the second waited for the first.)
         same = error.code == "overlap" and _same_session_just_published(
-            mentor=mentor, title=title, starts_at=starts_at, duration_minutes=duration_minutes, capacity=capacity, now=now
+            mentor=mentor, title=title, description=description, skills=skills, course=course, starts_at=starts_at,
+            duration_minutes=duration_minutes, capacity=capacity, now=now,
         )
         if same:
             return same
@@ -131,12 +132,17 @@ def session_create(
     return session
 
 
-def _same_session_just_published(*, mentor: User, title: str, starts_at, duration_minutes: int, capacity: int, now) -> Session | None:
-    """The identical session the mentor published moments ago, if any."""
-    return Session.objects.filter(
-        mentor=mentor, status=Session.Status.SCHEDULED, title=title, starts_at=starts_at,
-        duration_minutes=duration_minutes, capacity=capacity, created_at__gte=now - SAME_SUBMISSION_WINDOW,
-    ).first()
+def _same_session_just_published(
+    *, mentor: User, title: str, description: str, skills: Iterable[Skill], course, starts_at, duration_minutes: int, capacity: int, now
+) -> Session | None:
+    """The session the mentor published moments ago from the very same form (every field alike), if any.
+    A form that differs in anything is another session, and overlaps."""
+    candidates = Session.objects.filter(
+        mentor=mentor, status=Session.Status.SCHEDULED, title=title, description=description, course=course,
+        starts_at=starts_at, duration_minutes=duration_minutes, capacity=capacity, created_at__gte=now - SAME_SUBMISSION_WINDOW,
+    )
+    wanted = {skill.pk for skill in skills}
+    return next((s for s in candidates if set(s.skills.values_list("pk", flat=True)) == wanted), None)
 
 
 def session_update(

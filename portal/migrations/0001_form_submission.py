@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 ('body', models.TextField(blank=True)),
                 ('messages', models.JSONField(default=list)),
                 ('signed_in_user_id', models.BigIntegerField(blank=True, null=True)),
+                ('signed_in_again', models.BooleanField(default=False)),
             ],
         ),
     ]

@@ -145,3 +145,41 @@ def test_post_only_actions_reached_by_get_show_their_page_not_405(client, learne
     confirm = client.get(f"/bookings/{booking.pk}/cancel/")
     assert confirm.status_code == 200 and re.search(r'name="confirmed" value="yes"', confirm.text)
     assert Booking.objects.get(pk=booking.pk).status == Booking.Status.ACTIVE
+
+
+def _signup_browser(csrf: str) -> Client:
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies["csrftoken"] = csrf
+    return browser
+
+
+def test_a_sign_up_sent_twice_signs_in_its_second_answer_once_and_only_with_the_password():
+    csrf = "c" * 32
+    form = {"csrfmiddlewaretoken": csrf, "display_name": "Grace Hopper", "email": "grace@example.com", "password1": "correct-horse-battery-7",
+            "password2": "correct-horse-battery-7", "role": "learner", "time_zone": "UTC", "once": TOKEN}
+    first, second, third = (_signup_browser(csrf) for _ in range(3))  # the browser dropped each earlier answer
+    assert first.post("/accounts/signup/", form).status_code == 302
+    replay = second.post("/accounts/signup/", form)
+    assert replay["Location"] == "/dashboard/" and second.get("/dashboard/").status_code == 200
+    # A third copy of the request (a log, a shared capture) signs in nobody, and says so.
+    third_answer = third.post("/accounts/signup/", form, follow=True)
+    assert third_answer.redirect_chain[0][0].startswith("/accounts/login/")
+    assert shown(third_answer) == ["This form was sent already. Sign in to continue."]
+    assert third.get("/dashboard/").status_code == 302
+    from portal.accounts.models import User
+
+    assert User.objects.filter(email="grace@example.com").count() == 1
+
+
+def test_a_sign_up_second_click_with_the_fresh_cookie_shows_the_person_signed_in(learner):
+    browser = stale_client(learner)
+    response = browser.post("/accounts/signup/", {**STALE, "email": learner.email}, follow=True)
+    assert response.redirect_chain[0][0] == "/dashboard/" and shown(response) == [f"You are signed in as {learner.display_name}."]
+
+
+def test_a_different_session_at_the_same_time_is_refused_not_called_published(client, mentor):
+    client.force_login(mentor)
+    client.post("/sessions/new/", session_form(title="Same slot"))
+    other = client.post("/sessions/new/", session_form(title="Same slot", description="Another plan"))
+    assert other.status_code == 200 and "You already have a session at that time." in other.text
+    assert Session.objects.filter(title="Same slot").count() == 1

@@ -185,8 +185,14 @@ if (news) {
     const message = event.data;
     if (message?.type !== "page") return;
     const userId = typeof message.user === "string" && /^[0-9]+$/.test(message.user) ? message.user : null;
-    newsHeard += 1;
-    settle(userId, typeof message.name === "string" ? message.name.slice(0, 200) : "", { soon: true });
+    if (userId === renderedFor) {
+      newsHeard += 1;
+      settle(userId, typeof message.name === "string" ? message.name.slice(0, 200) : "", { soon: true });
+      return;
+    }
+    // Someone else, or nobody: only a hint, since the other tab's page may be an old one shown again
+    // (back/forward). The server says who is signed in now.
+    checkSignIn({ soon: true });
   });
   news.postMessage({ type: "page", user: renderedFor, name: renderedName });
 }

@@ -507,7 +507,7 @@ let reportSending = false;
 $("#report-open").addEventListener("click", () => {
   $("#report-result").textContent = "";
   // Each opening is a new report: a fresh one-time token, and Send pressable again.
-  reportForm.elements.once.value = crypto.randomUUID().replaceAll("-", "");
+  reportForm.elements.once.value = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   delete reportForm.dataset.sent;
   reportForm.querySelector('[type="submit"]').disabled = false;
   reportDialog.showModal();
