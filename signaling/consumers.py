@@ -333,6 +333,11 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                 user_session_calls_group(self.user_id, self.session_id),
             ]
         )
+        # Who is present, read again now that this socket hears the room: a presence that ended (or
+        # began) between the first read and joining the group was announced before this socket could
+        # hear it, and would otherwise stay a ghost in this page's list (or be missing from it).
+        peers = await database_sync_to_async(call_peers_present)(session_id=self.session_id, exclude_peer_id=self.peer_id)
+        self.known = {peer["id"]: peer["since"] for peer in peers}
         await self.accept()
         await self._send(
             {

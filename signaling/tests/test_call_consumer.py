@@ -444,3 +444,27 @@ async def test_a_finished_consumer_leaves_nothing_subscribed_in_the_channel_laye
             await client.aclose()
     else:
         assert channel not in layer.receive_buffer
+
+
+async def test_a_presence_that_ends_while_a_page_joins_is_no_ghost_in_its_list(room, mentor, learner, monkeypatch):
+    """The new page reads who is present, then joins the room's group. A presence that ends in between
+    (the same person's previous page saying goodbye, late on a busy machine) is announced before the
+    new page can hear it: the page must not list it."""
+    from signaling.consumers import CallConsumer
+
+    m, mw = await joined(room, mentor)
+    old, old_welcome = await joined(room, learner)
+    await m.receive_json_from(timeout=5)  # peer-joined: the learner's old page
+    real_join_groups = CallConsumer.join_groups
+    leaving = {"page": old}
+
+    async def goodbye_in_between(self, groups):
+        if leaving.get("page") is not None and self.user_id == learner.pk:
+            await leaving.pop("page").disconnect(code=1000)  # its goodbye is announced now, to a group the new page is not in yet
+            assert (await m.receive_json_from(timeout=5))["type"] == "peer-left"
+        await real_join_groups(self, groups)
+
+    monkeypatch.setattr(CallConsumer, "join_groups", goodbye_in_between)
+    _, welcome = await joined(room, learner)
+    assert [p["id"] for p in welcome["peers"]] == [mw["you"]["id"]], welcome["peers"]
+    assert old_welcome["you"]["id"] not in {p["id"] for p in welcome["peers"]}
