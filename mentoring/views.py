@@ -71,6 +71,14 @@ def _confirmation(request: HttpRequest, *, question: str, detail: str, button: s
     )
 
 
+def _learner_confirmation(request: HttpRequest, session: Session, *, question: str, consequence: str, button: str) -> HttpResponse:
+    """A learner's confirmation page about one of their sessions: when, with whom, and what follows."""
+    return _confirmation(
+        request, question=question, detail=f"{_when(session)} with {session.mentor.display_name}. {consequence}",
+        button=button, back=reverse("session_detail", args=[session.pk]),
+    )
+
+
 def _when(session: Session) -> str:
     start = safe_localtime(session.starts_at)
     return f"{start:%a %-d %b %Y, %H:%M} ({start.tzname()})"
@@ -449,12 +457,9 @@ def booking_cancel_view(request: HttpRequest, booking_id: int) -> HttpResponse:
         messages.info(request, f"Your seat on “{session.title}” is cancelled already.")
         return redirect("session_detail", session.pk)
     if booking.status == Booking.Status.ACTIVE and not _confirmed(request):
-        return _confirmation(
-            request,
-            question=f"Give up your seat on “{session.title}”?",
-            detail=f"{_when(session)} with {session.mentor.display_name}. If people are waiting, the first of them gets your seat.",
-            button="Cancel my booking",
-            back=reverse("session_detail", args=[session.pk]),
+        return _learner_confirmation(
+            request, session, question=f"Give up your seat on “{session.title}”?",
+            consequence="If people are waiting, the first of them gets your seat.", button="Cancel my booking",
         )
     try:
         booking_cancel(booking_id=booking.pk, learner=request.user)
@@ -472,12 +477,9 @@ def waitlist_leave_view(request: HttpRequest, entry_id: int) -> HttpResponse:
         raise Http404("You are not on this waitlist.")
     session = entry.session
     if entry.status == WaitlistEntry.Status.WAITING and not _confirmed(request):
-        return _confirmation(
-            request,
-            question=f"Leave the waitlist for “{session.title}”?",
-            detail=f"{_when(session)} with {session.mentor.display_name}. You lose your place in the line.",
-            button="Leave the waitlist",
-            back=reverse("session_detail", args=[session.pk]),
+        return _learner_confirmation(
+            request, session, question=f"Leave the waitlist for “{session.title}”?",
+            consequence="You lose your place in the line.", button="Leave the waitlist",
         )
     entry = waitlist_leave(entry_id=entry.pk, learner=request.user)
     if entry.status == WaitlistEntry.Status.PROMOTED:
