@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# PeerLearn web image: Daphne serving HTTP and WebSockets. Build: docker build -t peerlearn .
+# PeerLearn image: Daphne serving HTTP and WebSockets by default; the same image runs `manage.py
+# run_periodic` and `manage.py run_worker` (docker-compose.yml). Build: docker build -t peerlearn .
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
@@ -8,7 +9,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --require-hashes -r requirements.txt
 COPY . .
 # Collect static files with the production (hashed, compressed) storage. The values below exist
 # only for this build step: production settings refuse to import without them.

@@ -6,22 +6,35 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-test lint services clean
+.PHONY: run test test-fast install install-test lint lock services clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# Every package is pinned with its hashes (compiled from the .in files by `make lock`); pip refuses anything else.
 $(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-test.txt
+	touch $@
+
+# The JS linter (Biome) from the npm registry, at the version package-lock.json records. Development only.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test node_modules/.installed
+
+# Refresh the pins: the newest release each .in range allows (Django's patch releases carry security fixes).
+# Run `make test` after it.
+LOCK := $(VENV)/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: install-test
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-test.in -o requirements-test.txt
 
 # The run target's processes see HOST and PORT: dev settings build SITE_URL from them unless it is set.
 run: export HOST := $(HOST)
@@ -29,9 +42,10 @@ run: export PORT := $(PORT)
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
-	@echo "PeerLearn on http://$(HOST):$(PORT)/ (periodic jobs: manage.py run_periodic, in the background)"
+	@echo "PeerLearn on http://$(HOST):$(PORT)/ (in the background: manage.py run_periodic for the periodic jobs, manage.py run_worker for background tasks)"
 	$(PY) manage.py run_periodic & periodic=$$!; \
-	trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py run_worker & worker=$$!; \
+	trap 'kill $$periodic $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
 
 services:
@@ -39,10 +53,17 @@ services:
 
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	node_modules/.bin/biome lint static/js
 	DJANGO_ENV=test DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
 test: install-test services lint
 	DJANGO_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The edit-test loop: everything but the tests that drive a browser or start servers (a few minutes).
+test-fast: install-test services
+	DJANGO_ENV=test $(VENV)/bin/pytest -m "not browser and not servers" $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules staticfiles var .pytest_cache .ruff_cache

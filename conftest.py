@@ -1,12 +1,17 @@
-"""Fixtures shared by the whole suite: personas, a real Daphne server, headless Chromium."""
+"""Fixtures shared by the whole suite: personas, a real Daphne server, headless Chromium; and the
+``servers`` marker, put on every test that starts a server process, so that
+``pytest -m "not browser and not servers"`` (``make test-fast``) is the quick edit-test loop."""
 
 from __future__ import annotations
 
+import inspect
 import os
+import types
 
 import pytest
 from django.core.cache import cache
 
+from tests import servers
 from tests.servers import CHROMIUM, CHROMIUM_FLAGS, DaphneProcess, database_url
 
 PASSWORD = "correct-horse-battery-9"
@@ -148,3 +153,54 @@ def browser_context(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     yield context
     context.close()
+
+
+# --------------------------------------------------------------------------- the `servers` tier
+# A test starts a server process when it uses the shared Daphne, or when its code, one of its
+# fixtures or a test helper function they call (one in a `tests` package) names one of these classes.
+# By hand (`pytestmark = pytest.mark.servers`) only where neither shows it: tests/test_load.py.
+SERVER_FIXTURES = frozenset({"daphne_server"})
+SERVER_CLASSES = frozenset({"DaphneProcess", "RedisProcess", "PostgresCluster", "CoturnProcess"})
+
+
+def _names_a_server_class(function, seen: set) -> bool:
+    code = getattr(function, "__code__", None)
+    if code is None or code in seen:
+        return False
+    seen.add(code)
+    codes = [code]
+    names: set[str] = set()
+    while codes:  # the function's own code and the code nested in it (closures, comprehensions)
+        current = codes.pop()
+        names.update(current.co_names)
+        codes.extend(const for const in current.co_consts if isinstance(const, types.CodeType))
+    if names & SERVER_CLASSES:
+        return True
+    for name in names:
+        called = function.__globals__.get(name)
+        test_code = inspect.isfunction(called) and "tests" in called.__module__.split(".")
+        if test_code and _names_a_server_class(called, seen):
+            return True
+    return False
+
+
+def starts_servers(item: pytest.Function) -> bool:
+    if SERVER_FIXTURES & set(item.fixturenames):
+        return True
+    functions = [item.function]
+    for fixturedefs in item._fixtureinfo.name2fixturedefs.values():
+        functions.extend(fixturedef.func for fixturedef in fixturedefs)
+    seen: set = set()
+    return any(_names_a_server_class(function, seen) for function in functions)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and not item.get_closest_marker("servers") and starts_servers(item):
+            item.add_marker(pytest.mark.servers)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture starts: a server started by a test the marker missed fails that test.
+    os.environ[servers.ALLOWED_ENV] = "1" if item.get_closest_marker("servers") else "0"

@@ -1,7 +1,7 @@
 """Call setup time in real browsers: from the Join click to a connected RTCPeerConnection.
 
-    .venv/bin/python bench/call_setup.py --joins 30            # a summary
-    .venv/bin/python bench/call_setup.py --joins 30 --json     # exactly one JSON line on stdout
+    .venv/bin/python -m bench.call_setup --joins 30            # a summary
+    .venv/bin/python -m bench.call_setup --joins 30 --json     # exactly one JSON line on stdout
 
 What one run does:
 
@@ -35,26 +35,20 @@ import time
 import uuid
 from pathlib import Path
 
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
-
-from bench._common import (  # noqa: E402
+from bench.report import percentile, progress
+from bench.rooms import make_rooms
+from bench.servers import (
     CHANNEL_LAYER_PREFIX,
     BenchError,
     add_server_arguments,
     app_env,
     fresh_database,
-    make_rooms,
     manage,
     parse_server_env,
-    percentile,
-    progress,
     run_against_servers,
     running_daphne,
 )
-from tests.servers import CHROMIUM, CHROMIUM_FLAGS, ROOT  # noqa: E402
+from tests.servers import CHROMIUM, CHROMIUM_FLAGS, ROOT
 
 GOAL_P50_MS = 300.0
 GOAL_P95_MS = 1000.0
@@ -315,7 +309,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--joins", type=int, default=30, help="joins to time, and floor repetitions (default 30)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds a join may take before it fails")
     parser.add_argument(
-        "--layer", choices=("core", "pubsub"), default="pubsub", help="channels-redis layer (default pubsub, as the site)"
+        "--layer",
+        choices=("core", "pubsub"),
+        default="pubsub",
+        help="channels-redis layer (default pubsub, as the site)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
     add_server_arguments(parser, setup_help="seconds allowed for migrate", env_example="ICE_TRANSPORT_POLICY=relay")

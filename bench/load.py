@@ -1,8 +1,8 @@
 """Calls and browsing at once: signaling rooms and HTTP visitors on two Daphne processes, one Redis and one PostgreSQL.
 
-    .venv/bin/python bench/load.py                                   # a summary
-    .venv/bin/python bench/load.py --json                            # exactly one JSON line on stdout
-    .venv/bin/python bench/load.py --rooms 20 --seconds 4 --json     # the size tests/test_load.py runs
+    .venv/bin/python -m bench.load                                   # a summary
+    .venv/bin/python -m bench.load --json                            # exactly one JSON line on stdout
+    .venv/bin/python -m bench.load --rooms 20 --seconds 4 --json     # the size tests/test_load.py runs
 
 What one run does:
 
@@ -52,40 +52,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and there bench/http.py would stand in for
-# the standard library's ``http`` package. Put the repository root there instead.
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
-
-from bench._common import (  # noqa: E402
+from bench.http_client import DEMO_LEARNER, HTTP_FAILURES, HttpConnection, build_request, cookie_header, login
+from bench.report import percentile, progress
+from bench.rooms import Room, add_room_arguments, check_room_arguments, make_rooms
+from bench.servers import (
     CHANNEL_LAYER_PREFIX,
-    DEMO_LEARNER,
     HOST,
-    HTTP_FAILURES,
     BenchError,
-    HttpConnection,
-    Room,
-    add_room_arguments,
     add_server_arguments,
     app_env,
-    build_request,
-    check_room_arguments,
     check_socket_limit,
-    cookie_header,
     fresh_database,
-    login,
-    make_rooms,
     manage,
     parse_server_env,
-    percentile,
     process_cpu_seconds,
-    progress,
     run_against_servers,
     running_daphne,
 )
-from bench.signaling import (  # noqa: E402
+from bench.signaling import (
     Client,
     Relay,
     close_client,
@@ -93,7 +77,7 @@ from bench.signaling import (  # noqa: E402
     room_sender,
     wait_for_pending,
 )
-from tests.servers import ROOT  # noqa: E402
+from tests.servers import ROOT
 
 # The issue's goals at 500 rooms: nothing lost, no errors, relay p99 under 50 ms.
 GOAL_RELAY_P99_MS = 50.0
@@ -120,14 +104,22 @@ def visit_order(course_paths: list[str]) -> list[Page]:
     return [
         page
         for path in course_paths
-        for page in (Page("landing", "/"), Page("courses", "/courses/"), Page("course", path), Page("dashboard", "/dashboard/", True))
+        for page in (
+            Page("landing", "/"),
+            Page("courses", "/courses/"),
+            Page("course", path),
+            Page("dashboard", "/dashboard/", True),
+        )
     ]
 
 
 def requests_for(pages: list[Page], port: int, session_cookie: str) -> list[tuple[str, bytes]]:
     host = f"{HOST}:{port}"
     return [
-        (page.name, build_request("GET", page.path, host=host, headers={"Cookie": session_cookie} if page.signed_in else None))
+        (
+            page.name,
+            build_request("GET", page.path, host=host, headers={"Cookie": session_cookie} if page.signed_in else None),
+        )
         for page in pages
     ]
 
@@ -136,7 +128,9 @@ async def discover_and_warm(ports: list[int], session_cookie: str, timeout: floa
     """The course pages' paths from /courses/; every page fetched once on every server, each must answer 200."""
     catalog = HttpConnection(HOST, ports[0])
     try:
-        answer = await asyncio.wait_for(catalog.request(build_request("GET", "/courses/", host=f"{HOST}:{ports[0]}")), timeout)
+        answer = await asyncio.wait_for(
+            catalog.request(build_request("GET", "/courses/", host=f"{HOST}:{ports[0]}")), timeout
+        )
     finally:
         await catalog.close()
     if answer.status != 200:
@@ -307,9 +301,7 @@ def run(args: argparse.Namespace, logs: list[Path]) -> dict:
             with ThreadPoolExecutor(2 + PROCESSES) as pool:
                 seeded = pool.submit(manage, ["seed_demo"], env=env, timeout=args.setup_timeout)
                 made = pool.submit(make_rooms, args.rooms, env=env, timeout=args.setup_timeout)
-                started = [
-                    pool.submit(stack.enter_context, running_daphne(env=env, log_path=log)) for log in logs
-                ]
+                started = [pool.submit(stack.enter_context, running_daphne(env=env, log_path=log)) for log in logs]
             servers = [future.result() for future in started]  # a server that did start is stopped by the stack
             seeded.result()
             rooms = made.result()
@@ -366,7 +358,10 @@ def summarise(args: argparse.Namespace, raw: dict) -> dict:
         "goals": {
             "lost": {"target": 0, "met": raw["lost"] == 0},
             "errors": {"target": 0, "met": socket_errors + http_errors == 0 and raw["held"] == raw["sockets"]},
-            "relay_p99_ms": {"target": GOAL_RELAY_P99_MS, "met": relay_p99 is not None and relay_p99 < GOAL_RELAY_P99_MS},
+            "relay_p99_ms": {
+                "target": GOAL_RELAY_P99_MS,
+                "met": relay_p99 is not None and relay_p99 < GOAL_RELAY_P99_MS,
+            },
         },
         # Diagnostics beyond the issue's keys.
         "relay_max_ms": ms(latencies[-1] if latencies else None),
@@ -406,7 +401,9 @@ def render(report: dict) -> str:
     def kinds(counts: dict) -> str:
         return f" ({', '.join(f'{k} x{v}' for k, v in counts.items())})" if counts else ""
 
-    pages = ", ".join(f"{name} {row['requests']} p99 {num(row['p99_ms'])} ms" for name, row in report["http_pages"].items())
+    pages = ", ".join(
+        f"{name} {row['requests']} p99 {num(row['p99_ms'])} ms" for name, row in report["http_pages"].items()
+    )
     return "\n".join(
         [
             f"PeerLearn load: {report['rooms']} rooms x 2 sockets, {report['rate']:g} chat line/s per room, and "
@@ -435,8 +432,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Signaling rooms and HTTP browsing at once on two Daphne processes, one Redis and one PostgreSQL.",
     )
-    add_room_arguments(parser, seconds_help="how long rooms send and visitors browse (default 20)",
-                       timeout_help="seconds for a handshake and its welcome, or a request (default 30)")
+    add_room_arguments(
+        parser,
+        seconds_help="how long rooms send and visitors browse (default 20)",
+        timeout_help="seconds for a handshake and its welcome, or a request (default 30)",
+    )
     parser.add_argument("--users", type=int, default=8, help="visitors browsing at once (default 8)")
     parser.add_argument("--think", type=float, default=0.5, help="seconds a visitor waits between pages (default 0.5)")
     add_server_arguments(

@@ -1,8 +1,8 @@
 """Recommender training time and top-k serving latency, in one run, without Django or a database.
 
-    .venv/bin/python bench/recommend.py                 # a summary
-    .venv/bin/python bench/recommend.py --json          # exactly one JSON object on stdout
-    .venv/bin/python bench/recommend.py --quality       # also precision@10 against the baselines
+    .venv/bin/python -m bench.recommend                 # a summary
+    .venv/bin/python -m bench.recommend --json          # exactly one JSON object on stdout
+    .venv/bin/python -m bench.recommend --quality       # also precision@10 against the baselines
 
 What one run does:
 
@@ -33,19 +33,13 @@ import platform
 import sys
 import time
 from importlib import metadata
-from pathlib import Path
 
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from bench._common import percentile, progress  # noqa: E402
-from mentoring.recommender.data import synthetic  # noqa: E402
-from mentoring.recommender.model import Recommender  # noqa: E402
-from mentoring.recommender.training import DEFAULT_PARAMS  # noqa: E402
+from bench.report import percentile, progress
+from mentoring.recommender.data import synthetic
+from mentoring.recommender.model import Recommender
+from mentoring.recommender.training import DEFAULT_PARAMS
 
 CANDIDATES = (1_000, 10_000, 100_000)
 GOALS = {"train_seconds": 10.0, "serve_p99_ms_10000": 5.0}
@@ -59,11 +53,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and training (default 0)")
     parser.add_argument("--epochs", type=int, default=DEFAULT_PARAMS["epochs"], help="default %(default)s")
     parser.add_argument("--components", type=int, default=DEFAULT_PARAMS["components"], help="default %(default)s")
-    parser.add_argument("--learning-rate", type=float, default=DEFAULT_PARAMS["learning_rate"], help="default %(default)s")
+    parser.add_argument(
+        "--learning-rate", type=float, default=DEFAULT_PARAMS["learning_rate"], help="default %(default)s"
+    )
     parser.add_argument("--loss", choices=("warp", "bpr", "logistic"), default=DEFAULT_PARAMS["loss"])
     parser.add_argument("--threads", type=int, default=2, help="LightFM training threads (default 2)")
-    parser.add_argument("--requests", type=int, default=2000, help="timed top-10 calls per candidate count (default 2000)")
-    parser.add_argument("--list-requests", type=int, default=100, help="timed calls with (id, features) lists (default 100)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="timed top-10 calls per candidate count (default 2000)"
+    )
+    parser.add_argument(
+        "--list-requests", type=int, default=100, help="timed calls with (id, features) lists (default 100)"
+    )
     parser.add_argument("--quality", action="store_true", help="also evaluate on a holdout (slower)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     args = parser.parse_args(argv)
@@ -94,8 +94,12 @@ def latencies_ms(call, users: list[tuple[str | None, list[str]]]) -> list[float]
 
 def run(args: argparse.Namespace) -> dict:
     load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    params = {"loss": args.loss, "components": args.components, "epochs": args.epochs,
-              "learning_rate": args.learning_rate}
+    params = {
+        "loss": args.loss,
+        "components": args.components,
+        "epochs": args.epochs,
+        "learning_rate": args.learning_rate,
+    }
     progress(f"drawing {args.users} learners x {args.items} sessions of synthetic data")
     started = time.perf_counter()
     data = synthetic(args.users, args.items, args.seed, interactions_per_user=args.per_user)
@@ -139,7 +143,8 @@ def run(args: argparse.Namespace) -> dict:
         "goals": {
             "train_seconds": {"target": GOALS["train_seconds"], "met": train_seconds < GOALS["train_seconds"]},
             "serve_p99_ms_10000": {
-                "target": GOALS["serve_p99_ms_10000"], "met": serve_p99["10000"] < GOALS["serve_p99_ms_10000"]
+                "target": GOALS["serve_p99_ms_10000"],
+                "met": serve_p99["10000"] < GOALS["serve_p99_ms_10000"],
             },
         },
     }
@@ -148,8 +153,11 @@ def run(args: argparse.Namespace) -> dict:
 
         progress("evaluating the same settings on a random holdout (three more fits' worth of work)")
         evaluation = evaluate(data, seed=args.seed, threads=args.threads, **params)
-        report["quality"] = {"split": evaluation["split"], "evaluated_users": evaluation["evaluated_users"],
-                             **{name: m["precision_at_10"] for name, m in evaluation["models"].items()}}
+        report["quality"] = {
+            "split": evaluation["split"],
+            "evaluated_users": evaluation["evaluated_users"],
+            **{name: m["precision_at_10"] for name, m in evaluation["models"].items()},
+        }
     report["config"] = {
         "cpu_count": os.cpu_count(),
         "load_average_1m": {"start": load_at_start, "end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None},
@@ -188,7 +196,10 @@ def render(report: dict) -> str:
     lines.append(f"top-10 p99 at 10k candidates: goal < {goal['target']:g} ms: {'met' if goal['met'] else 'MISSED'}")
     if "quality" in report:
         q = report["quality"]
-        lines.append("precision@10 on a holdout: " + ", ".join(f"{k} {v:.4f}" for k, v in q.items() if k not in ("split", "evaluated_users")))
+        lines.append(
+            "precision@10 on a holdout: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in q.items() if k not in ("split", "evaluated_users"))
+        )
     return "\n".join(lines)
 
 

@@ -1,8 +1,8 @@
 """Call-room signaling under load: chat relay latency through Daphne and the Redis channel layer.
 
-    .venv/bin/python bench/signaling.py --rooms 500 --rate 1            # a summary
-    .venv/bin/python bench/signaling.py --rooms 500 --json              # exactly one JSON line on stdout
-    .venv/bin/python bench/signaling.py --rooms 500 --processes 2 --layer pubsub --json
+    .venv/bin/python -m bench.signaling --rooms 500 --rate 1            # a summary
+    .venv/bin/python -m bench.signaling --rooms 500 --json              # exactly one JSON line on stdout
+    .venv/bin/python -m bench.signaling --rooms 500 --processes 2 --layer pubsub --json
 
 What one run does:
 
@@ -49,37 +49,28 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
+import redis.asyncio as aioredis
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-import redis.asyncio as aioredis  # noqa: E402
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException  # noqa: E402
-
-from bench._common import (  # noqa: E402
+from bench.report import percentile, progress
+from bench.rooms import Room, add_room_arguments, check_room_arguments, make_rooms
+from bench.servers import (
     CHANNEL_LAYER_PREFIX,
     HOST,
     BenchError,
-    Room,
-    add_room_arguments,
     add_server_arguments,
     app_env,
-    check_room_arguments,
     check_socket_limit,
     fresh_database,
-    make_rooms,
     manage,
     parse_server_env,
-    percentile,
     process_cpu_seconds,
     process_rss_kib,
-    progress,
     run_against_servers,
     running_daphne,
 )
-from tests.servers import ROOT  # noqa: E402
+from tests.servers import ROOT
 
 # The issue's goals at 500 rooms and 1 message/s per room.
 GOAL_RELAY_P99_MS = 50.0
@@ -575,8 +566,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Chat relay latency of the call-room WebSocket with many rooms, on real Daphne servers and Redis.",
     )
-    add_room_arguments(parser, seconds_help="how long the rooms send (default 20)",
-                       timeout_help="seconds for a handshake and its welcome (default 30)")
+    add_room_arguments(
+        parser,
+        seconds_help="how long the rooms send (default 20)",
+        timeout_help="seconds for a handshake and its welcome (default 30)",
+    )
     parser.add_argument(
         "--processes",
         type=int,
@@ -588,7 +582,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--floor-samples", type=int, default=2000, help="Redis round trips for the floor (default 2000)"
     )
     parser.add_argument("--idle-messages", type=int, default=300, help="chat lines for the idle relay (default 300)")
-    add_server_arguments(parser, setup_help="seconds allowed for migrate and for making rooms", env_example="DB_POOL_MAX_SIZE=20")
+    add_server_arguments(
+        parser, setup_help="seconds allowed for migrate and for making rooms", env_example="DB_POOL_MAX_SIZE=20"
+    )
     args = parser.parse_args(argv)
     check_room_arguments(parser, args)
     if args.floor_samples < 1 or args.idle_messages < 1:

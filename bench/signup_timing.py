@@ -1,7 +1,7 @@
 """Sign-up time for a taken address against a new one, with the real password hasher.
 
-    .venv/bin/python bench/signup_timing.py               # a summary
-    .venv/bin/python bench/signup_timing.py --json        # exactly one JSON object on stdout
+    .venv/bin/python -m bench.signup_timing               # a summary
+    .venv/bin/python -m bench.signup_timing --json        # exactly one JSON object on stdout
 
 The test (``portal/accounts/tests/test_signup_timing.py``) hashes with MD5, as the whole suite does;
 this measures with the dev settings' hasher (Django's default, PBKDF2), where the hash is most of a
@@ -30,22 +30,9 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
-
-from bench._common import (  # noqa: E402
-    DEFAULT_DATABASE_URL,
-    BenchError,
-    app_env,
-    fresh_database,
-    manage,
-    progress,
-    stop_on_signals,
-)
+from bench.report import progress
+from bench.servers import DEFAULT_DATABASE_URL, BenchError, app_env, fresh_database, manage, stop_on_signals
 
 PASSWORD = "correct-horse-battery-9x"
 
@@ -62,7 +49,13 @@ def measure(rounds: int) -> dict:
     from portal.accounts.models import User
     from portal.accounts.services import user_register
 
-    form = {"display_name": "Mallory", "role": "learner", "time_zone": "UTC", "password1": PASSWORD, "password2": PASSWORD}
+    form = {
+        "display_name": "Mallory",
+        "role": "learner",
+        "time_zone": "UTC",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+    }
     progress(f"registering {rounds + 1} accounts with the real hasher")
     taken = []
     for i in range(rounds + 1):

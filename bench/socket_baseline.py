@@ -1,8 +1,8 @@
 """What sockets that come and go leave behind in Redis and in the Daphne process.
 
-    .venv/bin/python bench/socket_baseline.py                       # 1000 call-socket cycles, a summary
-    .venv/bin/python bench/socket_baseline.py --cycles 3500 --json  # exactly one JSON line on stdout
-    .venv/bin/python bench/socket_baseline.py --layer core
+    .venv/bin/python -m bench.socket_baseline                       # 1000 call-socket cycles, a summary
+    .venv/bin/python -m bench.socket_baseline --cycles 3500 --json  # exactly one JSON line on stdout
+    .venv/bin/python -m bench.socket_baseline --layer core
 
 What one run does:
 
@@ -35,27 +35,22 @@ import time
 import uuid
 from pathlib import Path
 
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
+import redis
+from websockets.sync.client import connect
 
-import redis  # noqa: E402
-from websockets.sync.client import connect  # noqa: E402
-
-from bench._common import (  # noqa: E402
+from bench.report import progress
+from bench.rooms import make_rooms
+from bench.servers import (
     CHANNEL_LAYER_PREFIX,
     BenchError,
     app_env,
     fresh_database,
-    make_rooms,
     manage,
     process_rss_kib,
-    progress,
     run_against_servers,
     running_daphne,
 )
-from tests.servers import ROOT, RedisProcess  # noqa: E402
+from tests.servers import ROOT, RedisProcess
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/peerlearn_bench_sockets"
 PROBE = "socket-baseline-probe"
@@ -102,7 +97,9 @@ def cycle(url: str, origin: str, cookie: str, index: int, first: str | None) -> 
             if message.get("type") != first:
                 raise BenchError(f"expected {first!r} first on {url}, got {message}")
         if index % 2:
-            ws.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset, no close frame
+            ws.socket.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )  # a reset, no close frame
             ws.socket.close()
         else:
             ws.close(1000)
@@ -111,13 +108,29 @@ def cycle(url: str, origin: str, cookie: str, index: int, first: str | None) -> 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=1000, help="call-socket cycles (default 1000)")
-    parser.add_argument("--layer", choices=("core", "pubsub"), default="pubsub", help="channels-redis layer (default pubsub)")
-    parser.add_argument("--settle", type=float, default=20.0, help="seconds to wait for the numbers to come back (default 20)")
+    parser.add_argument(
+        "--layer", choices=("core", "pubsub"), default="pubsub", help="channels-redis layer (default pubsub)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=20.0, help="seconds to wait for the numbers to come back (default 20)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of a summary")
     parser.add_argument("--keep-db", action="store_true", help="leave the benchmark database in place")
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help=f"default {DEFAULT_DATABASE_URL}; its name must contain 'bench'")
-    parser.add_argument("--setup-timeout", type=float, default=600.0, help="seconds allowed for migrate and making the room")
-    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment for Daphne (repeatable)")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help=f"default {DEFAULT_DATABASE_URL}; its name must contain 'bench'",
+    )
+    parser.add_argument(
+        "--setup-timeout", type=float, default=600.0, help="seconds allowed for migrate and making the room"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for Daphne (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.cycles < 2 or args.settle < 0:
         parser.error("--cycles must be >= 2 and --settle >= 0")
@@ -136,14 +149,19 @@ def run(args: argparse.Namespace, logs: list[Path]) -> dict:
     except (OSError, RuntimeError, TimeoutError) as exc:
         raise BenchError(f"cannot start redis-server: {exc}") from exc
     try:
-        env = app_env(database_url=args.database_url, redis_url=own_redis.url,
-                      extra={"CHANNEL_LAYER": args.layer, "CHANNEL_LAYER_PREFIX": prefix, **args.server_env})
+        env = app_env(
+            database_url=args.database_url,
+            redis_url=own_redis.url,
+            extra={"CHANNEL_LAYER": args.layer, "CHANNEL_LAYER_PREFIX": prefix, **args.server_env},
+        )
         with fresh_database(args.database_url, keep=args.keep_db) as database:
             progress(f"database {database}: migrate")
             manage(["migrate", "--no-input"], env=env, timeout=args.setup_timeout)
             room = make_rooms(1, env=env, timeout=args.setup_timeout)[0]
             with running_daphne(env=env, log_path=logs[0]) as server:
-                progress(f"Daphne on {server.url} (pid {server.proc.pid}, layer {args.layer}), Redis on {own_redis.url}")
+                progress(
+                    f"Daphne on {server.url} (pid {server.proc.pid}, layer {args.layer}), Redis on {own_redis.url}"
+                )
                 report = measure(args, server, own_redis.url, room, f"{prefix}-channels")
                 if server.proc.poll() is not None:
                     raise BenchError(f"Daphne exited with {server.proc.returncode}")
@@ -175,8 +193,15 @@ def measure(args, server, redis_url: str, room, layer_client_name: str) -> dict:
     took = time.monotonic() - started
     right_after = footprint.sample()
     after = footprint.settle(args.settle, before)
-    return {"layer": args.layer, "call_cycles": args.cycles, "notification_cycles": notification_cycles,
-            "seconds": round(took, 1), "before": before, "right_after": right_after, "after": after}
+    return {
+        "layer": args.layer,
+        "call_cycles": args.cycles,
+        "notification_cycles": notification_cycles,
+        "seconds": round(took, 1),
+        "before": before,
+        "right_after": right_after,
+        "after": after,
+    }
 
 
 def problem(report: dict) -> str | None:

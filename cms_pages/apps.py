@@ -6,11 +6,15 @@ class CmsPagesConfig(AppConfig):
     verbose_name = "Pages"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete
+        from django.db.models.signals import post_delete, post_migrate
         from wagtail.models import Page
         from wagtail.signals import page_published, page_slug_changed, page_unpublished, post_page_move
 
         from .page_cache import page_cache_clear
+        from .sites import site_follow_site_url
+
+        # After every migrate (deploys, `make run`, a test database) Wagtail's default site follows SITE_URL.
+        post_migrate.connect(site_follow_site_url, sender=self, dispatch_uid="peerlearn-wagtail-site-follows-site-url")
 
         for signal in (page_published, page_unpublished, page_slug_changed, post_page_move):
             signal.connect(page_cache_clear, dispatch_uid=f"page_cache_clear_{id(signal)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wagtail import blocks
-from wagtail.images.blocks import ImageChooserBlock
+from wagtail.images.blocks import ImageBlock
 
 from .choosers import SessionChooserBlock
 
@@ -19,18 +19,16 @@ class HeadingBlock(blocks.StructBlock):
         description = "A section heading"
 
 
-class ImageBlock(blocks.StructBlock):
-    image = ImageChooserBlock()
-    alt_text = blocks.CharBlock(
-        max_length=200,
-        help_text="Describe the image for people who cannot see it. Required.",
-    )
+class CaptionedImageBlock(blocks.StructBlock):
+    """Wagtail's own ImageBlock (the image, its alt text or the "decorative" flag) and an optional caption."""
+
+    image = ImageBlock()
     caption = blocks.CharBlock(required=False, max_length=200)
 
     class Meta:
         icon = "image"
         template = "cms_pages/blocks/image_block.html"
-        description = "An image with alt text and an optional caption"
+        description = "An image with alt text (or marked decorative) and an optional caption"
 
 
 class QuoteBlock(blocks.StructBlock):
@@ -40,7 +38,10 @@ class QuoteBlock(blocks.StructBlock):
     class Meta:
         icon = "openquote"
         template = "cms_pages/blocks/quote_block.html"
-        preview_value = {"text": "Two sessions with my mentor saved me a month of guessing.", "attribution": "Priya, learner"}
+        preview_value = {
+            "text": "Two sessions with my mentor saved me a month of guessing.",
+            "attribution": "Priya, learner",
+        }
         description = "A quotation or testimonial"
 
 
@@ -71,7 +72,9 @@ class CallToActionBlock(blocks.StructBlock):
         value = super().clean(value)
         url = (value.get("button_url") or "").strip()
         if not value.get("button_page") and not url:
-            raise StructBlockValidationError(block_errors={"button_url": ValidationError("Choose a page or enter a link.")})
+            raise StructBlockValidationError(
+                block_errors={"button_url": ValidationError("Choose a page or enter a link.")}
+            )
         if url and not (url.startswith("/") or url.startswith("https://") or url.startswith("http://")):
             raise StructBlockValidationError(
                 block_errors={"button_url": ValidationError("Links start with / (this site) or https://.")}
@@ -83,7 +86,9 @@ class CourseSessionsBlock(blocks.StructBlock):
     """Live sessions on a page: the ones an editor pins, plus (on a course) the matching ones."""
 
     heading = blocks.CharBlock(max_length=120, default="Sessions for this course")
-    pinned = blocks.ListBlock(SessionChooserBlock(), required=False, label="Pinned sessions", help_text="Shown first, in this order.")
+    pinned = blocks.ListBlock(
+        SessionChooserBlock(), required=False, label="Pinned sessions", help_text="Shown first, in this order."
+    )
     include_matching = blocks.BooleanBlock(
         required=False, default=True, help_text="Also list upcoming sessions that teach this course's skills."
     )
@@ -116,7 +121,7 @@ class BodyStreamBlock(blocks.StreamBlock):
         preview_value="<p>PeerLearn pairs you with mentors who <b>teach by doing</b>.</p>",
         description="Text with simple formatting",
     )
-    image = ImageBlock()
+    image = CaptionedImageBlock()
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
     course_sessions = CourseSessionsBlock()

@@ -37,4 +37,6 @@ class SessionChooserViewSet(ChooserViewSet):
 
 
 session_chooser_viewset = SessionChooserViewSet("session_chooser")
-SessionChooserBlock = session_chooser_viewset.get_block_class(name="SessionChooserBlock", module_path="cms_pages.choosers")
+SessionChooserBlock = session_chooser_viewset.get_block_class(
+    name="SessionChooserBlock", module_path="cms_pages.choosers"
+)

@@ -42,12 +42,22 @@ class HomePage(CacheablePageMixin, Page):
     content_panels = [
         *Page.content_panels,
         MultiFieldPanel(
-            [FieldPanel("hero_heading"), FieldPanel("hero_intro"), FieldPanel("signup_label"), FieldPanel("login_label")],
+            [
+                FieldPanel("hero_heading"),
+                FieldPanel("hero_intro"),
+                FieldPanel("signup_label"),
+                FieldPanel("login_label"),
+            ],
             heading="Hero",
         ),
         FieldPanel("body"),
     ]
-    search_fields = [*Page.search_fields, index.SearchField("hero_heading"), index.SearchField("hero_intro"), index.SearchField("body")]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("hero_heading"),
+        index.SearchField("hero_intro"),
+        index.SearchField("body"),
+    ]
 
     parent_page_types = ["wagtailcore.Page"]
     subpage_types = ["cms_pages.StandardPage", "cms_pages.CourseIndexPage"]
@@ -106,8 +116,11 @@ class CourseIndexPage(CacheablePageMixin, Page):
         # The cards' images with all their srcset renditions, in one query for the whole page.
         images = get_image_model().objects.prefetch_renditions(*CARD_RENDITIONS)
         courses = (
-            CoursePage.objects.live().public().child_of(self)
-            .prefetch_related("skills", Prefetch("hero_image", queryset=images)).order_by("title")
+            CoursePage.objects.live()
+            .public()
+            .child_of(self)
+            .prefetch_related("skills", Prefetch("hero_image", queryset=images))
+            .order_by("title")
         )
         skill_slug = request.GET.get("skill", "")
         level = request.GET.get("level", "")
@@ -136,7 +149,9 @@ class CoursePage(CacheablePageMixin, Page):
         "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     hero_image_alt = models.CharField(
-        "hero image alt text", max_length=200, blank=True,
+        "hero image alt text",
+        max_length=200,
+        blank=True,
         help_text="Describe the image for people who cannot see it (required when there is an image).",
     )
     skills = ParentalManyToManyField("mentoring.Skill", blank=True, related_name="courses")
@@ -145,7 +160,14 @@ class CoursePage(CacheablePageMixin, Page):
     content_panels = [
         *Page.content_panels,
         FieldPanel("summary"),
-        MultiFieldPanel([FieldPanel("level"), FieldPanel("estimated_effort"), FieldPanel("skills", widget=forms.CheckboxSelectMultiple)], heading="Course facts"),
+        MultiFieldPanel(
+            [
+                FieldPanel("level"),
+                FieldPanel("estimated_effort"),
+                FieldPanel("skills", widget=forms.CheckboxSelectMultiple),
+            ],
+            heading="Course facts",
+        ),
         MultiFieldPanel([FieldPanel("hero_image"), FieldPanel("hero_image_alt")], heading="Hero image"),
         FieldPanel("body"),
     ]
@@ -218,7 +240,11 @@ class SiteChrome(ClusterableModel, BaseGenericSetting):
     tagline = models.CharField(max_length=120, default="Live mentoring sessions, in your browser.")
     footer_text = models.CharField(max_length=200, default="© PeerLearn. Learn together.")
     social_image = models.ForeignKey(
-        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Shown when a page is shared on social media (1200×630 works best).",
     )
 

@@ -7,6 +7,8 @@ delete of a page bumps a version number, so the next visit renders afresh.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -46,7 +48,11 @@ class AnonymousPageCacheMiddleware(DualModeMiddleware):
         response = self.get_response(request)
         if _cacheable(request, response):
             # The version is read again: rendering may itself have changed it.
-            cache.set(_key(request, cache.get(VERSION_KEY, 0)), (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            cache.set(
+                _key(request, cache.get(VERSION_KEY, 0)),
+                (response.content, response["Content-Type"]),
+                settings.PAGE_CACHE_SECONDS,
+            )
             response["X-Page-Cache"] = "miss"
         return response
 
@@ -58,13 +64,19 @@ class AnonymousPageCacheMiddleware(DualModeMiddleware):
             return _from_cache(cached)
         response = await self.get_response(request)
         if _cacheable(request, response):
-            await cache.aset(_key(request, await cache.aget(VERSION_KEY, 0)), (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            await cache.aset(
+                _key(request, await cache.aget(VERSION_KEY, 0)),
+                (response.content, response["Content-Type"]),
+                settings.PAGE_CACHE_SECONDS,
+            )
             response["X-Page-Cache"] = "miss"
         return response
 
 
 def _key(request: HttpRequest, version: int) -> str:
-    return f"pagecache:{version}:{request.get_host()}:{request.path}"
+    # Hashed: a path is as long as a visitor makes it, and a cache key has a limit (250 for memcached).
+    where = hashlib.sha256(f"{request.get_host()}:{request.path}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"pagecache:{version}:{where}"
 
 
 def _from_cache(cached: tuple[bytes, str]) -> HttpResponse:
@@ -73,7 +85,7 @@ def _from_cache(cached: tuple[bytes, str]) -> HttpResponse:
     response["X-Page-Cache"] = "hit"
     # Set here because CommonMiddleware, below this one, never sees a hit. Without it Daphne sends
     # the page chunked, and the chunked terminator waits on a delayed ACK: about 40 ms per page on
-    # a keep-alive connection (bench/http.py measured landing at 43 requests/s instead of 200+).
+    # a keep-alive connection (bench/http_load.py measured landing at 43 requests/s instead of 200+).
     response["Content-Length"] = str(len(content))
     return response
 

@@ -42,7 +42,11 @@ def search(request: HttpRequest) -> HttpResponse:
         ]
         mentors = list(mentors_directory(q=query)[:6])
     page_obj = Paginator(pages, 10).get_page(request.GET.get("page"))
-    return render(request, "cms_pages/search.html", {"query": query, "page_obj": page_obj, "mentors": mentors, "total": len(pages)})
+    return render(
+        request,
+        "cms_pages/search.html",
+        {"query": query, "page_obj": page_obj, "mentors": mentors, "total": len(pages)},
+    )
 
 
 def _summary(page) -> str:

@@ -161,7 +161,18 @@ class CallQualityInline(_ReadOnlyInline):
 
     model = CallQuality
     verbose_name_plural = "call quality (measured in the participants' browsers)"
-    fields = ["user", "samples", "rtt", "loss", "bitrate", "candidate_types", "protocols", "ice_restarts", "reconnects", "last_at"]
+    fields = [
+        "user",
+        "samples",
+        "rtt",
+        "loss",
+        "bitrate",
+        "candidate_types",
+        "protocols",
+        "ice_restarts",
+        "reconnects",
+        "last_at",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CallQuality]:
@@ -261,7 +272,15 @@ class SessionAdmin(admin.ModelAdmin):
 
 @admin.register(Booking)
 class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["learner", "session", "session_starts_at", "status", "promoted_from_waitlist", "no_show", "created_at"]
+    list_display = [
+        "learner",
+        "session",
+        "session_starts_at",
+        "status",
+        "promoted_from_waitlist",
+        "no_show",
+        "created_at",
+    ]
     list_filter = ["status", "promoted_from_waitlist", "no_show", "created_at"]
     search_fields = ["learner__email", "learner__display_name", "session__title"]
     list_select_related = ["learner", "session"]
@@ -295,7 +314,17 @@ class CallAttendanceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CallQualityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Call quality per participant and session, as their browsers measured it."""
 
-    list_display = ["session", "user", "samples", "rtt", "loss", "candidate_types", "ice_restarts", "reconnects", "last_at"]
+    list_display = [
+        "session",
+        "user",
+        "samples",
+        "rtt",
+        "loss",
+        "candidate_types",
+        "ice_restarts",
+        "reconnects",
+        "last_at",
+    ]
     list_filter = ["last_at"]
     search_fields = ["user__email", "user__display_name", "session__title"]
     list_select_related = ["session", "user"]

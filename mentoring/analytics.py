@@ -1,4 +1,4 @@
-"""Reads for the staff analytics page: weekly aggregates over the last weeks, and a tiny SVG bar chart.
+"""Reads for the staff analytics page: weekly aggregates over the last weeks, and the bar charts' geometry.
 
 Every figure comes from a fixed handful of aggregate queries, however many sessions there are.
 Weeks start on Monday, 00:00 UTC. A session belongs to the week of its start; cancelled sessions
@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 
 from .models import Booking, CallAttendance, Feedback, Session
 
@@ -22,8 +21,16 @@ WEEKS = 12
 TOP_LIMIT = 8
 ATTENDANCE_NOTE = "no finished sessions with bookings yet"
 CSV_HEADER = [
-    "week_start", "sessions", "bookings", "capacity", "booked_seats", "fill_rate", "average_rating",
-    "finished_bookings", "joined", "attendance_rate",
+    "week_start",
+    "sessions",
+    "bookings",
+    "capacity",
+    "booked_seats",
+    "fill_rate",
+    "average_rating",
+    "finished_bookings",
+    "joined",
+    "attendance_rate",
 ]
 
 
@@ -179,7 +186,9 @@ def weekly_stats(*, start: datetime, end: datetime, now: datetime | None = None)
     )
     rows: dict[date, dict[str, int]] = {}
     for row in attendance:
-        rows.setdefault(_week_key(row["week"]), {}).update(finished_bookings=row["finished_bookings"], joined=row["joined"])
+        rows.setdefault(_week_key(row["week"]), {}).update(
+            finished_bookings=row["finished_bookings"], joined=row["joined"]
+        )
     for row in sessions:
         rows.setdefault(_week_key(row["week"]), {}).update(
             sessions=row["sessions"], capacity=row["capacity"] or 0, booked_seats=row["booked_seats"] or 0
@@ -317,30 +326,30 @@ def week_label(day: date) -> str:
     return f"{day.day} {day:%b}"
 
 
-def analytics_charts(overview: AnalyticsOverview) -> dict[str, str]:
+def analytics_charts(overview: AnalyticsOverview) -> dict[str, BarChart]:
     labels = [week_label(w.week_start) for w in overview.weeks]
 
-    def percent_chart(rates: list[float | None], title: str) -> str:
+    def percent_chart(rates: list[float | None], title: str) -> BarChart:
         shown = [None if rate is None else round(rate * 100, 1) for rate in rates]
-        return bar_chart_svg(labels, shown, title=title, value_suffix="%", max_value=100)
+        return bar_chart(labels, shown, title=title, value_suffix="%", max_value=100)
 
     return {
-        "sessions": bar_chart_svg(labels, [w.sessions for w in overview.weeks], title="Sessions per week"),
-        "bookings": bar_chart_svg(labels, [w.bookings for w in overview.weeks], title="Bookings per week"),
+        "sessions": bar_chart(labels, [w.sessions for w in overview.weeks], title="Sessions per week"),
+        "bookings": bar_chart(labels, [w.bookings for w in overview.weeks], title="Bookings per week"),
         "fill_rate": percent_chart([w.fill_rate for w in overview.weeks], "Fill rate per week (%)"),
         "attendance": percent_chart([w.attendance_rate for w in overview.weeks], "Attendance per week (%)"),
-        "rating": bar_chart_svg(
+        "rating": bar_chart(
             labels,
             [None if w.average_rating is None else round(w.average_rating, 2) for w in overview.weeks],
             title="Average rating per week (out of 5)",
             max_value=5,
         ),
-        "skills": bar_chart_svg(
+        "skills": bar_chart(
             [s.name for s in overview.top_skills],
             [s.bookings for s in overview.top_skills],
             title="Top skills by bookings",
         ),
-        "mentors": bar_chart_svg(
+        "mentors": bar_chart(
             [m.name for m in overview.busiest_mentors],
             [m.sessions for m in overview.busiest_mentors],
             title="Busiest mentors by sessions",
@@ -349,6 +358,7 @@ def analytics_charts(overview: AnalyticsOverview) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- chart
+# The geometry of a horizontal bar chart; templates/mentoring/charts/bar_chart.html draws it as SVG.
 CHART_WIDTH = 520
 LABEL_WIDTH = 160
 VALUE_WIDTH = 60
@@ -356,6 +366,43 @@ ROW_HEIGHT = 26
 BAR_HEIGHT = 18
 PADDING = 8
 LABEL_CHARS = 20
+
+
+@dataclass(frozen=True)
+class BarChartRow:
+    label: str  # whole, in the row's <title>
+    short: str  # what fits beside the bar
+    shown: str  # the value as read: "3", "57.1%", "—"
+    y: int  # the bar's top
+    width: int  # the bar's
+
+    @property
+    def text_y(self) -> int:
+        """The baseline of the row's label and value."""
+        return self.y + BAR_HEIGHT - 4
+
+    @property
+    def value_x(self) -> int:
+        return LABEL_WIDTH + self.width + 6
+
+
+@dataclass(frozen=True)
+class BarChart:
+    title: str
+    rows: list[BarChartRow]
+    width: int = CHART_WIDTH
+    label_x: int = LABEL_WIDTH - 8  # labels end here
+    bar_x: int = LABEL_WIDTH
+    bar_height: int = BAR_HEIGHT
+    padding: int = PADDING
+
+    @property
+    def height(self) -> int:
+        return 2 * PADDING + max(1, len(self.rows)) * ROW_HEIGHT  # an empty chart keeps one row for "No data yet"
+
+    @property
+    def empty_text_y(self) -> int:
+        return PADDING + BAR_HEIGHT - 4
 
 
 def _number(value: float | int | None, suffix: str) -> str:
@@ -370,66 +417,30 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def bar_chart_svg(
+def bar_chart(
     labels: Sequence[str],
     values: Sequence[float | int | None],
     *,
     title: str,
     value_suffix: str = "",
     max_value: float | None = None,
-) -> str:
-    """A horizontal bar chart as inline SVG markup (a SafeString): one row per label.
+) -> BarChart:
+    """A horizontal bar chart, one row per label, for ``mentoring/charts/bar_chart.html``.
 
-    Labels, values and the title are escaped by ``format_html``; each row carries a ``<title>``
-    with its full label and value, and the chart is ``role="img"`` with the title as its label.
-    ``None`` values draw no bar and read "—".
-    """
+    The largest value (or ``max_value``) gets the whole bar space; ``None`` values draw no bar and
+    read "—"."""
     if len(labels) != len(values):
-        raise ValueError("bar_chart_svg needs as many values as labels")
+        raise ValueError("bar_chart needs as many values as labels")
     bar_space = CHART_WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    if not labels:
-        height = ROW_HEIGHT + 2 * PADDING
-        return format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}"'
-            ' role="img" aria-label="{t}: no data yet"><title>{t}: no data yet</title>'
-            '<text x="{x}" y="{y}" class="chart-empty">No data yet</text></svg>',
-            w=CHART_WIDTH,
-            h=height,
-            t=title,
-            x=PADDING,
-            y=PADDING + BAR_HEIGHT - 4,
-        )
     top = max([max_value or 0, *(v or 0 for v in values)])
-    rows = []
-    for index, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = PADDING + index * ROW_HEIGHT
-        width = round(bar_space * (value or 0) / top) if top else 0
-        shown = _number(value, value_suffix)
-        rows.append(
-            format_html(
-                '<g class="chart-row"><title>{label}: {shown}</title>'
-                '<text x="{label_x}" y="{text_y}" text-anchor="end" class="chart-label">{short}</text>'
-                '<rect x="{bar_x}" y="{y}" width="{width}" height="{bar_h}" rx="3" class="chart-bar"></rect>'
-                '<text x="{value_x}" y="{text_y}" class="chart-value">{shown}</text></g>',
-                label=str(label),
-                shown=shown,
-                label_x=LABEL_WIDTH - 8,
-                text_y=y + BAR_HEIGHT - 4,
-                short=_short(str(label)),
-                bar_x=LABEL_WIDTH,
-                y=y,
-                width=width,
-                bar_h=BAR_HEIGHT,
-                value_x=LABEL_WIDTH + width + 6,
-            )
+    rows = [
+        BarChartRow(
+            label=str(label),
+            short=_short(str(label)),
+            shown=_number(value, value_suffix),
+            y=PADDING + index * ROW_HEIGHT,
+            width=round(bar_space * (value or 0) / top) if top else 0,
         )
-    body = format_html_join("", "{}", ((row,) for row in rows))
-    height = 2 * PADDING + len(labels) * ROW_HEIGHT
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}"'
-        ' role="img" aria-label="{t}"><title>{t}</title>{body}</svg>',
-        w=CHART_WIDTH,
-        h=height,
-        t=title,
-        body=body,
-    )
+        for index, (label, value) in enumerate(zip(labels, values, strict=True))
+    ]
+    return BarChart(title=title, rows=rows)

@@ -31,27 +31,53 @@ from .services import MentoringError
 from .services.bookings import waitlist_promote
 from .services.sessions import session_create
 
-SKILLS = ["Python", "Django", "JavaScript", "Data Science", "Machine Learning", "SQL", "UX Design", "DevOps", "Career Coaching", "Product Management"]
-LANGUAGES = [("en", "English"), ("de", "German"), ("es", "Spanish"), ("fr", "French"), ("pt", "Portuguese"), ("hi", "Hindi"), ("ko", "Korean"), ("yo", "Yoruba")]
+SKILLS = [
+    "Python",
+    "Django",
+    "JavaScript",
+    "Data Science",
+    "Machine Learning",
+    "SQL",
+    "UX Design",
+    "DevOps",
+    "Career Coaching",
+    "Product Management",
+]
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("pt", "Portuguese"),
+    ("hi", "Hindi"),
+    ("ko", "Korean"),
+    ("yo", "Yoruba"),
+]
 
 MENTORS = {
     "mentor1@peerlearn.local": {
         "headline": "Staff engineer · Python and Django for 12 years",
         "bio": "I build and review Django services for a living. In sessions we look at your code together, "
         "untangle a design, or plan how to learn the next thing.\n\nBring a repo or a question.",
-        "skills": ["Python", "Django", "SQL", "DevOps"], "languages": ["en", "es"], "years": 12,
+        "skills": ["Python", "Django", "SQL", "DevOps"],
+        "languages": ["en", "es"],
+        "years": 12,
     },
     "mentor2@peerlearn.local": {
         "headline": "Data scientist · from notebooks to production",
         "bio": "Ten years of analytics and machine learning in retail and health. I help with statistics, "
         "model evaluation and getting a first data job.",
-        "skills": ["Data Science", "Machine Learning", "Python", "SQL"], "languages": ["en", "de"], "years": 10,
+        "skills": ["Data Science", "Machine Learning", "Python", "SQL"],
+        "languages": ["en", "de"],
+        "years": 10,
     },
     "mentor3@peerlearn.local": {
         "headline": "Product designer and career coach",
         "bio": "I lead design at a fintech in Lagos and coach people moving into product and UX roles: "
         "portfolios, interviews, and the first 90 days.",
-        "skills": ["UX Design", "Career Coaching", "Product Management", "JavaScript"], "languages": ["en", "fr", "yo"], "years": 8,
+        "skills": ["UX Design", "Career Coaching", "Product Management", "JavaScript"],
+        "languages": ["en", "fr", "yo"],
+        "years": 8,
     },
 }
 LEARNER_INTERESTS = {
@@ -62,23 +88,48 @@ LEARNER_INTERESTS = {
     "learner5@peerlearn.local": (["SQL", "Python", "Career Coaching"], "Prepare for data engineering interviews."),
 }
 SESSION_TITLES = {
-    "mentor1@peerlearn.local": [("Code review: your Django project", ["Django", "Python"], 1), ("Python testing with pytest", ["Python"], 4), ("SQL you will actually use", ["SQL"], 3), ("Deploying Django the boring way", ["Django", "DevOps"], 6)],
-    "mentor2@peerlearn.local": [("Intro to pandas, live", ["Data Science", "Python"], 5), ("Evaluating ML models honestly", ["Machine Learning"], 2), ("Breaking into data science", ["Data Science", "Career Coaching"], 1), ("SQL for analysts", ["SQL", "Data Science"], 6)],
-    "mentor3@peerlearn.local": [("Portfolio review", ["UX Design"], 1), ("Mock product interview", ["Product Management", "Career Coaching"], 1), ("Design systems 101", ["UX Design", "JavaScript"], 4), ("Your first 90 days in a new role", ["Career Coaching"], 6)],
+    "mentor1@peerlearn.local": [
+        ("Code review: your Django project", ["Django", "Python"], 1),
+        ("Python testing with pytest", ["Python"], 4),
+        ("SQL you will actually use", ["SQL"], 3),
+        ("Deploying Django the boring way", ["Django", "DevOps"], 6),
+    ],
+    "mentor2@peerlearn.local": [
+        ("Intro to pandas, live", ["Data Science", "Python"], 5),
+        ("Evaluating ML models honestly", ["Machine Learning"], 2),
+        ("Breaking into data science", ["Data Science", "Career Coaching"], 1),
+        ("SQL for analysts", ["SQL", "Data Science"], 6),
+    ],
+    "mentor3@peerlearn.local": [
+        ("Portfolio review", ["UX Design"], 1),
+        ("Mock product interview", ["Product Management", "Career Coaching"], 1),
+        ("Design systems 101", ["UX Design", "JavaScript"], 4),
+        ("Your first 90 days in a new role", ["Career Coaching"], 6),
+    ],
 }
-COMMENTS = ["Clear, patient and practical.", "Exactly what I needed before my interview.", "Great examples, I left with a plan.", "Very helpful, a bit short on time.", "Loved the live code review."]
+COMMENTS = [
+    "Clear, patient and practical.",
+    "Exactly what I needed before my interview.",
+    "Great examples, I left with a plan.",
+    "Very helpful, a bit short on time.",
+    "Loved the live code review.",
+]
 
 
 def _users(emails) -> dict[str, User]:
     return {u.email: u for u in User.objects.filter(email__in=emails)}
 
 
-def _book_directly(session: Session, learner: User, *, from_waitlist: bool = False) -> Booking | None:
-    """Demo history and fixtures only: a booking without the live rules (past sessions)."""
+def booking_write_directly(session: Session, learner: User, *, from_waitlist: bool = False) -> Booking | None:
+    """Demo history and test factories only: a seat written without the live rules (past sessions too);
+    None when the session is full. Never behind a view: booking_create keeps the rules."""
     if session.booked_count >= session.capacity:
         return None
     booking, created = Booking.objects.get_or_create(
-        session=session, learner=learner, status=Booking.Status.ACTIVE, defaults={"promoted_from_waitlist": from_waitlist}
+        session=session,
+        learner=learner,
+        status=Booking.Status.ACTIVE,
+        defaults={"promoted_from_waitlist": from_waitlist},
     )
     if created:
         Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") + 1)
@@ -95,7 +146,9 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
     for name in SKILLS:
         skills[name], created = Skill.objects.get_or_create(slug=slugify(name), defaults={"name": name})
         counts["skills"] += created
-    languages = {code: Language.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in LANGUAGES}
+    languages = {
+        code: Language.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in LANGUAGES
+    }
 
     mentors = _users(MENTORS)
     for email, data in MENTORS.items():
@@ -133,20 +186,29 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
                 starts_at = day0 + timedelta(days=1 + t_index * 2, hours=9 + m_index * 3)
                 try:
                     session = session_create(
-                        mentor=mentor, title=title, skills=[skills[s] for s in skill_names],
+                        mentor=mentor,
+                        title=title,
+                        skills=[skills[s] for s in skill_names],
                         description=f"A {'one-to-one' if capacity == 1 else 'small-group'} session with {mentor.display_name}.",
-                        starts_at=starts_at, duration_minutes=60 if capacity == 1 else 90, capacity=capacity, now=now,
+                        starts_at=starts_at,
+                        duration_minutes=60 if capacity == 1 else 90,
+                        capacity=capacity,
+                        now=now,
                     )
                 except MentoringError:
                     continue
                 counts["sessions"] += 1
                 # Some full (with a waitlist), some half full, some empty.
-                takers = rng.sample(learner_list, k=min(len(learner_list), capacity if t_index % 2 == 0 else capacity // 2))
+                takers = rng.sample(
+                    learner_list, k=min(len(learner_list), capacity if t_index % 2 == 0 else capacity // 2)
+                )
                 for learner in takers:
-                    counts["bookings"] += bool(_book_directly(session, learner))
+                    counts["bookings"] += bool(booking_write_directly(session, learner))
                 if session.booked_count >= session.capacity:
                     for learner in [lr for lr in learner_list if lr not in takers][:2]:
-                        WaitlistEntry.objects.get_or_create(session=session, learner=learner, status=WaitlistEntry.Status.WAITING)
+                        WaitlistEntry.objects.get_or_create(
+                            session=session, learner=learner, status=WaitlistEntry.Status.WAITING
+                        )
 
     # History: past sessions with feedback, once.
     if not Session.objects.filter(mentor__in=mentors.values(), ends_at__lt=now).exists():
@@ -157,25 +219,49 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
             for weeks_ago in range(1, 9):
                 title, skill_names, capacity = titles[weeks_ago % len(titles)]
                 # At the mentor's usual hour, like the upcoming ones (so learners' usual hours overlap them).
-                day = (now - timedelta(weeks=weeks_ago, days=m_index)).replace(hour=0, minute=0, second=0, microsecond=0)
+                day = (now - timedelta(weeks=weeks_ago, days=m_index)).replace(
+                    hour=0, minute=0, second=0, microsecond=0
+                )
                 starts_at = day + timedelta(hours=9 + m_index * 3)
                 session = Session.objects.create(
-                    mentor=mentor, title=title, starts_at=starts_at, duration_minutes=60,
-                    ends_at=starts_at + timedelta(minutes=60), capacity=max(capacity, 2), status=Session.Status.COMPLETED,
+                    mentor=mentor,
+                    title=title,
+                    starts_at=starts_at,
+                    duration_minutes=60,
+                    ends_at=starts_at + timedelta(minutes=60),
+                    capacity=max(capacity, 2),
+                    status=Session.Status.COMPLETED,
                 )
                 session.skills.set([skills[s] for s in skill_names])
-                CallAttendance.objects.create(session=session, user=mentor, peer_id=f"demo-m{session.pk}",
-                                              joined_at=starts_at - timedelta(minutes=3), left_at=session.ends_at)
+                CallAttendance.objects.create(
+                    session=session,
+                    user=mentor,
+                    peer_id=f"demo-m{session.pk}",
+                    joined_at=starts_at - timedelta(minutes=3),
+                    left_at=session.ends_at,
+                )
                 for index, learner in enumerate(rng.sample(learner_list, k=2)):
-                    if _book_directly(session, learner):
+                    if booking_write_directly(session, learner):
                         counts["bookings"] += 1
-                        Feedback.objects.create(session=session, learner=learner, rating=rng.choice([4, 5, 5, 3, 5]), comment=rng.choice(COMMENTS))
+                        Feedback.objects.create(
+                            session=session,
+                            learner=learner,
+                            rating=rng.choice([4, 5, 5, 3, 5]),
+                            comment=rng.choice(COMMENTS),
+                        )
                         counts["feedback"] += 1
                         if rng.random() < 0.85:  # most booked learners came; some did not
-                            CallAttendance.objects.create(session=session, user=learner, peer_id=f"demo-{session.pk}-{index}",
-                                                          joined_at=starts_at + timedelta(minutes=rng.randint(0, 6)), left_at=session.ends_at)
+                            CallAttendance.objects.create(
+                                session=session,
+                                user=learner,
+                                peer_id=f"demo-{session.pk}-{index}",
+                                joined_at=starts_at + timedelta(minutes=rng.randint(0, 6)),
+                                left_at=session.ends_at,
+                            )
 
-    counts["sessions"] += _ensure_live_session(mentors.get("mentor1@peerlearn.local"), learners.get("learner1@peerlearn.local"), now, skills)
+    counts["sessions"] += _ensure_live_session(
+        mentors.get("mentor1@peerlearn.local"), learners.get("learner1@peerlearn.local"), now, skills
+    )
     return counts
 
 
@@ -196,7 +282,10 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
     starts_at = (now + timedelta(minutes=5)).replace(second=0, microsecond=0)
     clashes = list(
         Session.objects.filter(
-            mentor=mentor, status=Session.Status.SCHEDULED, starts_at__lt=starts_at + timedelta(minutes=60), ends_at__gt=starts_at
+            mentor=mentor,
+            status=Session.Status.SCHEDULED,
+            starts_at__lt=starts_at + timedelta(minutes=60),
+            ends_at__gt=starts_at,
         ).order_by("starts_at")
     )
     # A clash already open is used as it is. Otherwise the earliest clash starts after the room
@@ -204,12 +293,19 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
     session = next((s for s in clashes if session_is_live(s, now)), None) or (clashes[0] if clashes else None)
     if session is None:
         session = session_create(
-            mentor=mentor, title="Live now: pair on your Django question", skills=[skills["Django"], skills["Python"]],
+            mentor=mentor,
+            title="Live now: pair on your Django question",
+            skills=[skills["Django"], skills["Python"]],
             description="The demo call: log in as mentor1 in one window and learner1 in another, then press Join.",
-            starts_at=starts_at, duration_minutes=60, capacity=2, now=now,
+            starts_at=starts_at,
+            duration_minutes=60,
+            capacity=2,
+            now=now,
         )
     elif not session_is_live(session, now):
-        Session.objects.filter(pk=session.pk).update(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=session.duration_minutes))
+        Session.objects.filter(pk=session.pk).update(
+            starts_at=starts_at, ends_at=starts_at + timedelta(minutes=session.duration_minutes)
+        )
         session.refresh_from_db()
     if session.booked_count >= session.capacity:
         if session.capacity >= Session.MAX_CAPACITY:
@@ -217,7 +313,10 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
         Session.objects.filter(pk=session.pk).update(capacity=F("capacity") + 1)
         session.refresh_from_db()
     others = Booking.objects.filter(
-        learner=learner, status=Booking.Status.ACTIVE, session__starts_at__lt=session.ends_at, session__ends_at__gt=session.starts_at
+        learner=learner,
+        status=Booking.Status.ACTIVE,
+        session__starts_at__lt=session.ends_at,
+        session__ends_at__gt=session.starts_at,
     ).exclude(session=session)
     for booking in others:
         Booking.objects.filter(pk=booking.pk).update(status=Booking.Status.CANCELLED, cancelled_at=now)
@@ -226,5 +325,5 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
     WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).update(
         status=WaitlistEntry.Status.LEFT
     )
-    _book_directly(session, learner)
+    booking_write_directly(session, learner)
     return 1

@@ -12,8 +12,13 @@ from .models import Feedback, Language, Report, Session, Skill
 from .services import MentoringError
 from .services.sessions import SESSION_WINDOW_TEXT, session_start_check
 
-DURATION_CHOICES = [(m, f"{m} minutes" if m < 60 else f"{m // 60} h {m % 60:02d} min".replace(" 00 min", "")) for m in (15, 30, 45, 60, 90, 120, 180, 240)]
-CAPACITY_CHOICES = [(1, "1 learner (one-to-one)")] + [(n, f"{n} learners (group)") for n in range(2, Session.MAX_CAPACITY + 1)]
+DURATION_CHOICES = [
+    (m, f"{m} minutes" if m < 60 else f"{m // 60} h {m % 60:02d} min".replace(" 00 min", ""))
+    for m in (15, 30, 45, 60, 90, 120, 180, 240)
+]
+CAPACITY_CHOICES = [(1, "1 learner (one-to-one)")] + [
+    (n, f"{n} learners (group)") for n in range(2, Session.MAX_CAPACITY + 1)
+]
 
 
 class SkillsField(forms.ModelMultipleChoiceField):
@@ -54,14 +59,20 @@ class LocalDateTimeField(forms.DateTimeField):
 
 
 class SessionForm(forms.Form):
-    title = OneLineField(max_length=120, widget=forms.TextInput(attrs={"placeholder": "Code review of your first Django app"}))
+    title = OneLineField(
+        max_length=120, widget=forms.TextInput(attrs={"placeholder": "Code review of your first Django app"})
+    )
     description = MultiLineField(
-        max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text="What will you cover, and what should learners prepare?",
     )
     skills = SkillsField()
     course = forms.ModelChoiceField(
-        queryset=Session.course.field.related_model.objects.none(), required=False, empty_label="No course",
+        queryset=Session.course.field.related_model.objects.none(),
+        required=False,
+        empty_label="No course",
         help_text="The session is offered on that course's page, and its page links to the course.",
     )
     starts_at = LocalDateTimeField(
@@ -107,7 +118,9 @@ class SessionForm(forms.Form):
 
 class FeedbackForm(forms.Form):
     rating = forms.TypedChoiceField(
-        choices=[(n, "★" * n) for n in range(5, 0, -1)], coerce=int, widget=forms.RadioSelect,
+        choices=[(n, "★" * n) for n in range(5, 0, -1)],
+        coerce=int,
+        widget=forms.RadioSelect,
         error_messages={"required": "Choose a rating from 1 to 5.", "invalid_choice": "Choose a rating from 1 to 5."},
     )
     comment = MultiLineField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
@@ -119,39 +132,68 @@ class FeedbackForm(forms.Form):
 
 class ReportForm(forms.Form):
     reason = forms.ChoiceField(choices=Report.Reason.choices)
-    reported_user = forms.TypedChoiceField(label="About a person (optional)", required=False, coerce=int, empty_value=None)
+    reported_user = forms.TypedChoiceField(
+        label="About a person (optional)", required=False, coerce=int, empty_value=None
+    )
     text = MultiLineField(label="What happened?", max_length=4000, widget=forms.Textarea(attrs={"rows": 5}))
 
     def __init__(self, *args, people: list | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if people:
-            self.fields["reported_user"].choices = [("", "The session in general")] + [(p.pk, p.display_name) for p in people]
+            self.fields["reported_user"].choices = [("", "The session in general")] + [
+                (p.pk, p.display_name) for p in people
+            ]
         else:
             del self.fields["reported_user"]
 
 
 class MentorProfileForm(forms.Form):
-    headline = OneLineField(max_length=120, required=False, help_text="One line, e.g. “Senior backend engineer, Django since 2012”.")
+    headline = OneLineField(
+        max_length=120, required=False, help_text="One line, e.g. “Senior backend engineer, Django since 2012”."
+    )
     bio = MultiLineField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 6}))
     skills = SkillsField()
-    languages = forms.ModelMultipleChoiceField(queryset=Language.objects.all(), required=False, widget=forms.CheckboxSelectMultiple)
+    languages = forms.ModelMultipleChoiceField(
+        queryset=Language.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
     years_experience = forms.IntegerField(label="Years of experience", min_value=0, max_value=70, initial=0)
     accepting_bookings = forms.BooleanField(label="I am accepting new bookings", required=False, initial=True)
 
 
 class LearnerProfileForm(forms.Form):
     interests = SkillsField(help_text="We use these to suggest sessions.")
-    goals = MultiLineField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="What do you want to get better at?")
+    goals = MultiLineField(
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What do you want to get better at?",
+    )
 
 
 class DirectoryFilterForm(forms.Form):
     label_suffix = ""
-    q = forms.CharField(label="Search", required=False, max_length=100, widget=forms.SearchInput(attrs={"placeholder": "Name, skill or topic"}))
-    skill = forms.ModelChoiceField(queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill")
-    language = forms.ModelChoiceField(queryset=Language.objects.all(), required=False, to_field_name="code", empty_label="Any language")
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "Name, skill or topic"}),
+    )
+    skill = forms.ModelChoiceField(
+        queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill"
+    )
+    language = forms.ModelChoiceField(
+        queryset=Language.objects.all(), required=False, to_field_name="code", empty_label="Any language"
+    )
 
 
 class SessionFilterForm(forms.Form):
     label_suffix = ""
-    q = forms.CharField(label="Search", required=False, max_length=100, widget=forms.SearchInput(attrs={"placeholder": "Title, topic or mentor"}))
-    skill = forms.ModelChoiceField(queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill")
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": "Title, topic or mentor"}),
+    )
+    skill = forms.ModelChoiceField(
+        queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill"
+    )

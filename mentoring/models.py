@@ -81,7 +81,11 @@ class Session(models.Model):
     description = models.TextField(max_length=4000, blank=True)
     skills = models.ManyToManyField(Skill, blank=True, related_name="sessions")
     course = models.ForeignKey(
-        "cms_pages.CoursePage", null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions",
+        "cms_pages.CoursePage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sessions",
         help_text="Optional course page this session belongs to.",
     )
     starts_at = models.DateTimeField(db_index=True)
@@ -139,7 +143,9 @@ class Booking(models.Model):
     promoted_from_waitlist = models.BooleanField(default=False)
     reminded_24h_at = models.DateTimeField(null=True, blank=True)
     reminded_15m_at = models.DateTimeField(null=True, blank=True)
-    no_show = models.BooleanField(default=False, help_text="Set after the session if the learner never joined the call.")
+    no_show = models.BooleanField(
+        default=False, help_text="Set after the session if the learner never joined the call."
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -223,7 +229,9 @@ class Report(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    context = models.JSONField(default=dict, blank=True, help_text="What was attached, e.g. the call's participants at the time.")
+    context = models.JSONField(
+        default=dict, blank=True, help_text="What was attached, e.g. the call's participants at the time."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -286,7 +294,9 @@ class CallAttendance(models.Model):
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
-    connection = models.CharField(max_length=120, blank=True, help_text="Channel name of the socket holding this presence.")
+    connection = models.CharField(
+        max_length=120, blank=True, help_text="Channel name of the socket holding this presence."
+    )
     reconnects = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -294,7 +304,9 @@ class CallAttendance(models.Model):
         verbose_name_plural = "call attendance"
         indexes = [models.Index(fields=["session", "left_at"], name="attendance_session_present")]
         constraints = [
-            models.UniqueConstraint(fields=["peer_id"], condition=Q(left_at__isnull=True), name="one_open_presence_per_peer"),
+            models.UniqueConstraint(
+                fields=["peer_id"], condition=Q(left_at__isnull=True), name="one_open_presence_per_peer"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -315,7 +327,9 @@ class CallQuality(models.Model):
     loss_pct_max = models.FloatField(null=True, blank=True)
     in_kbps_total = models.FloatField(default=0)
     out_kbps_total = models.FloatField(default=0)
-    candidate_types = models.CharField(max_length=60, blank=True, help_text="Local/remote candidate types seen, e.g. host/host, relay/srflx.")
+    candidate_types = models.CharField(
+        max_length=60, blank=True, help_text="Local/remote candidate types seen, e.g. host/host, relay/srflx."
+    )
     protocols = models.CharField(max_length=20, blank=True)
     ice_restarts = models.PositiveIntegerField(default=0)
     reconnects = models.PositiveIntegerField(default=0)
@@ -353,7 +367,9 @@ class NotInterested(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="not_interested")
     session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -364,8 +380,12 @@ class NotInterested(models.Model):
                 condition=Q(session__isnull=False, mentor__isnull=True) | Q(session__isnull=True, mentor__isnull=False),
                 name="not_interested_in_one_thing",
             ),
-            models.UniqueConstraint(fields=["user", "session"], condition=Q(session__isnull=False), name="not_interested_once_per_session"),
-            models.UniqueConstraint(fields=["user", "mentor"], condition=Q(mentor__isnull=False), name="not_interested_once_per_mentor"),
+            models.UniqueConstraint(
+                fields=["user", "session"], condition=Q(session__isnull=False), name="not_interested_once_per_session"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "mentor"], condition=Q(mentor__isnull=False), name="not_interested_once_per_mentor"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,27 +1,29 @@
-"""Background work that runs every minute: reminders, completing ended sessions, scheduled publishing,
-no-shows, and retraining the recommendation model once it is a day old.
+"""Quick work that runs every minute: reminders, completing ended sessions, scheduled publishing,
+no-shows, forgetting old form outcomes, and queueing a retraining of the recommendation model once it
+is a day old (the training itself is a task, :mod:`mentoring.tasks`, run by ``manage.py run_worker``).
 
-``manage.py run_periodic`` runs it in a loop (``make run`` starts one next to Daphne; production
-runs one such process, or ``run_periodic --once`` from cron). Every job is safe to run from
-several processes at once.
+``manage.py run_periodic`` runs it in a loop (``make run`` starts one next to Daphne and the worker;
+production runs one such process, or ``run_periodic --once`` from cron). Every job is safe to run
+from several processes at once.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 from django.utils import timezone
 
 from portal.once import form_submissions_forget
 
 from .services.calls import sessions_mark_no_shows
+from .services.recommendations import recommender_retrain_claim
 from .services.reminders import reminders_send
 from .services.sessions import sessions_complete_ended
+from .tasks import retrain_recommender
 
 logger = logging.getLogger(__name__)
+
 
 def _publish_scheduled(now) -> int:
     """Wagtail's scheduled publishing (go-live and expiry dates set by editors). Returns how many were due."""
@@ -35,35 +37,12 @@ def _publish_scheduled(now) -> int:
     return due
 
 
-def _retrain_recommender(now) -> int:
-    """Train a new recommendation model when the latest is older than RECOMMENDER_RETRAIN_HOURS (or
-    there is none). Returns 1 when it wrote one."""
-    from datetime import datetime, timedelta
-
-    from django.conf import settings
-
-    from .recommender import artifact
-    from .recommender.db import from_database
-    from .recommender.training import train_and_save
-
-    directory = Path(settings.RECOMMENDER_DIR)
-    try:
-        metadata = artifact.read_metadata(directory, artifact.latest_version(directory))
-        if now - datetime.fromisoformat(metadata["trained_at"]) < timedelta(hours=settings.RECOMMENDER_RETRAIN_HOURS):
-            return 0
-    except (artifact.ArtifactError, KeyError, ValueError):
-        pass  # none yet, or unreadable: train a fresh one
-    # After an attempt that wrote nothing (too little data, a failure), wait an hour before the next.
-    marker = directory / "last-attempt"
-    if marker.exists() and now.timestamp() - marker.stat().st_mtime < 3600:
+def _queue_retraining(now) -> int:
+    """Queue a retraining for the worker when the model is due one; 1 when queued. Training takes
+    minutes: it never runs here, where reminders must go out on the minute."""
+    if not recommender_retrain_claim(now=now):
         return 0
-    directory.mkdir(parents=True, exist_ok=True)
-    marker.touch()
-    os.utime(marker, (now.timestamp(), now.timestamp()))
-    result = train_and_save(from_database(now=now), directory)
-    if result.skipped:
-        return 0
-    logger.info("trained recommendation model %s in %.1f s", result.version, result.seconds)
+    retrain_recommender.enqueue(requested_at=now.isoformat())
     return 1
 
 
@@ -72,7 +51,7 @@ JOBS: dict[str, Callable] = {
     "complete_sessions": lambda now: sessions_complete_ended(now=now),
     "publish_scheduled": _publish_scheduled,
     "no_shows": lambda now: sessions_mark_no_shows(now=now),
-    "retrain_recommender": _retrain_recommender,
+    "queue_retraining": _queue_retraining,
     "forget_form_submissions": lambda now: form_submissions_forget(now),
 }
 

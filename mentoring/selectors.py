@@ -1,4 +1,8 @@
-"""Reads. Every question "may this user see / join this session?" is answered here, once."""
+"""Reads. Every question "may this person see / join / change this?" is answered here, once.
+
+Selectors know no HTTP: a thing that does not exist, or that the person asking may not know of, is
+``mentoring.errors.NotFound`` (``mentoring.web.domain_errors`` makes it the 404 page; the call consumer
+its own close code)."""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from uuid import UUID
 from django.conf import settings
 from django.db.models import Avg, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.models import User
 
-from .models import Booking, Feedback, MentorProfile, Notification, Session, WaitlistEntry
+from .errors import NotFound
+from .models import Booking, CalendarFeed, Feedback, MentorProfile, Notification, Session, WaitlistEntry
 
 
 # --------------------------------------------------------------------------- time
@@ -41,23 +45,106 @@ def session_display_status(session: Session, now: datetime | None = None) -> str
 
 
 # --------------------------------------------------------------------------- access
-def session_get_for_participant(*, room_id: UUID | str, user: User) -> Session:
-    """The one door to a session's room: its mentor or a learner with an active booking.
+# Who may see what is decided here and only here. The predicates answer for one session and one person;
+# the querysets below them are the same rules for many rows; the ``*_get_for_*`` selectors load one thing
+# through them and raise ``NotFound`` for "does not exist" and "not yours" alike.
+def _signed_in(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
 
-    Anyone else (anonymous, outsiders, waitlisted, cancelled bookings, staff) gets ``Http404``,
-    exactly as for a room that does not exist.
-    """
-    if user is None or not user.is_authenticated or not user.is_active:
-        raise Http404("No such session.")
-    active_booking = Booking.objects.filter(session=OuterRef("pk"), learner=user, status=Booking.Status.ACTIVE)
+
+def sessions_mentored_by(*, user: User | None) -> QuerySet[Session]:
+    """The sessions ``user`` offers (none for anonymous)."""
+    return Session.objects.filter(mentor=user) if _signed_in(user) else Session.objects.none()
+
+
+def bookings_of(*, user: User | None) -> QuerySet[Booking]:
+    """``user``'s own bookings, active or cancelled (none for anonymous)."""
+    return Booking.objects.filter(learner=user) if _signed_in(user) else Booking.objects.none()
+
+
+def waitlist_entries_of(*, user: User | None) -> QuerySet[WaitlistEntry]:
+    """``user``'s own waitlist entries, in any state (none for anonymous)."""
+    return WaitlistEntry.objects.filter(learner=user) if _signed_in(user) else WaitlistEntry.objects.none()
+
+
+def _seats_of(user: User) -> QuerySet[Booking]:
+    return Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE)
+
+
+def _seats_on(session: Session) -> QuerySet[Booking]:
+    return Booking.objects.filter(session=session, status=Booking.Status.ACTIVE)
+
+
+def _holds_seat(user: User) -> Exists:
+    """On a Session queryset: ``user`` holds an active booking on the row's session."""
+    return Exists(_seats_of(user).filter(session=OuterRef("pk")))
+
+
+def sessions_participated_by(*, user: User | None) -> QuerySet[Session]:
+    """Sessions ``user`` takes part in: mentors them, or holds an active booking. Waitlisted learners,
+    cancelled bookings and staff are not participants."""
+    if not _signed_in(user):
+        return Session.objects.none()
+    return Session.objects.filter(Q(mentor=user) | Q(_holds_seat(user)))
+
+
+def session_is_mentor(*, session: Session, user: User | None) -> bool:
+    """``user`` is the session's mentor."""
+    return _signed_in(user) and session.mentor_id == user.pk
+
+
+def session_has_learner(*, session: Session, user: User | None) -> bool:
+    """``user`` holds an active booking on the session (waitlisted or cancelled: no)."""
+    return _signed_in(user) and _seats_of(user).filter(session=session).exists()
+
+
+def session_is_participant(*, session: Session, user: User | None) -> bool:
+    """``user`` takes part in the session: its mentor, or a learner with an active booking."""
+    return session_is_mentor(session=session, user=user) or session_has_learner(session=session, user=user)
+
+
+def session_may_cancel(*, session: Session, user: User | None) -> bool:
+    """Who may cancel a whole session: its mentor on the site, staff from the admin."""
+    return _signed_in(user) and (user.is_staff or session.mentor_id == user.pk)
+
+
+def session_participants(*, session: Session) -> list[User]:
+    """The session's mentor, then its learners with an active booking, in booking order."""
+    seats = _seats_on(session).select_related("learner").order_by("created_at", "id")
+    return [session.mentor, *(booking.learner for booking in seats)]
+
+
+def session_participant_ids(*, session: Session) -> set[int]:
+    """The ids of :func:`session_participants`, in one small query."""
+    return {session.mentor_id, *_seats_on(session).values_list("learner_id", flat=True)}
+
+
+def session_get_for_participant(
+    *, user: User | None, room_id: UUID | str | None = None, session_id: int | None = None
+) -> Session:
+    """The one door to a session's room (by ``room_id``) and its reports (by ``session_id``): its mentor
+    or a learner with an active booking. Anyone else (anonymous, outsiders, waitlisted, cancelled
+    bookings, staff) gets ``NotFound``, exactly as for a session that does not exist."""
+    found = sessions_participated_by(user=user).select_related("mentor")
+    found = found.filter(room_id=room_id) if room_id is not None else found.filter(pk=session_id)
+    session = found.first()
+    if session is None:
+        raise NotFound("No such session.")
+    return session
+
+
+def session_get_for_learner(*, session_id: int, user: User | None) -> Session:
+    """A session ``user`` holds an active booking on (what they may rate)."""
     session = (
-        Session.objects.select_related("mentor")
-        .filter(room_id=room_id)
-        .filter(Q(mentor=user) | Q(Exists(active_booking)))
+        Session.objects.select_related("mentor", "mentor__mentor_profile", "course")
+        .filter(pk=session_id)
+        .filter(_holds_seat(user))
         .first()
+        if _signed_in(user)
+        else None
     )
     if session is None:
-        raise Http404("No such session.")
+        raise NotFound("No such session.")
     return session
 
 
@@ -69,22 +156,22 @@ def user_has_call_ahead(*, user: User, now: datetime | None = None) -> bool:
     not ended and starting within CALL_AHEAD_HOURS, that they mentor or are booked on. Who may be
     handed TURN credentials outside a room (the call check): a throwaway session months away, or one
     nobody booked, does not count."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
     now = now or timezone.now()
-    booked = Booking.objects.filter(session=OuterRef("pk"), status=Booking.Status.ACTIVE)
-    soon = Session.objects.filter(
-        status=Session.Status.SCHEDULED, ends_at__gt=now, starts_at__lte=now + timedelta(hours=CALL_AHEAD_HOURS)
-    ).filter(Exists(booked))
-    mine = Booking.objects.filter(session=OuterRef("pk"), learner=user, status=Booking.Status.ACTIVE)
-    return soon.filter(Q(mentor=user) | Q(Exists(mine))).exists()
+    return (
+        sessions_participated_by(user=user)
+        .filter(
+            status=Session.Status.SCHEDULED, ends_at__gt=now, starts_at__lte=now + timedelta(hours=CALL_AHEAD_HOURS)
+        )
+        .filter(Exists(_seats_on(OuterRef("pk"))))
+        .exists()
+    )
 
 
-def session_get_for_mentor(*, session_id: int, user: User) -> Session:
-    """A session its own mentor may change; "not yours" is the same 404 as "does not exist"."""
-    session = Session.objects.filter(pk=session_id, mentor=user).first() if user.is_authenticated else None
+def session_get_for_mentor(*, session_id: int, user: User | None) -> Session:
+    """A session its own mentor may change; "not yours" is the same ``NotFound`` as "does not exist"."""
+    session = sessions_mentored_by(user=user).filter(pk=session_id).first()
     if session is None:
-        raise Http404("No such session.")
+        raise NotFound("No such session.")
     return session
 
 
@@ -96,15 +183,81 @@ def session_get_public(*, session_id: int) -> Session:
         .first()
     )
     if session is None:
-        raise Http404("No such session.")
+        raise NotFound("No such session.")
     return session
 
 
-def booking_get_for_learner(*, booking_id: int, user: User) -> Booking:
-    booking = Booking.objects.select_related("session").filter(pk=booking_id, learner=user).first() if user.is_authenticated else None
+@dataclass
+class SessionViewer:
+    """What one person's view of a session page shows besides the session itself."""
+
+    is_mentor: bool = False
+    booking: Booking | None = None
+    waitlist_entry: WaitlistEntry | None = None
+    bookings: QuerySet[Booking] | None = None  # the mentor sees who booked
+    feedback: Feedback | None = None  # a booked learner's rating, once the session ended
+
+
+def session_viewer(*, session: Session, user: User | None, now: datetime | None = None) -> SessionViewer:
+    if not _signed_in(user):
+        return SessionViewer()
+    now = now or timezone.now()
+    viewer = SessionViewer(
+        is_mentor=session_is_mentor(session=session, user=user),
+        booking=bookings_of(user=user).filter(session=session, status=Booking.Status.ACTIVE).first(),
+        waitlist_entry=waitlist_entries_of(user=user)
+        .filter(session=session, status=WaitlistEntry.Status.WAITING)
+        .first(),
+    )
+    if viewer.is_mentor:
+        viewer.bookings = _seats_on(session).select_related("learner")
+    if viewer.booking and session.ends_at <= now:
+        viewer.feedback = feedback_get_own(session=session, user=user)
+    return viewer
+
+
+def booking_get_for_learner(*, booking_id: int, user: User | None) -> Booking:
+    booking = bookings_of(user=user).select_related("session__mentor").filter(pk=booking_id).first()
     if booking is None:
-        raise Http404("No such booking.")
+        raise NotFound("No such booking.")
     return booking
+
+
+def waitlist_entry_get_for_learner(*, entry_id: int, user: User | None) -> WaitlistEntry:
+    entry = waitlist_entries_of(user=user).select_related("session__mentor").filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("You are not on this waitlist.")
+    return entry
+
+
+def feedback_get_own(*, session: Session, user: User) -> Feedback | None:
+    return Feedback.objects.filter(session=session, learner=user).first()
+
+
+def calendar_feed_get_by_token(*, token: str) -> CalendarFeed:
+    """A private calendar feed by its secret token; an unknown token, or a deactivated owner, is ``NotFound``."""
+    feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
+    if feed is None:
+        raise NotFound("No such calendar.")
+    return feed
+
+
+CALENDAR_FEED_LIMIT = 500
+
+
+def sessions_in_calendar_of(*, user: User, now: datetime | None = None) -> list[Session]:
+    """What a person's calendar feed holds: a mentor's sessions, a learner's booked ones. What is
+    ahead, soonest first, then the past, newest first, up to CALENDAR_FEED_LIMIT: a long history never
+    pushes upcoming sessions out of the feed."""
+    now = now or timezone.now()
+    if user.is_mentor:
+        sessions = sessions_mentored_by(user=user)
+    else:
+        sessions = Session.objects.filter(_holds_seat(user))
+    sessions = sessions.select_related("mentor")
+    ahead = list(sessions.filter(ends_at__gt=now).order_by("starts_at")[:CALENDAR_FEED_LIMIT])
+    past = list(sessions.filter(ends_at__lte=now).order_by("-starts_at")[: CALENDAR_FEED_LIMIT - len(ahead)])
+    return ahead + past
 
 
 # --------------------------------------------------------------------------- lists
@@ -119,7 +272,9 @@ def sessions_open_for_booking(*, now: datetime | None = None) -> QuerySet[Sessio
     )
 
 
-def sessions_upcoming(*, now: datetime | None = None, skill: str | None = None, q: str | None = None) -> QuerySet[Session]:
+def sessions_upcoming(
+    *, now: datetime | None = None, skill: str | None = None, q: str | None = None
+) -> QuerySet[Session]:
     now = now or timezone.now()
     sessions = (
         Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now)
@@ -130,7 +285,9 @@ def sessions_upcoming(*, now: datetime | None = None, skill: str | None = None, 
     if skill:
         sessions = sessions.filter(skills__slug=skill)
     if q:
-        sessions = sessions.filter(Q(title__icontains=q) | Q(description__icontains=q) | Q(mentor__display_name__icontains=q))
+        sessions = sessions.filter(
+            Q(title__icontains=q) | Q(description__icontains=q) | Q(mentor__display_name__icontains=q)
+        )
     return sessions.distinct()
 
 
@@ -154,7 +311,10 @@ def mentors_directory(*, q: str = "", skill: str = "", language: str = "") -> Qu
     )
     if q:
         profiles = profiles.filter(
-            Q(user__display_name__icontains=q) | Q(headline__icontains=q) | Q(bio__icontains=q) | Q(skills__name__icontains=q)
+            Q(user__display_name__icontains=q)
+            | Q(headline__icontains=q)
+            | Q(bio__icontains=q)
+            | Q(skills__name__icontains=q)
         )
     if skill:
         profiles = profiles.filter(skills__slug=skill)
@@ -166,8 +326,29 @@ def mentors_directory(*, q: str = "", skill: str = "", language: str = "") -> Qu
 def mentor_get_public(*, user_id: int) -> MentorProfile:
     profile = mentors_directory().filter(user_id=user_id).first()
     if profile is None:
-        raise Http404("No such mentor.")
+        raise NotFound("No such mentor.")
     return profile
+
+
+def mentor_get_reportable(*, user_id: int, user: User) -> MentorProfile:
+    """A mentor ``user`` may report: any public mentor but themselves."""
+    profile = mentor_get_public(user_id=user_id)
+    if profile.user_id == user.pk:
+        raise NotFound("No such mentor.")
+    return profile
+
+
+def mentor_sessions_open(*, mentor_id: int, limit: int = 20) -> QuerySet[Session]:
+    return sessions_open_for_booking().filter(mentor_id=mentor_id)[:limit]
+
+
+def mentor_feedback_public(*, mentor_id: int, limit: int = 6) -> QuerySet[Feedback]:
+    """What learners wrote about a mentor's sessions, as their public profile shows it (hidden ones left out)."""
+    return (
+        Feedback.objects.filter(session__mentor_id=mentor_id, hidden=False)
+        .exclude(comment="")
+        .select_related("learner", "session")[:limit]
+    )
 
 
 @dataclass
@@ -180,7 +361,7 @@ class LearnerDashboard:
 
 def learner_dashboard(*, user: User, now: datetime | None = None) -> LearnerDashboard:
     now = now or timezone.now()
-    bookings = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).select_related("session", "session__mentor")
+    bookings = bookings_of(user=user).filter(status=Booking.Status.ACTIVE).select_related("session", "session__mentor")
     upcoming = list(bookings.filter(session__ends_at__gt=now).order_by("session__starts_at")[:50])
     past = list(bookings.filter(session__ends_at__lte=now).order_by("-session__starts_at")[:10])
     # Place in line: 1 + the waiting entries before this one, in the order promotion takes them.
@@ -193,12 +374,15 @@ def learner_dashboard(*, user: User, now: datetime | None = None) -> LearnerDash
         .values("n")
     )
     waitlist = list(
-        WaitlistEntry.objects.filter(learner=user, status=WaitlistEntry.Status.WAITING, session__starts_at__gt=now)
+        waitlist_entries_of(user=user)
+        .filter(status=WaitlistEntry.Status.WAITING, session__starts_at__gt=now)
         .annotate(position=Coalesce(Subquery(ahead), 0) + 1)
         .select_related("session", "session__mentor")
         .order_by("session__starts_at")
     )
-    feedback = {f.session_id: f for f in Feedback.objects.filter(learner=user, session_id__in=[b.session_id for b in past])}
+    feedback = {
+        f.session_id: f for f in Feedback.objects.filter(learner=user, session_id__in=[b.session_id for b in past])
+    }
     return LearnerDashboard(upcoming=upcoming, waitlist=waitlist, past=past, feedback_by_session=feedback)
 
 
@@ -216,13 +400,15 @@ def mentor_dashboard(*, user: User, now: datetime | None = None) -> MentorDashbo
         to_attr="active_bookings",
     )
     upcoming = list(
-        Session.objects.filter(mentor=user, status=Session.Status.SCHEDULED, ends_at__gt=now)
+        sessions_mentored_by(user=user)
+        .filter(status=Session.Status.SCHEDULED, ends_at__gt=now)
         .prefetch_related(active_bookings)
         .annotate(waiting_count=Count("waitlist", filter=Q(waitlist__status=WaitlistEntry.Status.WAITING)))
         .order_by("starts_at")
     )
     past = list(
-        Session.objects.filter(mentor=user, ends_at__lte=now)
+        sessions_mentored_by(user=user)
+        .filter(ends_at__lte=now)
         .exclude(status=Session.Status.CANCELLED)
         .annotate(
             average_rating=Avg("feedback__rating", filter=Q(feedback__hidden=False)),

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,33 +15,48 @@ from portal.dates import safe_localtime
 from portal.once import once
 from portal.sites import absolute_url
 
+from .errors import MentoringError, NotFound
 from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
-from .models import Booking, CalendarFeed, Feedback, Session, WaitlistEntry
-from .recommendations import recommend_mentors, recommend_sessions, recommend_sessions_cached
+from .models import Booking, Session, WaitlistEntry
 from .selectors import (
+    booking_get_for_learner,
+    calendar_feed_get_by_token,
+    feedback_get_own,
     join_window,
     learner_dashboard,
     mentor_dashboard,
+    mentor_feedback_public,
     mentor_get_public,
+    mentor_get_reportable,
+    mentor_sessions_open,
     mentors_directory,
     notifications_for,
     session_display_status,
+    session_get_for_learner,
     session_get_for_mentor,
     session_get_for_participant,
     session_get_public,
     session_is_live,
-    sessions_open_for_booking,
+    session_participants,
+    session_viewer,
+    sessions_in_calendar_of,
     sessions_upcoming,
+    waitlist_entry_get_for_learner,
 )
-from .services import MentoringError
 from .services.bookings import booking_cancel, booking_create, waitlist_join, waitlist_leave
 from .services.calendar import session_ics, sessions_feed_ics
 from .services.calls import call_report_context
 from .services.feedback import feedback_submit, report_create
 from .services.notifications import notifications_mark_read
 from .services.profiles import calendar_feed_get, calendar_feed_regenerate
-from .services.recommendations import recommendation_dismiss
+from .services.recommendations import (
+    recommend_mentors,
+    recommend_sessions,
+    recommend_sessions_cached,
+    recommendation_dismiss,
+)
 from .services.sessions import session_cancel, session_create, session_update
+from .web import domain_errors, form_refusals, wants_json
 
 PAGE_SIZE = 12
 
@@ -52,7 +67,7 @@ def _page(request: HttpRequest, items, size: int = PAGE_SIZE):
 
 def _mentor_required(request: HttpRequest) -> None:
     if not request.user.is_mentor:
-        raise Http404("Only mentors offer sessions.")
+        raise NotFound("Only mentors offer sessions.")
 
 
 def _confirmed(request: HttpRequest) -> bool:
@@ -61,21 +76,35 @@ def _confirmed(request: HttpRequest) -> bool:
     return request.method == "POST" and request.POST.get("confirmed") == "yes"
 
 
-def _confirmation(request: HttpRequest, *, question: str, detail: str, button: str, back: str, reason: bool = False) -> HttpResponse:
+def _confirmation(
+    request: HttpRequest, *, question: str, detail: str, button: str, back: str, reason: bool = False
+) -> HttpResponse:
     """The page that asks before a destructive action: shown without scripts, and to a GET of the
     action's address (a link followed after signing in again), never a 405."""
     return render(
         request,
         "mentoring/confirm.html",
-        {"question": question, "detail": detail, "button": button, "back": back, "action": request.path, "ask_reason": reason},
+        {
+            "question": question,
+            "detail": detail,
+            "button": button,
+            "back": back,
+            "action": request.path,
+            "ask_reason": reason,
+        },
     )
 
 
-def _learner_confirmation(request: HttpRequest, session: Session, *, question: str, consequence: str, button: str) -> HttpResponse:
+def _learner_confirmation(
+    request: HttpRequest, session: Session, *, question: str, consequence: str, button: str
+) -> HttpResponse:
     """A learner's confirmation page about one of their sessions: when, with whom, and what follows."""
     return _confirmation(
-        request, question=question, detail=f"{_when(session)} with {session.mentor.display_name}. {consequence}",
-        button=button, back=reverse("session_detail", args=[session.pk]),
+        request,
+        question=question,
+        detail=f"{_when(session)} with {session.mentor.display_name}. {consequence}",
+        button=button,
+        back=reverse("session_detail", args=[session.pk]),
     )
 
 
@@ -148,25 +177,29 @@ def _api_item(kind: str, rec) -> dict:
     }
 
 
+def _back(request: HttpRequest) -> str:
+    """The page the form was on (``next``), if it is one of ours; else the dashboard."""
+    back = request.POST.get("next", "")
+    return (
+        back
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) and back.startswith("/")
+        else reverse("dashboard")
+    )
+
+
 @login_required
+@domain_errors(redirect_to=_back, json_when_asked=True)
 def recommendation_dismiss_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return redirect("dashboard")
     kind, raw_id = request.POST.get("kind", ""), request.POST.get("id", "")
-    try:
-        if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
-            raise MentoringError("Say which one you are not interested in.", code="id")
-        recommendation_dismiss(user=request.user, kind=kind, object_id=int(raw_id))
-    except MentoringError as error:
-        if request.headers.get("Accept") == "application/json":
-            return JsonResponse({"error": error.message}, status=400)
-        messages.error(request, error.message)
-    else:
-        if request.headers.get("Accept") == "application/json":
-            return JsonResponse({"ok": True})
-        messages.success(request, "Got it: we will not suggest that again.")
-    back = request.POST.get("next", "")
-    return redirect(back if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) and back.startswith("/") else "dashboard")
+    if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18):
+        raise MentoringError("Say which one you are not interested in.", code="id")
+    recommendation_dismiss(user=request.user, kind=kind, object_id=int(raw_id))
+    if wants_json(request):
+        return JsonResponse({"ok": True})
+    messages.success(request, "Got it: we will not suggest that again.")
+    return redirect(_back(request))
 
 
 # --------------------------------------------------------------------------- mentors
@@ -184,15 +217,14 @@ def mentors_list(request: HttpRequest) -> HttpResponse:
     return render(request, "mentoring/mentors_list.html", context)
 
 
+@domain_errors
 def mentor_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     profile = mentor_get_public(user_id=user_id)
-    upcoming = sessions_open_for_booking().filter(mentor_id=user_id)[:20]
-    feedback = (
-        Feedback.objects.filter(session__mentor_id=user_id, hidden=False)
-        .exclude(comment="")
-        .select_related("learner", "session")[:6]
+    upcoming = mentor_sessions_open(mentor_id=user_id)
+    feedback = mentor_feedback_public(mentor_id=user_id)
+    return render(
+        request, "mentoring/mentor_detail.html", {"profile": profile, "upcoming": upcoming, "feedback": feedback}
     )
-    return render(request, "mentoring/mentor_detail.html", {"profile": profile, "upcoming": upcoming, "feedback": feedback})
 
 
 # --------------------------------------------------------------------------- sessions
@@ -203,68 +235,68 @@ def sessions_list(request: HttpRequest) -> HttpResponse:
     return render(request, "mentoring/sessions_list.html", {"form": form, "page_obj": _page(request, sessions)})
 
 
+@domain_errors
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
-    user = request.user
     now = timezone.now()
+    viewer = session_viewer(session=session, user=request.user, now=now)
     context = {
         "session": session,
         "status": session_display_status(session, now),
         "is_live": session_is_live(session, now),
         "join_opens": join_window(session)[0],
+        "is_mentor_of_session": viewer.is_mentor,
+        "booking": viewer.booking,
+        "waitlist_entry": viewer.waitlist_entry,
+        "bookings": viewer.bookings,
+        "feedback": viewer.feedback,
     }
-    if user.is_authenticated:
-        context["is_mentor_of_session"] = session.mentor_id == user.pk
-        context["booking"] = Booking.objects.filter(session=session, learner=user, status=Booking.Status.ACTIVE).first()
-        context["waitlist_entry"] = WaitlistEntry.objects.filter(
-            session=session, learner=user, status=WaitlistEntry.Status.WAITING
-        ).first()
-        if context["is_mentor_of_session"]:
-            context["bookings"] = session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner")
-        if context["booking"] and session.ends_at <= now:
-            context["feedback"] = Feedback.objects.filter(session=session, learner=user).first()
     return render(request, "mentoring/session_detail.html", context)
 
 
 # The form field a service refusal belongs to (others show above the form).
 SESSION_ERROR_FIELDS = {
-    "past": "starts_at", "too_far": "starts_at", "overlap": "starts_at", "duration": "duration_minutes",
-    "capacity": "capacity", "capacity_below_bookings": "capacity", "title_text": "title", "description_text": "description",
+    "past": "starts_at",
+    "too_far": "starts_at",
+    "overlap": "starts_at",
+    "duration": "duration_minutes",
+    "capacity": "capacity",
+    "capacity_below_bookings": "capacity",
+    "title_text": "title",
+    "description_text": "description",
 }
 
 
 @login_required
 @once
+@domain_errors
 def session_new(request: HttpRequest) -> HttpResponse:
     _mentor_required(request)
     form = SessionForm(request.POST or None, time_zone=request.user.time_zone)
     if request.method == "POST" and form.is_valid():
-        try:
+        with form_refusals(form, fields=SESSION_ERROR_FIELDS):
             session = session_create(mentor=request.user, **form.cleaned_data)
-        except MentoringError as error:
-            form.add_error(SESSION_ERROR_FIELDS.get(error.code), error.message)
-        else:
             messages.success(request, "Your session is published. Learners can book it now.")
             return redirect("session_detail", session.pk)
     return render(request, "mentoring/session_form.html", {"form": form, "creating": True})
 
 
 @login_required
+@domain_errors
 def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_mentor(session_id=session_id, user=request.user)
     if request.method == "POST":
         form = SessionForm(request.POST, time_zone=request.user.time_zone, current_course_id=session.course_id)
         if form.is_valid():
-            try:
+            with form_refusals(form, fields=SESSION_ERROR_FIELDS):
                 session_update(session_id=session.pk, mentor=request.user, **form.cleaned_data)
-            except MentoringError as error:
-                form.add_error(SESSION_ERROR_FIELDS.get(error.code), error.message)
-            else:
                 messages.success(request, "Session updated. Booked learners were told about any change of time.")
                 return redirect("session_detail", session.pk)
     else:
         form = SessionForm(
-            initial=SessionForm.initial_from(session), time_zone=request.user.time_zone, current_course_id=session.course_id
+            initial=SessionForm.initial_from(session),
+            time_zone=request.user.time_zone,
+            current_course_id=session.course_id,
         )
     return render(request, "mentoring/session_form.html", {"form": form, "session": session, "creating": False})
 
@@ -273,6 +305,7 @@ SESSION_CANCELLED = "Session cancelled. Everyone who booked it has been told."
 
 
 @login_required
+@domain_errors(redirect_to="session_detail")
 def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_mentor(session_id=session_id, user=request.user)
     if session.status == Session.Status.CANCELLED:
@@ -288,16 +321,13 @@ def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
             back=reverse("session_detail", args=[session.pk]),
             reason=True,
         )
-    try:
-        session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", ""))
-    except MentoringError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, SESSION_CANCELLED)
+    session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, SESSION_CANCELLED)
     return redirect("session_detail", session.pk)
 
 
 @login_required
+@domain_errors(redirect_to="session_detail")
 def session_book(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
     if request.method != "POST":  # a link followed after signing in: the session's page has the button
@@ -305,35 +335,34 @@ def session_book(request: HttpRequest, session_id: int) -> HttpResponse:
     try:
         booking_create(session_id=session.pk, learner=request.user)
     except MentoringError as error:
-        if error.code != "already_booked":
-            messages.error(request, error.message)
-            return redirect("session_detail", session.pk)
+        if error.code != "already_booked":  # booked already (a double click, another tab): the outcome stands
+            raise
     messages.success(request, f"You are booked on “{session.title}”. See you there!")
     return redirect("session_detail", session.pk)
 
 
 @login_required
+@domain_errors(redirect_to="session_detail")
 def session_waitlist(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
     if request.method != "POST":
         return redirect("session_detail", session.pk)
+    outcome = WAITLIST_JOINED
     try:
         waitlist_join(session_id=session.pk, learner=request.user)
     except MentoringError as error:
         if error.code == "already_booked":  # a seat came first (promoted, or booked in another tab)
-            messages.success(request, f"You have a seat on “{session.title}”.")
-        elif error.code == "already_waiting":
-            messages.success(request, WAITLIST_JOINED)
-        else:
-            messages.error(request, error.message)
-    else:
-        messages.success(request, WAITLIST_JOINED)
+            outcome = f"You have a seat on “{session.title}”."
+        elif error.code != "already_waiting":  # waiting already (sent twice): the outcome stands
+            raise
+    messages.success(request, outcome)
     return redirect("session_detail", session.pk)
 
 
 WAITLIST_JOINED = "You are on the waitlist. If a seat frees up, we book it for you and let you know."
 
 
+@domain_errors
 def session_calendar(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_public(session_id=session_id)
     response = HttpResponse(session_ics(session), content_type="text/calendar; charset=utf-8")
@@ -342,12 +371,15 @@ def session_calendar(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @login_required
+@domain_errors
 def session_room(request: HttpRequest, room_id) -> HttpResponse:
     session = session_get_for_participant(room_id=room_id, user=request.user)
     now = timezone.now()
     opens, closes = join_window(session)
     if session_is_live(session, now):
-        return render(request, "mentoring/room.html", {"session": session, "report_people": _call_people(session, request.user)})
+        return render(
+            request, "mentoring/room.html", {"session": session, "report_people": _call_people(session, request.user)}
+        )
     return render(
         request,
         "mentoring/room_waiting.html",
@@ -358,17 +390,23 @@ def session_room(request: HttpRequest, room_id) -> HttpResponse:
 @login_required
 @require_POST
 @once
+@domain_errors
 def session_room_report(request: HttpRequest, room_id) -> JsonResponse:
-    """"Report a problem" from inside the call: JSON in and out, the call's state attached."""
+    """ "Report a problem" from inside the call: JSON in and out, the call's state attached. A refusal
+    is a form error like the others: ``{"errors": {"__all__": [message]}}``."""
     session = session_get_for_participant(room_id=room_id, user=request.user)
     form = ReportForm(request.POST, people=_call_people(session, request.user))
-    if not form.is_valid():
-        return JsonResponse({"errors": {field: [e["message"] for e in errors] for field, errors in form.errors.get_json_data().items()}}, status=400)
-    try:
-        _file_session_report(request, session, form, context=call_report_context(session=session))
-    except MentoringError as error:
-        return JsonResponse({"errors": {"__all__": [error.message]}}, status=400)
-    return JsonResponse({"message": "Thank you. Our moderators will look at your report; the call's details are attached."}, status=201)
+    if form.is_valid():
+        with form_refusals(form):
+            _file_session_report(request, session, form, context=call_report_context(session=session))
+            return JsonResponse(
+                {"message": "Thank you. Our moderators will look at your report; the call's details are attached."},
+                status=201,
+            )
+    return JsonResponse(
+        {"errors": {field: [e["message"] for e in errors] for field, errors in form.errors.get_json_data().items()}},
+        status=400,
+    )
 
 
 def _file_session_report(request: HttpRequest, session: Session, form: ReportForm, context: dict | None = None):
@@ -384,23 +422,18 @@ def _file_session_report(request: HttpRequest, session: Session, form: ReportFor
 
 def _call_people(session: Session, user) -> list:
     """The session's other participants: its mentor and learners with an active booking."""
-    learners = [b.learner for b in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner")]
-    return [p for p in [session.mentor, *learners] if p.pk != user.pk]
+    return [person for person in session_participants(session=session) if person.pk != user.pk]
 
 
 @login_required
+@domain_errors
 def session_feedback(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_get_public(session_id=session_id)
-    if not Booking.objects.filter(session=session, learner=request.user, status=Booking.Status.ACTIVE).exists():
-        raise Http404("No such session.")
-    existing = Feedback.objects.filter(session=session, learner=request.user).first()
+    session = session_get_for_learner(session_id=session_id, user=request.user)
+    existing = feedback_get_own(session=session, user=request.user)
     form = FeedbackForm(request.POST or None, initial=FeedbackForm.initial_from(existing))
     if request.method == "POST" and form.is_valid():
-        try:
+        with form_refusals(form):
             feedback_submit(session_id=session.pk, learner=request.user, **form.cleaned_data)
-        except MentoringError as error:
-            form.add_error(None, error.message)
-        else:
             messages.success(request, "Thank you! Your feedback is saved.")
             return redirect("dashboard")
     return render(request, "mentoring/feedback_form.html", {"form": form, "session": session, "existing": existing})
@@ -408,18 +441,13 @@ def session_feedback(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @login_required
 @once
+@domain_errors
 def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_get_public(session_id=session_id)
-    people = _call_people(session, request.user)
-    if request.user.pk != session.mentor_id and not session.bookings.filter(learner=request.user, status=Booking.Status.ACTIVE).exists():
-        raise Http404("No such session.")
-    form = ReportForm(request.POST or None, people=people)
+    session = session_get_for_participant(session_id=session_id, user=request.user)
+    form = ReportForm(request.POST or None, people=_call_people(session, request.user))
     if request.method == "POST" and form.is_valid():
-        try:
+        with form_refusals(form):
             _file_session_report(request, session, form)
-        except MentoringError as error:
-            form.add_error(None, error.message)
-        else:
             messages.success(request, "Thank you. Our moderators will look at your report.")
             return redirect("session_detail", session.pk)
     return render(request, "mentoring/report_form.html", {"form": form, "session": session})
@@ -427,59 +455,63 @@ def session_report(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @login_required
 @once
+@domain_errors
 def mentor_report(request: HttpRequest, user_id: int) -> HttpResponse:
-    profile = mentor_get_public(user_id=user_id)
-    if profile.user_id == request.user.pk:
-        raise Http404("No such mentor.")
+    profile = mentor_get_reportable(user_id=user_id, user=request.user)
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with form_refusals(form):
             report_create(
-                reporter=request.user, reported_user_id=profile.user_id,
-                reason=form.cleaned_data["reason"], text=form.cleaned_data["text"],
+                reporter=request.user,
+                reported_user_id=profile.user_id,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
             )
-        except MentoringError as error:
-            form.add_error(None, error.message)
-        else:
             messages.success(request, "Thank you. Our moderators will look at your report.")
             return redirect("mentor_detail", profile.user_id)
     return render(request, "mentoring/report_form.html", {"form": form, "mentor_profile": profile})
 
 
 # --------------------------------------------------------------------------- bookings
+def _booked_session_page(request: HttpRequest, booking_id: int) -> str:
+    return reverse(
+        "session_detail", args=[booking_get_for_learner(booking_id=booking_id, user=request.user).session_id]
+    )
+
+
 @login_required
+@domain_errors(redirect_to=_booked_session_page)
 def booking_cancel_view(request: HttpRequest, booking_id: int) -> HttpResponse:
-    booking = Booking.objects.select_related("session__mentor").filter(pk=booking_id, learner=request.user).first()
-    if booking is None:
-        raise Http404("No such booking.")
+    booking = booking_get_for_learner(booking_id=booking_id, user=request.user)
     session = booking.session
     if booking.status != Booking.Status.ACTIVE and request.method != "POST":
         messages.info(request, f"Your seat on “{session.title}” is cancelled already.")
         return redirect("session_detail", session.pk)
     if booking.status == Booking.Status.ACTIVE and not _confirmed(request):
         return _learner_confirmation(
-            request, session, question=f"Give up your seat on “{session.title}”?",
-            consequence="If people are waiting, the first of them gets your seat.", button="Cancel my booking",
+            request,
+            session,
+            question=f"Give up your seat on “{session.title}”?",
+            consequence="If people are waiting, the first of them gets your seat.",
+            button="Cancel my booking",
         )
-    try:
-        booking_cancel(booking_id=booking.pk, learner=request.user)
-    except MentoringError as error:
-        messages.error(request, error.message)
-        return redirect("session_detail", session.pk)
+    booking_cancel(booking_id=booking.pk, learner=request.user)
     messages.success(request, f"Your seat on “{session.title}” is cancelled.")
     return redirect("dashboard")
 
 
 @login_required
+@domain_errors
 def waitlist_leave_view(request: HttpRequest, entry_id: int) -> HttpResponse:
-    entry = WaitlistEntry.objects.select_related("session__mentor").filter(pk=entry_id, learner=request.user).first()
-    if entry is None:
-        raise Http404("You are not on this waitlist.")
+    entry = waitlist_entry_get_for_learner(entry_id=entry_id, user=request.user)
     session = entry.session
     if entry.status == WaitlistEntry.Status.WAITING and not _confirmed(request):
         return _learner_confirmation(
-            request, session, question=f"Leave the waitlist for “{session.title}”?",
-            consequence="You lose your place in the line.", button="Leave the waitlist",
+            request,
+            session,
+            question=f"Leave the waitlist for “{session.title}”?",
+            consequence="You lose your place in the line.",
+            button="Leave the waitlist",
         )
     entry = waitlist_leave(entry_id=entry.pk, learner=request.user)
     if entry.status == WaitlistEntry.Status.PROMOTED:
@@ -530,23 +562,10 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "mentoring/calendar.html", {"feed_url": url})
 
 
-CALENDAR_FEED_LIMIT = 500
-
-
+@domain_errors
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
-    feed = CalendarFeed.objects.select_related("user").filter(token=token, user__is_active=True).first()
-    if feed is None:
-        raise Http404("No such calendar.")
-    user = feed.user
-    if user.is_mentor:
-        sessions = Session.objects.filter(mentor=user)
-    else:
-        sessions = Session.objects.filter(bookings__learner=user, bookings__status=Booking.Status.ACTIVE)
-    # What is ahead, soonest first, then the past, newest first, up to the limit: a long history
-    # never pushes upcoming sessions out of the feed.
-    now = timezone.now()
-    sessions = sessions.select_related("mentor")
-    ahead = list(sessions.filter(ends_at__gt=now).order_by("starts_at")[:CALENDAR_FEED_LIMIT])
-    past = list(sessions.filter(ends_at__lte=now).order_by("-starts_at")[: CALENDAR_FEED_LIMIT - len(ahead)])
-    sessions = ahead + past
-    return HttpResponse(sessions_feed_ics(name="PeerLearn sessions", sessions=sessions), content_type="text/calendar; charset=utf-8")
+    feed = calendar_feed_get_by_token(token=token)
+    sessions = sessions_in_calendar_of(user=feed.user)
+    return HttpResponse(
+        sessions_feed_ics(name="PeerLearn sessions", sessions=sessions), content_type="text/calendar; charset=utf-8"
+    )

@@ -14,4 +14,6 @@ class PortalConfig(AppConfig):
 
         # After every migrate (deploys, `make run`, a test database) the site records follow SITE_URL.
         # post_migrate is sent once per app that has models: hook on django.contrib.sites' turn.
-        post_migrate.connect(sites_follow_site_url, sender=apps.get_app_config("sites"), dispatch_uid="peerlearn-sites-follow-site-url")
+        post_migrate.connect(
+            sites_follow_site_url, sender=apps.get_app_config("sites"), dispatch_uid="peerlearn-sites-follow-site-url"
+        )

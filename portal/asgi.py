@@ -29,7 +29,9 @@ application = ProtocolTypeRouter(
     {
         # Daphne already drops over-limit bodies (install_body_limit); this covers any other server.
         "http": BodySizeLimitMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(UnstorableWebSocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+        "websocket": AllowedHostsOriginValidator(
+            UnstorableWebSocketMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 

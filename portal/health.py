@@ -92,7 +92,9 @@ async def _redis() -> str:
         return "not used"
     import redis.asyncio as aioredis
 
-    client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=READY_CHECK_SECONDS, socket_timeout=READY_CHECK_SECONDS)
+    client = aioredis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=READY_CHECK_SECONDS, socket_timeout=READY_CHECK_SECONDS
+    )
     try:
         await client.ping()
     finally:

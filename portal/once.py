@@ -58,8 +58,12 @@ class MessageStorage(FallbackStorage):
 
 def _key(request: HttpRequest, token: str) -> str:
     # Anonymous forms (sign-up, password reset) belong to the browser that got the page: its CSRF secret.
-    owner = f"user:{request.user.pk}" if request.user.is_authenticated else f"browser:{request.META.get('CSRF_COOKIE', '')}"
-    data = sorted((name, value) for name, values in request.POST.lists() for value in values if name != "csrfmiddlewaretoken")
+    owner = (
+        f"user:{request.user.pk}" if request.user.is_authenticated else f"browser:{request.META.get('CSRF_COOKIE', '')}"
+    )
+    data = sorted(
+        (name, value) for name, values in request.POST.lists() for value in values if name != "csrfmiddlewaretoken"
+    )
     return hashlib.sha256(json.dumps([owner, request.path, token, data]).encode()).hexdigest()
 
 
@@ -103,7 +107,12 @@ def _sign_in_again(request: HttpRequest, submission) -> bool:
         return False
     user = get_user_model().objects.filter(pk=submission.signed_in_user_id, is_active=True).first()
     password = request.POST.get("password1") or request.POST.get("password") or ""
-    if user is None or not password or Authenticator.objects.filter(user=user).exists() or not user.check_password(password):
+    if (
+        user is None
+        or not password
+        or Authenticator.objects.filter(user=user).exists()
+        or not user.check_password(password)
+    ):
         return False
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return True

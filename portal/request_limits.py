@@ -60,7 +60,9 @@ def install_body_limit() -> None:
             return process(self)
         logger.warning(
             "413: request body over MAX_REQUEST_BODY_BYTES (%d bytes received): %s %r",
-            self.body_bytes, self.method.decode("ascii", "replace"), self.path.decode("ascii", "replace")[:200],
+            self.body_bytes,
+            self.method.decode("ascii", "replace"),
+            self.path.decode("ascii", "replace")[:200],
         )
         self.basic_error(TOO_LARGE, b"Content Too Large", f"The request body is larger than {limit} bytes.")
         return None
@@ -119,9 +121,11 @@ def _content_length(scope) -> int | None:
 
 async def _too_large(send, limit: int) -> None:
     body = f"Request body too large: the limit is {limit} bytes.\n".encode()
-    await send({
-        "type": "http.response.start",
-        "status": TOO_LARGE,
-        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": TOO_LARGE,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -49,7 +49,8 @@ async def drain(reactor) -> None:
     state["draining"] = True
     logger.warning(
         "SIGTERM: failing readiness for %ss, then asking %d socket(s) to reconnect elsewhere",
-        settings.SHUTDOWN_DRAIN_SECONDS, len(_sockets),
+        settings.SHUTDOWN_DRAIN_SECONDS,
+        len(_sockets),
     )
     await asyncio.sleep(settings.SHUTDOWN_DRAIN_SECONDS)
     for consumer in list(_sockets):

@@ -1,9 +1,9 @@
 """The site's one public address: ``SITE_URL``.
 
 Absolute links the site hands out (account emails, ``.ics`` files, notifications, robots.txt) are
-built from it, and the two site records other code reads (``django.contrib.sites``' Site, which
-allauth's emails name, and Wagtail's default Site, which gives canonical and sitemap URLs) are copied
-from it after every ``migrate`` (and by ``seed_demo``).
+built from it, and ``django.contrib.sites``' Site, which allauth's emails name, is copied from it after
+every ``migrate`` (and by ``seed_demo``). Wagtail's default Site, which gives canonical and sitemap
+URLs, follows it the same way from ``cms_pages/sites.py`` (the project does not import the CMS app).
 """
 
 from __future__ import annotations
@@ -33,29 +33,21 @@ def absolute_url(path_or_url: str) -> str:
 
 
 def sites_sync_from_settings(*, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Point Django's current Site (``SITE_ID``) and Wagtail's default Site at ``SITE_URL``, and name
-    Django's after the site (``WAGTAIL_SITE_NAME``). Either is skipped while its table does not exist
-    (a partial migrate) or, for Wagtail's, while there is no default site yet (a flushed database)."""
+    """Point Django's current Site (``SITE_ID``) at ``SITE_URL`` and name it after the site
+    (``WAGTAIL_SITE_NAME``). Skipped while its table does not exist (a partial migrate)."""
     from django.contrib.sites.models import Site
 
-    tables = set(connections[using].introspection.table_names())
-    if Site._meta.db_table in tables:
-        wanted = {"domain": site_domain(), "name": settings.WAGTAIL_SITE_NAME}
-        site = Site.objects.using(using).filter(pk=settings.SITE_ID).first()
-        if site is None:
-            Site.objects.using(using).create(pk=settings.SITE_ID, **wanted)
-        elif (site.domain, site.name) != (wanted["domain"], wanted["name"]):
-            site.domain, site.name = wanted["domain"], wanted["name"]
-            site.save(using=using, update_fields=["domain", "name"])  # saving clears Django's Site cache
-
-    from wagtail.models import Site as WagtailSite
-
-    if WagtailSite._meta.db_table in tables and WagtailSite.objects.using(using).filter(is_default_site=True).exists():
-        from cms_pages.services import site_sync_from_settings
-
-        site_sync_from_settings()
+    if Site._meta.db_table not in connections[using].introspection.table_names():
+        return
+    wanted = {"domain": site_domain(), "name": settings.WAGTAIL_SITE_NAME}
+    site = Site.objects.using(using).filter(pk=settings.SITE_ID).first()
+    if site is None:
+        Site.objects.using(using).create(pk=settings.SITE_ID, **wanted)
+    elif (site.domain, site.name) != (wanted["domain"], wanted["name"]):
+        site.domain, site.name = wanted["domain"], wanted["name"]
+        site.save(using=using, update_fields=["domain", "name"])  # saving clears Django's Site cache
 
 
 def sites_follow_site_url(sender, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
-    """``post_migrate``: every ``migrate`` (each deploy, each ``make run``) leaves both site records on ``SITE_URL``."""
+    """``post_migrate``: every ``migrate`` (each deploy, each ``make run``) leaves Django's Site on ``SITE_URL``."""
     sites_sync_from_settings(using=using)

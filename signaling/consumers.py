@@ -1,39 +1,36 @@
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
 import re
 import secrets
 import time
 from urllib.parse import parse_qs
 
-from autobahn.exception import Disconnected
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
-from channels_redis.core import RedisChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
-from mentoring.models import CallAttendance
+from mentoring.errors import NotFound
+from mentoring.selectors import session_get_for_participant, session_is_live
 from mentoring.services.calls import (
+    CallPresence,
+    QualitySample,
     call_join,
+    call_keep_alive,
     call_leave,
     call_peer_id,
     call_peers_present,
     call_quality_record,
     call_release,
     call_sweep_stale,
-    call_touch,
 )
 from portal import shutdown
 
+from .events import login_id_of, unread_count_valid
 from .groups import peer_group, room_group, user_notifications_group, user_session_calls_group, user_sockets_group
-from .live import unread_count_valid
+from .live_socket import LiveSocketMixin
 from .protocol import (
     CLOSE_FLOOD,
     CLOSE_NOT_ALLOWED,
@@ -41,7 +38,6 @@ from .protocol import (
     CLOSE_REVOKED,
     CLOSE_SILENT,
     CLOSE_TOO_BIG,
-    INTERNAL_ERROR,
     Chat,
     Leave,
     MediaState,
@@ -52,7 +48,6 @@ from .protocol import (
     TokenBucket,
     parse_client_message,
 )
-from .revocation import login_id, revoked
 from .turn import ice_servers_for
 
 logger = logging.getLogger(__name__)
@@ -60,182 +55,6 @@ logger = logging.getLogger(__name__)
 # browser closes it because the tab closed or navigated away (a reload, another page). A socket that
 # just drops (1006) is not one: the page reconnects and resumes its presence.
 GOODBYE_CLOSES = (1000, 1001)
-
-
-def _tolerate_closed(send):
-    """Between this consumer closing its socket (a ``leave``, a revocation) and Daphne reporting the
-    disconnect, messages for the socket keep arriving (signals relayed to it, room news). Daphne
-    refuses to send them on the closing connection by raising; that exception would end the
-    consumer before its ``disconnect`` runs, leaving the presence and the group memberships behind
-    (a ghost in the others' lists until the presence timeout). Such a message has nobody to reach:
-    it is dropped."""
-
-    async def send_unless_closed(message):
-        try:
-            await send(message)
-        except Disconnected:
-            logger.debug("dropped %s for a closed socket", message.get("type"))
-
-    return send_unless_closed
-
-
-async def _release_channel(layer, channel: str) -> None:
-    """Forget a finished consumer's own channel in the channel layer.
-
-    Channels has no "delete channel": the pub/sub layer unsubscribes a consumer's channel only when
-    the consumer's pending ``receive`` is cancelled while it waits (channels_redis.pubsub ``receive``).
-    When a message for the consumer arrived while it was closing (its own ``peer-left``, a relayed
-    signal, an echo), that ``receive`` has already returned, cancelling it does nothing, and the
-    channel stays subscribed in Redis, with its queue in this process, for as long as the process
-    lives. So every consumer unsubscribes its own channel at its end. Both calls are idempotent."""
-    if isinstance(layer, RedisPubSubChannelLayer):
-        loop_layer = layer._get_layer()
-        loop_layer.channels.pop(channel, None)
-        await loop_layer._get_shard(channel).unsubscribe(channel)
-    elif isinstance(layer, RedisChannelLayer):
-        layer.receive_buffer.pop(channel, None)
-
-
-class LiveSocketMixin:
-    """Periodic work for as long as the socket lives, and group memberships that live as long.
-
-    Memberships expire ``CHANNEL_GROUP_EXPIRY`` seconds after they were last added; a live consumer
-    re-adds them every ``CHANNEL_GROUP_REFRESH_SECONDS``. So a process that is killed (its
-    ``disconnect`` never runs) leaves nothing behind for long, and after a Redis restart, which
-    forgets every group, each live socket is back in its groups within one refresh.
-    """
-
-    groups_joined: list[str]
-    ticker: asyncio.Task | None = None
-
-    async def __call__(self, scope, receive, send):
-        # The ticker dies with the consumer, also when the consumer dies of an exception (e.g. Redis
-        # went away under it): a leftover ticker would go on acting for a socket that is gone.
-        shutdown.track(self)  # a draining process asks every open socket to reconnect elsewhere
-        try:
-            await super().__call__(scope, receive, _tolerate_closed(send))
-        finally:
-            shutdown.untrack(self)
-            self.stop_ticker()
-            await self.release_channel_layer()
-
-    async def release_channel_layer(self) -> None:
-        """However the consumer ended (its ``disconnect`` ran, or it died before that), nothing of it
-        stays subscribed: not its groups, not its own channel (see ``_release_channel``)."""
-        layer, channel = getattr(self, "channel_layer", None), getattr(self, "channel_name", None)
-        if layer is None or channel is None:
-            return
-
-        async def release() -> None:
-            await self.leave_groups()
-            await _release_channel(layer, channel)
-
-        try:
-            await asyncio.wait_for(release(), timeout=10)  # a dead Redis must not hold the consumer forever
-        except Exception:
-            logger.exception("%s %s: could not leave the channel layer", type(self).__name__, channel)
-
-    def start_ticker(self, interval: float, tick) -> None:
-        """Run ``tick(now)`` every ``interval`` seconds; a failing tick is logged and the ticker goes
-        on (a Redis or database hiccup must not silently stop the heartbeat)."""
-
-        async def run() -> None:
-            await asyncio.sleep(random.uniform(0, interval))  # spread the ticks of many sockets over time
-            while True:
-                try:
-                    # A tick stuck on a dead connection must not stop the ticks after it.
-                    await asyncio.wait_for(tick(time.monotonic()), timeout=max(5.0, 2 * interval))
-                except Exception:
-                    logger.exception("%s: periodic work failed", type(self).__name__)
-                await asyncio.sleep(interval)
-
-        self.ticker = asyncio.create_task(run())
-
-    def stop_ticker(self) -> None:
-        if self.ticker:
-            self.ticker.cancel()
-            self.ticker = None
-
-    async def dispatch(self, message: dict) -> None:
-        """Channels' own dispatch (4.2 and later) first hops to Django's one sync thread to close stale
-        database connections, for every frame and every relayed message. That thread also renders
-        the process's pages, so each chat line and ICE candidate would wait behind whatever page is
-        being rendered (relay p99 over a second under browsing load). These consumers touch the
-        database only through ``database_sync_to_async``, which closes stale connections around each
-        call itself, so the hop is skipped here."""
-        if not message["type"].startswith("websocket."):
-            self.layer_heard_at = time.monotonic()  # anything from the channel layer proves it delivers
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        if message["type"] in ("websocket.connect", "websocket.disconnect"):
-            await handler(message)  # the socket's life itself: a failure here ends the consumer
-            return
-        try:
-            await handler(message)
-        except StopConsumer:
-            raise
-        except Exception:
-            await self.message_failed(message)
-
-    async def message_failed(self, message: dict) -> None:
-        """One message (a client frame, an event from the channel layer) could not be handled: that
-        message is lost, not the socket. A client frame's sender, and only the sender, is told."""
-        logger.exception("%s %s: handling %s failed", type(self).__name__, getattr(self, "channel_name", "?"), message["type"])
-        if message["type"] != "websocket.receive":
-            return
-        try:
-            await self.send(text_data=json.dumps(INTERNAL_ERROR))
-        except Exception:
-            logger.exception("%s: could not report the failure to the client", type(self).__name__)
-
-    async def still_hearing(self, now: float, patience: float) -> bool:
-        """Whether this consumer still receives from the channel layer. Each call sends the consumer
-        a message through the layer; if the previous one has not come back within ``patience``
-        seconds, the consumer is deaf (e.g. Redis restarted under it and the layer did not recover)
-        and everything sent to it would be lost without anyone noticing."""
-        if now - getattr(self, "layer_heard_at", 0.0) < patience:
-            self.echo_sent_at = None
-            return True
-        sent_at = getattr(self, "echo_sent_at", None)
-        if sent_at is not None:
-            return now - sent_at <= patience
-        self.echo_sent_at = now
-        await self.channel_layer.send(self.channel_name, {"type": "socket.echo"})
-        return True
-
-    async def socket_echo(self, event: dict) -> None:
-        self.echo_sent_at = None
-
-    async def close_deaf(self) -> None:  # 4012: reconnect, please; this consumer cannot serve the socket
-        logger.warning("%s %s stopped receiving from the channel layer; asking the client to reconnect", type(self).__name__, self.channel_name)
-        await self.close(code=shutdown.CLOSE_RECONNECT)
-
-    async def join_groups(self, groups: list[str]) -> None:
-        self.groups_joined = groups
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_refreshed = time.monotonic()
-
-    async def refresh_groups(self, now: float) -> None:
-        if now - self.groups_refreshed >= settings.CHANNEL_GROUP_REFRESH_SECONDS:
-            await self.join_groups(self.groups_joined)
-
-    async def leave_groups(self) -> None:
-        for group in getattr(self, "groups_joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined = []
-
-    async def remember_login(self) -> None:
-        """Which login this socket was opened with (see signaling/revocation.py)."""
-        self.socket_login = await database_sync_to_async(login_id)(self.scope.get("session"))
-
-    async def auth_revoke(self, event: dict) -> None:
-        if revoked(event, self.socket_login):
-            await self.revoke()
-
-    async def revoke(self) -> None:
-        await self.close(code=CLOSE_REVOKED)
 
 
 class NotificationConsumer(LiveSocketMixin, AsyncJsonWebsocketConsumer):
@@ -306,7 +125,9 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         self.replaced = False  # a newer socket of the same page took the presence over
         user = self.scope.get("user")
         room_id = self.scope["url_route"]["kwargs"]["room_id"]
-        entered = await database_sync_to_async(_enter)(room_id, user, _client_token(self.scope), self.channel_name, self.scope.get("session"))
+        entered = await database_sync_to_async(_enter)(
+            room_id, user, _client_token(self.scope), self.channel_name, self.scope.get("session")
+        )
         if entered is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
@@ -323,7 +144,9 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         self.known = {peer["id"]: peer["since"] for peer in peers}
         if resumed:
             # An older socket of the same page, if its server is still up, hands over and goes quiet.
-            await self.channel_layer.group_send(peer_group(self.session_id, self.peer_id), {"type": "call.replace", "channel": self.channel_name})
+            await self.channel_layer.group_send(
+                peer_group(self.session_id, self.peer_id), {"type": "call.replace", "channel": self.channel_name}
+            )
         self.last_heard = time.monotonic()
         await self.join_groups(
             [
@@ -336,7 +159,9 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         # Who is present, read again now that this socket hears the room: a presence that ended (or
         # began) between the first read and joining the group was announced before this socket could
         # hear it, and would otherwise stay a ghost in this page's list (or be missing from it).
-        peers = await database_sync_to_async(call_peers_present)(session_id=self.session_id, exclude_peer_id=self.peer_id)
+        peers = await database_sync_to_async(call_peers_present)(
+            session_id=self.session_id, exclude_peer_id=self.peer_id
+        )
         self.known = {peer["id"]: peer["since"] for peer in peers}
         await self.accept()
         await self._send(
@@ -389,16 +214,29 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                 await self._send({"type": "error", "code": "bad_value", "message": "You cannot signal yourself."})
                 return
             await self.channel_layer.group_send(
-                peer_group(self.session_id, message.to), {"type": "relay.signal", "from": self.peer_id, "data": message.data}
+                peer_group(self.session_id, message.to),
+                {"type": "relay.signal", "from": self.peer_id, "data": message.data},
             )
         elif isinstance(message, Chat):
-            line = {"type": "relay.chat", "from": self.peer_id, "name": self.display_name, "text": message.text, "at": timezone.now().isoformat()}
+            line = {
+                "type": "relay.chat",
+                "from": self.peer_id,
+                "name": self.display_name,
+                "text": message.text,
+                "at": timezone.now().isoformat(),
+            }
             await self.relay_chat(line, echo=True)  # the sender's own copy needs no trip through Redis
             await self.channel_layer.group_send(room, line)
         elif isinstance(message, MediaState):
             await self.channel_layer.group_send(
                 room,
-                {"type": "relay.media_state", "from": self.peer_id, "audio": message.audio, "video": message.video, "screen": message.screen},
+                {
+                    "type": "relay.media_state",
+                    "from": self.peer_id,
+                    "audio": message.audio,
+                    "video": message.video,
+                    "screen": message.screen,
+                },
             )
         elif isinstance(message, Leave):
             await self._end(1000)
@@ -408,7 +246,9 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             # One report per half interval at most: each one is a database write.
             if self.last_heard - getattr(self, "stats_at", -1e9) >= settings.CALL_STATS_SECONDS / 2:
                 self.stats_at = self.last_heard
-                await database_sync_to_async(call_quality_record)(session_id=self.session_id, user_id=self.user_id, stats=message)
+                await database_sync_to_async(call_quality_record)(
+                    session_id=self.session_id, user_id=self.user_id, sample=_quality_sample(message)
+                )
 
     async def _heartbeat(self, now: float) -> None:
         """Every CALL_HEARTBEAT_SECONDS: drop a silent client, keep this presence fresh (or take it
@@ -423,15 +263,15 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             await self.close_deaf()  # the page reconnects and resumes its presence on a fresh consumer
             return
         await self.refresh_groups(now)
-        state, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
+        presence, gone = await database_sync_to_async(_keep_alive)(self.session_id, self.peer_id, self.channel_name)
         for peer_id, since in gone:
             await self._announce_left(peer_id, since)
-        if state == "revoked":
+        if presence is CallPresence.REVOKED:
             await self.revoke()
-        elif state == "replaced":  # a newer socket of this page holds the presence now
+        elif presence is CallPresence.REPLACED:  # a newer socket of this page holds the presence now
             self.replaced = True
             await self.close(code=CLOSE_REPLACED)
-        elif state == "ended":
+        elif presence is CallPresence.ENDED:
             # Our presence was ended while we were unreachable (e.g. this process stalled). The page
             # reconnects and starts a fresh presence, with a welcome that tells it so.
             self.replaced = True  # nothing of ours is left to end at disconnect
@@ -442,10 +282,14 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def _announce_joined(self, resumed: bool) -> None:
-        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_joined", "peer": self._me(), "resumed": resumed})
+        await self.channel_layer.group_send(
+            room_group(self.session_id), {"type": "relay.peer_joined", "peer": self._me(), "resumed": resumed}
+        )
 
     async def _announce_left(self, peer_id: str, since: str) -> None:
-        await self.channel_layer.group_send(room_group(self.session_id), {"type": "relay.peer_left", "peer_id": peer_id, "since": since})
+        await self.channel_layer.group_send(
+            room_group(self.session_id), {"type": "relay.peer_left", "peer_id": peer_id, "since": since}
+        )
 
     # ------------------------------------------------------------------ channel-layer events
     async def relay_peer_joined(self, event: dict) -> None:
@@ -467,12 +311,20 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
 
     async def relay_chat(self, event: dict, echo: bool = False) -> None:
         if event["from"] != self.peer_id or echo:
-            await self._send({"type": "chat", "from": event["from"], "name": event["name"], "text": event["text"], "at": event["at"]})
+            await self._send(
+                {"type": "chat", "from": event["from"], "name": event["name"], "text": event["text"], "at": event["at"]}
+            )
 
     async def relay_media_state(self, event: dict) -> None:
         if event["from"] != self.peer_id:
             await self._send(
-                {"type": "media-state", "from": event["from"], "audio": event["audio"], "video": event["video"], "screen": event["screen"]}
+                {
+                    "type": "media-state",
+                    "from": event["from"],
+                    "audio": event["audio"],
+                    "video": event["video"],
+                    "screen": event["screen"],
+                }
             )
 
     async def call_revoke(self, event: dict) -> None:  # the learner's booking was cancelled
@@ -524,31 +376,40 @@ def _enter(room_id, user, client: str, channel: str, http_session):
         return None
     peer_id = call_peer_id(session_id=session.pk, user_id=user.pk, client=client)
     attendance, resumed = call_join(session=session, user=user, peer_id=peer_id, connection=channel)
-    return session, attendance, resumed, call_peers_present(session_id=session.pk, exclude_peer_id=peer_id), login_id(http_session)
+    return (
+        session,
+        attendance,
+        resumed,
+        call_peers_present(session_id=session.pk, exclude_peer_id=peer_id),
+        login_id_of(http_session),
+    )
 
 
-def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[str, list[tuple[str, str]]]:
-    """("fresh" | "revoked" | "replaced" | "ended", (peer id, since) of the stale presences this call
-    ended). "revoked": the user was deactivated or deleted by a path that sent no revocation (e.g.
-    Wagtail's user admin); the heartbeat is the backstop."""
-    if call_touch(peer_id=peer_id, connection=channel):
-        state = "fresh"
-    elif not CallAttendance.objects.filter(peer_id=peer_id, user__is_active=True).exists():
-        state = "revoked"
-    else:
-        state = "replaced" if CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).exists() else "ended"
-    return state, call_sweep_stale(session_id=session_id)
+def _keep_alive(session_id: int, peer_id: str, channel: str) -> tuple[CallPresence, list[tuple[str, str]]]:
+    """One trip to the database per heartbeat: what became of this socket's presence, and the
+    (peer id, since) of the stale presences in the room this call ended."""
+    return call_keep_alive(peer_id=peer_id, connection=channel), call_sweep_stale(session_id=session_id)
 
 
 def _live_session_for(room_id, user):
     """The one door (the room page's selector), plus the join window."""
-    from django.http import Http404
-
-    from mentoring.selectors import session_get_for_participant, session_is_live
-
     try:
         session = session_get_for_participant(room_id=room_id, user=user)
-    except Http404:
+    except NotFound:
         return None
     return session if session_is_live(session) else None
 
+
+def _quality_sample(stats: Stats) -> QualitySample:
+    """A client's validated ``stats`` message as the domain records it."""
+    return QualitySample(
+        rtt_ms=stats.rtt_ms,
+        loss_pct=stats.loss_pct,
+        in_kbps=stats.in_kbps,
+        out_kbps=stats.out_kbps,
+        local=stats.local,
+        remote=stats.remote,
+        protocol=stats.protocol,
+        ice_restarts=stats.ice_restarts,
+        reconnects=stats.reconnects,
+    )

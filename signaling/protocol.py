@@ -30,7 +30,11 @@ CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 
 # The answer to a message whose handling failed on the server: only its sender hears of it, and the
 # socket stays open.
-INTERNAL_ERROR = {"type": "error", "code": "internal", "message": "The server could not handle that message. Your connection stays open."}
+INTERNAL_ERROR = {
+    "type": "error",
+    "code": "internal",
+    "message": "The server could not handle that message. Your connection stays open.",
+}
 
 
 class ProtocolError(Exception):
@@ -129,7 +133,9 @@ SDP_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CHAT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _str(value: Any, name: str, max_len: int, *, allow_empty: bool = False, controls: re.Pattern[str] = SINGLE_LINE) -> str:
+def _str(
+    value: Any, name: str, max_len: int, *, allow_empty: bool = False, controls: re.Pattern[str] = SINGLE_LINE
+) -> str:
     if not isinstance(value, str):
         raise ProtocolError("bad_type", f"{name} must be a string.")
     if len(value) > max_len:
@@ -161,13 +167,17 @@ def _signal_data(data: Any) -> dict[str, Any]:
         desc = _fields(data["description"], {"type", "sdp"}, set(), "signal.data.description")
         if desc["type"] not in ("offer", "answer", "pranswer", "rollback"):
             raise ProtocolError("bad_value", "description.type must be offer, answer, pranswer or rollback.")
-        sdp = _str(desc["sdp"], "description.sdp", MAX_SDP_CHARS, allow_empty=desc["type"] == "rollback", controls=SDP_LINES)
+        sdp = _str(
+            desc["sdp"], "description.sdp", MAX_SDP_CHARS, allow_empty=desc["type"] == "rollback", controls=SDP_LINES
+        )
         return {"description": {"type": desc["type"], "sdp": sdp}}
     candidate = data["candidate"]
     if candidate is None:  # end of candidates
         return {"candidate": None}
     c = _fields(candidate, {"candidate"}, {"sdpMid", "sdpMLineIndex", "usernameFragment"}, "signal.data.candidate")
-    clean: dict[str, Any] = {"candidate": _str(c["candidate"], "candidate.candidate", MAX_CANDIDATE_CHARS, allow_empty=True)}
+    clean: dict[str, Any] = {
+        "candidate": _str(c["candidate"], "candidate.candidate", MAX_CANDIDATE_CHARS, allow_empty=True)
+    }
     if c.get("sdpMid") is not None:
         clean["sdpMid"] = _str(c["sdpMid"], "candidate.sdpMid", 64, allow_empty=True)
     else:
@@ -206,7 +216,11 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
         return Chat(text=_str(msg["text"], "text", MAX_CHAT_CHARS, controls=CHAT_TEXT).strip())
     if kind == "media-state":
         msg = _fields(obj, {"type", "audio", "video", "screen"})
-        return MediaState(audio=_bool(msg["audio"], "audio"), video=_bool(msg["video"], "video"), screen=_bool(msg["screen"], "screen"))
+        return MediaState(
+            audio=_bool(msg["audio"], "audio"),
+            video=_bool(msg["video"], "video"),
+            screen=_bool(msg["screen"], "screen"),
+        )
     if kind == "leave":
         _fields(obj, {"type"})
         return Leave()
@@ -217,7 +231,17 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
             raise ProtocolError("bad_type", "t must be a number.")
         return Ping(t=t)
     if kind == "stats":
-        fields = {"rtt_ms", "loss_pct", "in_kbps", "out_kbps", "local", "remote", "protocol", "ice_restarts", "reconnects"}
+        fields = {
+            "rtt_ms",
+            "loss_pct",
+            "in_kbps",
+            "out_kbps",
+            "local",
+            "remote",
+            "protocol",
+            "ice_restarts",
+            "reconnects",
+        }
         msg = _fields(obj, {"type"} | fields)
         return Stats(
             rtt_ms=_number(msg["rtt_ms"], "rtt_ms", 60_000),

@@ -43,7 +43,9 @@ def install_frame_limit() -> None:
         if bucket.take(now):
             return True
         protocol.flood_closed = True
-        logger.warning("closing WebSocket %s %s: more than %s frames a second", protocol.client_addr, protocol.path, rate)
+        logger.warning(
+            "closing WebSocket %s %s: more than %s frames a second", protocol.client_addr, protocol.path, rate
+        )
         protocol.sendClose(code=CLOSE_FLOOD, reason="Too many messages.")
         return False
 

@@ -21,11 +21,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import check_allowed, free_port
 from tests.turn_client import StunError, stun_binding
+from tests.waiting import wait_until
 
 TURNSERVER = "/usr/bin/turnserver"
 
@@ -233,6 +233,7 @@ class CoturnProcess:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 10.0) -> CoturnProcess:
+        check_allowed("coturn")
         self._tmp = tempfile.TemporaryDirectory(prefix="coturn-test-")
         self.tmpdir = Path(self._tmp.name)
         self.port = free_port_pair()
@@ -257,18 +258,20 @@ class CoturnProcess:
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answers_stun() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"turnserver exited with {self.proc.returncode}:\n{self.log_text()[-4000:]}")
             try:
                 stun_binding("127.0.0.1", self.port, timeout=0.3)
-                return
+                return True
             except (StunError, OSError):
-                time.sleep(0.05)
-        raise TimeoutError(
-            f"turnserver did not answer STUN on 127.0.0.1:{self.port} within {timeout}s:\n{self.log_text()[-4000:]}"
-        )
+                return False
+
+        try:
+            wait_until(answers_stun, timeout=timeout, what=f"turnserver answering STUN on 127.0.0.1:{self.port}")
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}:\n{self.log_text()[-4000:]}") from None
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

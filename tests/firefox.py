@@ -19,6 +19,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
+from tests.waiting import wait_until
+
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox") or "/usr/bin/firefox-esr"
 
 # A fresh profile: fake camera and microphone granted without a prompt (Firefox's counterpart of
@@ -52,7 +54,9 @@ class Firefox:
     """One headless Firefox with one tab. ``evaluate`` runs a JavaScript function in the page and
     returns its (JSON-serialisable, possibly awaited) result."""
 
-    def __init__(self, *, width: int = 1280, height: int = 800, preferences: dict | None = None, system_access: bool = False):
+    def __init__(
+        self, *, width: int = 1280, height: int = 800, preferences: dict | None = None, system_access: bool = False
+    ):
         self.width, self.height = width, height
         self.preferences = {**PREFERENCES, **(preferences or {})}
         # Lets the test change site permissions as the address bar's site panel does (set_permission).
@@ -65,10 +69,21 @@ class Firefox:
         prefs = "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in self.preferences.items())
         (self.profile / "user.js").write_text(prefs)
         self.process = subprocess.Popen(
-            [FIREFOX, "--headless", "--no-remote", "--profile", str(self.profile), "--remote-debugging-port=0",
-             *(["--remote-allow-system-access"] if self.system_access else []),
-             f"--width={self.width}", f"--height={self.height}", "about:blank"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                FIREFOX,
+                "--headless",
+                "--no-remote",
+                "--profile",
+                str(self.profile),
+                "--remote-debugging-port=0",
+                *(["--remote-allow-system-access"] if self.system_access else []),
+                f"--width={self.width}",
+                f"--height={self.height}",
+                "about:blank",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         address, seen, deadline = None, [], time.monotonic() + 60
         while address is None:
@@ -88,7 +103,10 @@ class Firefox:
         self.version = f"{capabilities['browserName']} {capabilities['browserVersion']}"
         self.context = self.command("browsingContext.getTree", {})["contexts"][0]["context"]
         self.command("session.subscribe", {"events": ["log.entryAdded"]})
-        self.command("browsingContext.setViewport", {"context": self.context, "viewport": {"width": self.width, "height": self.height}})
+        self.command(
+            "browsingContext.setViewport",
+            {"context": self.context, "viewport": {"width": self.width, "height": self.height}},
+        )
         return self
 
     def command(self, method: str, params: dict, timeout: float = 60) -> dict:
@@ -121,7 +139,12 @@ class Firefox:
         expression = f"(async () => JSON.stringify(await ({function})(...{json.dumps(list(args))}) ?? null))()"
         result = self.command(
             "script.evaluate",
-            {"expression": expression, "target": {"context": self.context}, "awaitPromise": True, "userActivation": True},
+            {
+                "expression": expression,
+                "target": {"context": self.context},
+                "awaitPromise": True,
+                "userActivation": True,
+            },
         )
         if result["type"] == "exception":
             details = result["exceptionDetails"]
@@ -130,17 +153,14 @@ class Firefox:
 
     def wait_for(self, function: str, *args, timeout: float = 20, message: str = ""):
         """Poll ``function`` in the page until it returns something truthy, and return that."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def value():
             try:
-                value = self.evaluate(function, *args)
+                return self.evaluate(function, *args)
             except BiDiError:  # the page may be between two documents
-                value = None
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {message or function}")
-            time.sleep(0.1)
+                return None
+
+        return wait_until(value, timeout=timeout, interval=0.1, what=message or function)
 
     def set_permission(self, origin: str, name: str, allow: bool) -> None:
         """Allow or block ``name`` ("camera", "microphone") for ``origin``, as a person does in the
@@ -151,7 +171,9 @@ class Firefox:
             f"(() => {{ const p = Services.scriptSecurityManager.createContentPrincipalFromOrigin({json.dumps(origin)}); "
             f"Services.perms.addFromPrincipal(p, {json.dumps(name)}, Services.perms.{action}); }})()"
         )
-        result = self.command("script.evaluate", {"expression": expression, "target": {"context": chrome}, "awaitPromise": False})
+        result = self.command(
+            "script.evaluate", {"expression": expression, "target": {"context": chrome}, "awaitPromise": False}
+        )
         if result["type"] == "exception":
             raise BiDiError(f"could not set {name} for {origin}: {result['exceptionDetails'].get('text')}")
 

@@ -55,10 +55,24 @@ def setup() -> dict:
         call_command("migrate", verbosity=0)
     mentor = person("mentor@example.com", "Maya Mentor", "mentor")
     learners = [person(f"racer{i}@example.com", f"Racer {i}") for i in range(LEARNERS)]
-    seats = session_create(mentor=mentor, title="Five seats", description="", skills=[],
-                           starts_at=timezone.now() + timedelta(days=2), duration_minutes=60, capacity=SEATS)
-    reported = session_create(mentor=mentor, title="Reported", description="", skills=[],
-                              starts_at=timezone.now() + timedelta(days=4), duration_minutes=60, capacity=2)
+    seats = session_create(
+        mentor=mentor,
+        title="Five seats",
+        description="",
+        skills=[],
+        starts_at=timezone.now() + timedelta(days=2),
+        duration_minutes=60,
+        capacity=SEATS,
+    )
+    reported = session_create(
+        mentor=mentor,
+        title="Reported",
+        description="",
+        skills=[],
+        starts_at=timezone.now() + timedelta(days=4),
+        duration_minutes=60,
+        capacity=2,
+    )
     booking_create(session_id=reported.pk, learner=learners[0])
     return {
         "vendor": connection.vendor,
@@ -75,7 +89,9 @@ def count() -> dict:
         "booked": Booking.objects.filter(session=seats, status="active").count(),
         "booked_count": seats.booked_count,
         "waiting": WaitlistEntry.objects.filter(session=seats, status="waiting").count(),
-        "published": {title: Session.objects.filter(title=title).count() for title in ("Twice with a token", "Twice without")},
+        "published": {
+            title: Session.objects.filter(title=title).count() for title in ("Twice with a token", "Twice without")
+        },
         "reports": Report.objects.count(),
         "accounts": User.objects.filter(email="hurried@example.com").count(),
     }

@@ -9,8 +9,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -28,6 +29,18 @@ CHROMIUM_FLAGS = [
 ]
 
 
+# conftest.py sets this to "0" for a test not marked `servers`: the fast tier must start no server.
+ALLOWED_ENV = "PEERLEARN_TEST_MAY_START_SERVERS"
+
+
+def check_allowed(what: str) -> None:
+    """Refuse to start a server process inside a test that is not marked ``servers``."""
+    if os.environ.get(ALLOWED_ENV, "1") == "0":
+        raise RuntimeError(
+            f"this test starts {what} but is not marked `servers`: mark it, or name the fixture in conftest.SERVER_FIXTURES"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -35,16 +48,16 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing answered on 127.0.0.1:{port} within {timeout}s")
+            return False
+
+    wait_until(answers, timeout=timeout, what=f"an answer on 127.0.0.1:{port}")
 
 
 def database_url(settings_dict: dict) -> str:
@@ -74,12 +87,25 @@ class DaphneProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> DaphneProcess:
+        check_allowed("Daphne")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             # as in production (Dockerfile): Daphne itself refuses frames and messages over 128 KiB
-             "--websocket-max-message-size", "131072", "--websocket-max-frame-size", "131072", "portal.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                # as in production (Dockerfile): Daphne itself refuses frames and messages over 128 KiB
+                "--websocket-max-message-size",
+                "131072",
+                "--websocket-max-frame-size",
+                "131072",
+                "portal.asgi:application",
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -118,6 +144,7 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisProcess:
+        check_allowed("a Redis server")
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
@@ -157,12 +184,14 @@ class PostgresCluster:
         subprocess.run(command, check=True, capture_output=True, timeout=60)
 
     def init(self) -> PostgresCluster:
+        check_allowed("a PostgreSQL cluster")
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
         return self
 
     def start(self) -> PostgresCluster:
+        check_allowed("a PostgreSQL cluster")
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.data / "log"), "start")
         return self

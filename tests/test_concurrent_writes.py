@@ -49,7 +49,11 @@ class Browser:
         request = Request(self.base_url + path, data=body, headers={"Cookie": cookie})
         try:
             with OPENER.open(request, timeout=90) as response:
-                return response.status, response.headers.get("Location", ""), response.headers.get_all("Set-Cookie") or []
+                return (
+                    response.status,
+                    response.headers.get("Location", ""),
+                    response.headers.get_all("Set-Cookie") or [],
+                )
         except HTTPError as error:
             return error.code, error.headers.get("Location", ""), error.headers.get_all("Set-Cookie") or []
 
@@ -66,7 +70,9 @@ def at_once(calls):
 
 
 def world(env: dict, command: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "tests.races", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.races", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -81,8 +87,12 @@ def _site(env: dict, daphne: DaphneProcess | None, tmp_path) -> tuple[DaphneProc
 @pytest.fixture
 def embedded_site(tmp_path):
     """As `make run` serves it: dev settings, SQLite, no Redis."""
-    env = {"DJANGO_ENV": "dev", "DJANGO_SETTINGS_MODULE": "portal.settings.dev", "REDIS_URL": "",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}"}
+    env = {
+        "DJANGO_ENV": "dev",
+        "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+        "REDIS_URL": "",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
+    }
     daphne, env, made = _site(env, None, tmp_path)
     yield daphne, env, made
     daphne.stop()
@@ -92,7 +102,11 @@ def embedded_site(tmp_path):
 def postgres_site(live_db, daphne_server, tmp_path):
     from django.db import connection
 
-    env = {"DJANGO_ENV": "test", "DJANGO_SETTINGS_MODULE": "portal.settings.test", "DATABASE_URL": database_url(connection.settings_dict)}
+    env = {
+        "DJANGO_ENV": "test",
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": database_url(connection.settings_dict),
+    }
     return _site(env, daphne_server, tmp_path)
 
 
@@ -121,12 +135,19 @@ def writes_at_the_same_moment_are_exact_and_done_once(server) -> None:
     starts = timezone.now() + timedelta(days=3)
 
     def publish(title: str, hour: int, token: str = ""):
-        form = {"title": title, "description": "", "duration_minutes": "60", "capacity": "2",
-                "starts_at": starts.replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M")}
+        form = {
+            "title": title,
+            "description": "",
+            "duration_minutes": "60",
+            "capacity": "2",
+            "starts_at": starts.replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M"),
+        }
         return mentor.post("/sessions/new/", {**form, "once": token} if token else form)
 
     token = secrets.token_urlsafe(16)
-    published = at_once([lambda: publish("Twice with a token", 9, token)] * 2) + at_once([lambda: publish("Twice without", 14)] * 2)
+    published = at_once([lambda: publish("Twice with a token", 9, token)] * 2) + at_once(
+        [lambda: publish("Twice without", 14)] * 2
+    )
     answers += [status for status, _, _ in published]
 
     # A learner's report sent twice at once, with a token and without.
@@ -138,19 +159,30 @@ def writes_at_the_same_moment_are_exact_and_done_once(server) -> None:
 
     # A sign-up sent twice at once from one browser: one account, and both answers sign the browser in.
     visitor = Browser(base)
-    form = {"display_name": "Hurried Person", "email": "hurried@example.com", "password1": "correct-horse-battery-7",
-            "password2": "correct-horse-battery-7", "role": "learner", "time_zone": "UTC", "once": secrets.token_urlsafe(16)}
+    form = {
+        "display_name": "Hurried Person",
+        "email": "hurried@example.com",
+        "password1": "correct-horse-battery-7",
+        "password2": "correct-horse-battery-7",
+        "role": "learner",
+        "time_zone": "UTC",
+        "once": secrets.token_urlsafe(16),
+    }
     signed_up = at_once([lambda: visitor.post("/accounts/signup/", form)] * 2)
     answers += [status for status, _, _ in signed_up]
 
     counts = world(env, "count")
     server_errors = sum(status >= 500 for status in answers)
-    signed_in = sum(any(c.startswith(f"{settings.SESSION_COOKIE_NAME}=") for c in cookies) for status, _, cookies in signed_up)
-    print(f"\n[{vendor}] {LEARNERS} learners at once for {SEATS} seats -> {counts['booked']} booked, {counts['waiting']} waiting; "
-          f"a session published twice at once -> {counts['published']['Twice with a token']} (with its form's token), "
-          f"{counts['published']['Twice without']} (without); a report sent twice at once, twice -> {counts['reports']}; "
-          f"a sign-up sent twice at once -> {counts['accounts']} account, {signed_in}/2 answers signed in; "
-          f"{len(answers)} requests, {server_errors} 5xx")
+    signed_in = sum(
+        any(c.startswith(f"{settings.SESSION_COOKIE_NAME}=") for c in cookies) for status, _, cookies in signed_up
+    )
+    print(
+        f"\n[{vendor}] {LEARNERS} learners at once for {SEATS} seats -> {counts['booked']} booked, {counts['waiting']} waiting; "
+        f"a session published twice at once -> {counts['published']['Twice with a token']} (with its form's token), "
+        f"{counts['published']['Twice without']} (without); a report sent twice at once, twice -> {counts['reports']}; "
+        f"a sign-up sent twice at once -> {counts['accounts']} account, {signed_in}/2 answers signed in; "
+        f"{len(answers)} requests, {server_errors} 5xx"
+    )
     assert server_errors == 0, sorted(answers)
     groups = {"book": booked, "waitlist": waited, "publish": published, "report": reported, "sign-up": signed_up}
     assert all(status == 302 for status in answers), {name: [a[:2] for a in group] for name, group in groups.items()}

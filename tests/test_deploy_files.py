@@ -8,14 +8,21 @@ import subprocess
 
 from tests.servers import ROOT
 
-FILLED = {"SECRET_KEY": "x" * 64, "POSTGRES_PASSWORD": "pw", "SITE_HOST": "peerlearn.example.com",
-          "TURN_HOST": "turn.example.com", "TURN_SECRET": "s3cret"}
+FILLED = {
+    "SECRET_KEY": "x" * 64,
+    "POSTGRES_PASSWORD": "pw",
+    "SITE_HOST": "peerlearn.example.com",
+    "TURN_HOST": "turn.example.com",
+    "TURN_SECRET": "s3cret",
+}
 
 
 def compose(env: dict) -> subprocess.CompletedProcess:
     assert shutil.which("docker-compose"), "make test installs Debian's docker-compose (scripts/test-services.sh)"
     clean = {k: v for k, v in os.environ.items() if k not in FILLED}
-    return subprocess.run(["docker-compose", "config", "-q"], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["docker-compose", "config", "-q"], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_docker_compose_accepts_the_file_with_the_documented_variables():

@@ -17,9 +17,8 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from mentoring.demo import _book_directly
 from mentoring.models import Booking, Feedback, MentorProfile, Notification, Report, Session
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from portal.accounts.models import User
 
 TEXT = ["\x00", "a\x00b", "x\x1b[2J", "bell\x07", "del\x7f", "A" * 100_001]
@@ -93,7 +92,14 @@ def forms_on(client: Client, path: str) -> list[dict]:
 
 
 def values_for(name: str, current: str) -> list[str]:
-    numeric = current.lstrip("-").isdigit() or name in {"rating", "reported_user", "capacity", "duration_minutes", "years_experience", "course"}
+    numeric = current.lstrip("-").isdigit() or name in {
+        "rating",
+        "reported_user",
+        "capacity",
+        "duration_minutes",
+        "years_experience",
+        "course",
+    }
     dated = "T" in current and current[:4].isdigit() or name in {"starts_at"}
     return TEXT + (NUMBERS if numeric else []) + (DATES if dated else [])
 
@@ -101,10 +107,21 @@ def values_for(name: str, current: str) -> list[str]:
 def stored() -> tuple:
     """What people stored: a change anywhere shows here."""
     return (
-        list(Session.objects.order_by("pk").values_list("title", "description", "starts_at", "ends_at", "capacity", "status")),
+        list(
+            Session.objects.order_by("pk").values_list(
+                "title", "description", "starts_at", "ends_at", "capacity", "status"
+            )
+        ),
         list(User.objects.order_by("pk").values_list("email", "display_name", "time_zone", "is_active")),
-        list(MentorProfile.objects.order_by("pk").values_list("headline", "bio", "years_experience", "accepting_bookings")),
-        Booking.objects.count(), Report.objects.count(), Feedback.objects.count(), Notification.objects.count(),
+        list(
+            MentorProfile.objects.order_by("pk").values_list(
+                "headline", "bio", "years_experience", "accepting_bookings"
+            )
+        ),
+        Booking.objects.count(),
+        Report.objects.count(),
+        Feedback.objects.count(),
+        Notification.objects.count(),
     )
 
 
@@ -112,25 +129,43 @@ def stored() -> tuple:
 def test_hostile_values_in_every_form_query_and_path_change_nothing_and_never_fail(mentor, learner, admin_user):
     session = make_session(mentor, title="Hostile", starts_in=timedelta(days=2), capacity=3)
     past = make_session(mentor, title="Done", starts_in=timedelta(days=3), capacity=3)
-    _book_directly(session, learner)
-    _book_directly(past, learner)
+    make_booking(session, learner)
+    make_booking(past, learner)
     Session.objects.filter(pk=past.pk).update(
-        starts_at=past.starts_at - timedelta(days=5), ends_at=past.ends_at - timedelta(days=5), status="completed")
+        starts_at=past.starts_at - timedelta(days=5), ends_at=past.ends_at - timedelta(days=5), status="completed"
+    )
     personas = {"anonymous": Client(), "learner": Client(), "mentor": Client(), "admin": Client()}
     personas["learner"].force_login(learner)
     personas["mentor"].force_login(mentor)
     personas["admin"].force_login(admin_user)
     form_pages = {
         "anonymous": ["/accounts/signup/", "/accounts/login/", "/accounts/password/reset/"],
-        "learner": ["/profile/", f"/sessions/{past.pk}/feedback/", f"/sessions/{session.pk}/report/", f"/mentors/{mentor.pk}/report/"],
+        "learner": [
+            "/profile/",
+            f"/sessions/{past.pk}/feedback/",
+            f"/sessions/{session.pk}/report/",
+            f"/mentors/{mentor.pk}/report/",
+        ],
         "mentor": ["/profile/", "/sessions/new/", f"/sessions/{session.pk}/edit/"],
     }
-    paths = ["/mentors/99999999999999999999/", "/sessions/99999999999999999999/", "/sessions/99999999999999999999/calendar.ics",
-             "/calendar/feed/%00.ics", f"/calendar/feed/{'A' * 5000}.ics", "/calendar/feed/%ED%A0%80.ics",
-             "/sessions/00000000-0000-0000-0000-000000000000/room/", "/%00/", "/courses/%00/", "/search/%ED%A0%80/"]
+    paths = [
+        "/mentors/99999999999999999999/",
+        "/sessions/99999999999999999999/",
+        "/sessions/99999999999999999999/calendar.ics",
+        "/calendar/feed/%00.ics",
+        f"/calendar/feed/{'A' * 5000}.ics",
+        "/calendar/feed/%ED%A0%80.ics",
+        "/sessions/00000000-0000-0000-0000-000000000000/room/",
+        "/%00/",
+        "/courses/%00/",
+        "/search/%ED%A0%80/",
+    ]
     # Actions whose only inputs are these fields (a valid value would rightly act, so only invalid ones).
-    actions = {"/bookings/99999999999999999999/cancel/": {"reason": TEXT}, f"/sessions/{session.pk}/cancel/": {"reason": TEXT},
-               "/recommendations/not-interested/": {"kind": TEXT + NUMBERS, "id": TEXT + NUMBERS}}
+    actions = {
+        "/bookings/99999999999999999999/cancel/": {"reason": TEXT},
+        f"/sessions/{session.pk}/cancel/": {"reason": TEXT},
+        "/recommendations/not-interested/": {"kind": TEXT + NUMBERS, "id": TEXT + NUMBERS},
+    }
 
     before = stored()
     tried, failures = 0, []
@@ -176,8 +211,10 @@ def test_hostile_values_in_every_form_query_and_path_change_nothing_and_never_fa
                 check("admin", "GET", url, personas["admin"].get(url))
 
     changed = len(changes) + (stored() != before)
-    print(f"\n[inputs] {tried} requests (corpus {len(TEXT) + len(RAW_BYTES)} text values, {len(NUMBERS)} numbers, "
-          f"{len(DATES)} dates) x {len(personas)} personas over forms, query and path parameters, API and admin lists: "
-          f"5xx {len(failures)}, stored changes {changed}")
+    print(
+        f"\n[inputs] {tried} requests (corpus {len(TEXT) + len(RAW_BYTES)} text values, {len(NUMBERS)} numbers, "
+        f"{len(DATES)} dates) x {len(personas)} personas over forms, query and path parameters, API and admin lists: "
+        f"5xx {len(failures)}, stored changes {changed}"
+    )
     assert failures == []
     assert changes == [] and not changed

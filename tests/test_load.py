@@ -11,8 +11,11 @@ import sys
 import pytest
 from django.conf import settings
 
-from bench._common import database_drop
+from bench.servers import database_drop
 from tests.servers import ROOT, database_url
+
+# bench/load.py starts its own Daphne processes, which conftest's detection cannot see from here.
+pytestmark = pytest.mark.servers
 
 ROOMS = 20
 PAGES = {"landing", "courses", "course", "dashboard"}
@@ -30,7 +33,7 @@ def bench_database_url() -> str:
 
 def run_bench(*args: str, timeout: float) -> subprocess.CompletedProcess:
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "load.py"), *args],
+        [sys.executable, "-m", "bench.load", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -47,8 +50,19 @@ def run_bench(*args: str, timeout: float) -> subprocess.CompletedProcess:
 
 def test_rooms_and_browsing_on_two_processes_lose_nothing_and_fail_nothing(bench_database_url):
     proc = run_bench(
-        "--rooms", str(ROOMS), "--seconds", "4", "--users", "4", "--grace", "5", "--json",
-        "--database-url", bench_database_url, "--redis-url", settings.REDIS_URL,
+        "--rooms",
+        str(ROOMS),
+        "--seconds",
+        "4",
+        "--users",
+        "4",
+        "--grace",
+        "5",
+        "--json",
+        "--database-url",
+        bench_database_url,
+        "--redis-url",
+        settings.REDIS_URL,
         timeout=120,
     )
     assert proc.returncode == 0, f"bench/load.py exited with {proc.returncode}:\n{proc.stderr[-4000:]}"

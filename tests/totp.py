@@ -12,6 +12,8 @@ import time
 
 def totp(secret: str, *, step_offset: int = 0, at: float | None = None) -> str:
     counter = int((at if at is not None else time.time()) // 30) + step_offset
-    digest = hmac.new(base64.b32decode(secret.upper() + "=" * (-len(secret) % 8)), struct.pack(">Q", counter), hashlib.sha1).digest()
+    digest = hmac.new(
+        base64.b32decode(secret.upper() + "=" * (-len(secret) % 8)), struct.pack(">Q", counter), hashlib.sha1
+    ).digest()
     offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"

@@ -7,7 +7,9 @@ import os
 import socket
 
 
-def handshake_status(port: int, path: str, *, origin: str | None, cookie: str | None = None, host: str = "127.0.0.1") -> int:
+def handshake_status(
+    port: int, path: str, *, origin: str | None, cookie: str | None = None, host: str = "127.0.0.1"
+) -> int:
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [
         f"GET {path} HTTP/1.1",

@@ -8,7 +8,11 @@ from portal.sites import absolute_url
 
 register = template.Library()
 
-DEFAULT_MENU = [{"label": "Courses", "href": "/courses/"}, {"label": "Mentors", "href": "/mentors/"}, {"label": "Sessions", "href": "/sessions/"}]
+DEFAULT_MENU = [
+    {"label": "Courses", "href": "/courses/"},
+    {"label": "Mentors", "href": "/mentors/"},
+    {"label": "Sessions", "href": "/sessions/"},
+]
 
 
 def _load_chrome() -> dict:
@@ -23,7 +27,8 @@ def _load_chrome() -> dict:
         "tagline": chrome.tagline,
         "footer_text": chrome.footer_text,
         "social_image_url": social,
-        "menu": [{"label": i.label, "href": i.href} for i in chrome.menu_items.select_related("link_page")] or DEFAULT_MENU,
+        "menu": [{"label": i.label, "href": i.href} for i in chrome.menu_items.select_related("link_page")]
+        or DEFAULT_MENU,
         "footer": [{"label": i.label, "href": i.href} for i in chrome.footer_links.select_related("link_page")],
     }
 

@@ -4,16 +4,13 @@ import pytest
 from django.test import Client
 from wagtail.images.models import Image
 from wagtail.images.tests.utils import get_test_image_file
-from wagtail.models import Page, Site
+from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
 from cms_pages.models import CourseIndexPage, HomePage, StandardPage
+from cms_pages.selectors import home_page_get
 from conftest import PASSWORD, make_user
-
-
-def home() -> HomePage:
-    return Site.objects.get(is_default_site=True).root_page.specific
 
 
 class PageTreeRulesTests(WagtailPageTestCase):
@@ -25,7 +22,7 @@ class PageTreeRulesTests(WagtailPageTestCase):
         self.client.force_login(self.admin)
 
     def test_home_page_is_the_site_root_and_only_one_may_exist(self):
-        self.assertIsInstance(home(), HomePage)
+        self.assertIsInstance(home_page_get(), HomePage)
         self.assertFalse(HomePage.can_create_at(Page.get_first_root_node()))  # max_count = 1, already there
         self.assertAllowedParentPageTypes(HomePage, {Page})
 
@@ -36,7 +33,7 @@ class PageTreeRulesTests(WagtailPageTestCase):
 
     def test_editor_can_create_a_standard_page_through_the_admin_form(self):
         self.assertCanCreate(
-            home(),
+            home_page_get(),
             StandardPage,
             nested_form_data(
                 {
@@ -55,7 +52,7 @@ def test_landing_page_is_served_by_wagtail(client):
     response = client.get("/")
     assert response.status_code == 200
     assert response.context["page"].specific.__class__ is HomePage
-    assert home().hero_heading in response.text
+    assert home_page_get().hero_heading in response.text
     assert 'href="/accounts/signup/"' in response.text and 'href="/accounts/login/"' in response.text
 
 
@@ -69,15 +66,27 @@ def test_every_block_renders_on_a_standard_page(client):
         body=[
             ("heading", {"text": "A heading block", "size": "h2"}),
             ("paragraph", "<p>Some <b>rich</b> text.</p>"),
-            ("image", {"image": image, "alt_text": "A mentor pointing at a screen", "caption": "Pairing"}),
+            (
+                "image",
+                {
+                    "image": {"image": image, "alt_text": "A mentor pointing at a screen", "decorative": False},
+                    "caption": "Pairing",
+                },
+            ),
             ("quote", {"text": "Best hour of my week.", "attribution": "Sam"}),
             (
                 "call_to_action",
-                {"heading": "Join now", "text": "It is free.", "button_label": "Sign up", "button_page": None, "button_url": "/accounts/signup/"},
+                {
+                    "heading": "Join now",
+                    "text": "It is free.",
+                    "button_label": "Sign up",
+                    "button_page": None,
+                    "button_url": "/accounts/signup/",
+                },
             ),
         ],
     )
-    home().add_child(instance=page)
+    home_page_get().add_child(instance=page)
     page.save_revision().publish()
 
     html = client.get("/blocks/").text
@@ -94,11 +103,15 @@ def test_editor_submits_the_hero_a_moderator_approves_and_an_anonymous_visitor_s
 
     moderator = make_user("mo@example.com", "Mo Moderator")
     moderator.groups.add(Group.objects.get(name="Moderators"))
-    page = home()
+    page = home_page_get()
     edit_url = f"/cms/pages/{page.pk}/edit/"
     form = {
-        "title": page.title, "slug": page.slug, "hero_heading": "Mentors for every step of your career",
-        "hero_intro": "Fresh from the editor.", "signup_label": "Join PeerLearn", "login_label": "Sign in",
+        "title": page.title,
+        "slug": page.slug,
+        "hero_heading": "Mentors for every step of your career",
+        "hero_intro": "Fresh from the editor.",
+        "signup_label": "Join PeerLearn",
+        "login_label": "Sign in",
         "body": streamfield([("heading", {"text": "Edited by Erin", "size": "h2"})]),
     }
     editor_client = Client()
@@ -133,7 +146,9 @@ def test_call_to_action_needs_a_page_or_a_safe_link(editor):
 
     block = CallToActionBlock()
     for url, message in [("", "Choose a page or enter a link."), ("javascript:alert(1)", "Links start with /")]:
-        value = block.to_python({"heading": "Go", "text": "", "button_label": "Go", "button_page": None, "button_url": url})
+        value = block.to_python(
+            {"heading": "Go", "text": "", "button_label": "Go", "button_page": None, "button_url": url}
+        )
         with pytest.raises(StructBlockValidationError) as excinfo:
             block.clean(value)
         assert message in str(excinfo.value.block_errors["button_url"])

@@ -192,7 +192,9 @@ def _check_shapes(arrays: dict, user_names: list[str], item_names: list[str], me
         if ie.shape != (len(item_names), components):
             problems.append(f"item embeddings are {ie.shape}, expected ({len(item_names)}, {components})")
         if ub.shape != (len(user_names),) or ib.shape != (len(item_names),):
-            problems.append(f"biases are {ub.shape} and {ib.shape}, expected ({len(user_names)},) and ({len(item_names)},)")
+            problems.append(
+                f"biases are {ub.shape} and {ib.shape}, expected ({len(user_names)},) and ({len(item_names)},)"
+            )
     for key in _ARRAYS:
         if arrays[key].dtype.kind != "f":
             problems.append(f"{key} is not floating point")

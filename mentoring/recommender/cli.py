@@ -11,10 +11,24 @@ from .training import DEFAULT_PARAMS
 
 def add_training_arguments(parser) -> None:
     group = parser.add_argument_group("training")
-    group.add_argument("--epochs", type=int, default=DEFAULT_PARAMS["epochs"], help="Passes over the data (1-1000, default %(default)s).")
-    group.add_argument("--components", type=int, default=DEFAULT_PARAMS["components"], help="Embedding size (1-512, default %(default)s).")
-    group.add_argument("--loss", choices=LOSSES, default=DEFAULT_PARAMS["loss"], help="LightFM loss (default %(default)s).")
-    group.add_argument("--learning-rate", type=float, default=DEFAULT_PARAMS["learning_rate"], help="Default %(default)s.")
+    group.add_argument(
+        "--epochs",
+        type=int,
+        default=DEFAULT_PARAMS["epochs"],
+        help="Passes over the data (1-1000, default %(default)s).",
+    )
+    group.add_argument(
+        "--components",
+        type=int,
+        default=DEFAULT_PARAMS["components"],
+        help="Embedding size (1-512, default %(default)s).",
+    )
+    group.add_argument(
+        "--loss", choices=LOSSES, default=DEFAULT_PARAMS["loss"], help="LightFM loss (default %(default)s)."
+    )
+    group.add_argument(
+        "--learning-rate", type=float, default=DEFAULT_PARAMS["learning_rate"], help="Default %(default)s."
+    )
 
 
 def training_params(options: dict) -> dict:
@@ -39,7 +53,9 @@ class ProgressBar:
     ``write`` takes text as is (no newline added); ``interactive`` says whether it goes to a terminal.
     """
 
-    def __init__(self, write: Callable[[str], object] | None = None, *, interactive: bool | None = None, width: int = 30):
+    def __init__(
+        self, write: Callable[[str], object] | None = None, *, interactive: bool | None = None, width: int = 30
+    ):
         self.write = write or sys.stderr.write
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self.width = width

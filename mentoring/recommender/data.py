@@ -46,9 +46,26 @@ from pathlib import Path
 import numpy as np
 
 SKILL_NAMES = (
-    "python", "django", "javascript", "sql", "data-science", "machine-learning", "ux-design", "devops",
-    "career-coaching", "product-management", "react", "rust", "go", "java", "kubernetes", "security",
-    "statistics", "writing", "public-speaking", "system-design",
+    "python",
+    "django",
+    "javascript",
+    "sql",
+    "data-science",
+    "machine-learning",
+    "ux-design",
+    "devops",
+    "career-coaching",
+    "product-management",
+    "react",
+    "rust",
+    "go",
+    "java",
+    "kubernetes",
+    "security",
+    "statistics",
+    "writing",
+    "public-speaking",
+    "system-design",
 )
 LEVELS = ("beginner", "intermediate", "advanced")
 _LEVEL_FIT = np.array([[1.0, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 1.0]])

@@ -123,9 +123,9 @@ def from_database(now: datetime | None = None) -> InteractionData:
 
     learners = list(User.objects.filter(role=learner).values_list("pk", "learner_profile__goals"))
     interests = defaultdict(list)
-    for user_id, slug in LearnerProfile.interests.through.objects.filter(learnerprofile__user__role=learner).values_list(
-        "learnerprofile__user_id", "skill__slug"
-    ):
+    for user_id, slug in LearnerProfile.interests.through.objects.filter(
+        learnerprofile__user__role=learner
+    ).values_list("learnerprofile__user_id", "skill__slug"):
         interests[user_id].append(slug)
     user_features = {
         user_item_id(pk): learner_feature_names(role=learner, interests=sorted(interests[pk]), goals=goals or "")
@@ -145,7 +145,9 @@ def from_database(now: datetime | None = None) -> InteractionData:
     }
     cancelled_sessions = {pk for pk, *_, status in sessions if status == Session.Status.CANCELLED}
 
-    pairs: dict[tuple[int, int], list] = {}  # (learner, session) -> [booking, attendance, rating, dismissed, first time]
+    pairs: dict[
+        tuple[int, int], list
+    ] = {}  # (learner, session) -> [booking, attendance, rating, dismissed, first time]
 
     def signal(user_id: int, session_id: int, when: datetime) -> list:
         entry = pairs.setdefault((user_id, session_id), [0.0, 0.0, 0.0, 0.0, when, None])

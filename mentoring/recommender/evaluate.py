@@ -126,7 +126,9 @@ def ranking_metrics(scores: np.ndarray, train: np.ndarray, test: np.ndarray) -> 
     scores = np.where(train, -np.inf, scores.astype(np.float64))
     n_candidates = scores.shape[1]
     k = min(10, n_candidates)
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n_candidates else np.tile(np.arange(k), (len(scores), 1))
+    top = (
+        np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n_candidates else np.tile(np.arange(k), (len(scores), 1))
+    )
     rows = np.arange(len(scores))[:, None]
     top = np.take_along_axis(top, np.argsort(-scores[rows, top], axis=1, kind="stable"), axis=1)
     hits = test[rows, top] & ~train[rows, top]
@@ -137,7 +139,9 @@ def ranking_metrics(scores: np.ndarray, train: np.ndarray, test: np.ndarray) -> 
 
     ranks = rankdata(scores, axis=1)  # average ranks for ties; training items sit at the bottom
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = ((ranks * test).sum(axis=1) - positives * (positives + 1) / 2 - positives * excluded) / (positives * negatives)
+        auc = ((ranks * test).sum(axis=1) - positives * (positives + 1) / 2 - positives * excluded) / (
+            positives * negatives
+        )
     return {
         "precision_at_5": hits[:, :5].sum(axis=1) / 5,
         "precision_at_10": hits.sum(axis=1) / 10,
@@ -186,8 +190,14 @@ def evaluate(
         "counts": {"train": parts.train.counts(), "test": parts.test.counts()},
         "evaluated_users": len(test_users),
         "candidates": len(candidates),
-        "params": {"loss": loss, "components": components, "epochs": epochs, "learning_rate": learning_rate,
-                   "seed": seed, "test_fraction": test_fraction},
+        "params": {
+            "loss": loss,
+            "components": components,
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "seed": seed,
+            "test_fraction": test_fraction,
+        },
     }
     if not test_users or not candidates:
         raise ValueError("the split left no test interactions: the data is too small to evaluate")
@@ -195,8 +205,15 @@ def evaluate(
     test_mask = _mask(parts.test, test_users, candidates)
 
     scorers: dict[str, Callable[[slice], np.ndarray]] = {}
-    fit = {"loss": loss, "components": components, "epochs": epochs, "learning_rate": learning_rate,
-           "seed": seed, "threads": threads, **fit_options}
+    fit = {
+        "loss": loss,
+        "components": components,
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "threads": threads,
+        **fit_options,
+    }
     for name, use_features in (("lightfm_hybrid", True), ("lightfm_pure", False)):
         if name not in models:
             continue

@@ -175,7 +175,9 @@ class Recommender:
             user_features=dict.fromkeys(f for row in user_rows.values() for f in row),
             item_features=dict.fromkeys(f for row in item_rows.values() for f in row),
         )
-        interactions, sample_weight = dataset.build_interactions(zip(users.tolist(), items.tolist(), weights.tolist(), strict=True))
+        interactions, sample_weight = dataset.build_interactions(
+            zip(users.tolist(), items.tolist(), weights.tolist(), strict=True)
+        )
         interactions.data = labels
         user_matrix = dataset.build_user_features(user_rows.items(), normalize=normalize)
         item_matrix = dataset.build_item_features(item_rows.items(), normalize=normalize)
@@ -211,9 +213,16 @@ class Recommender:
         self.item_biases = np.ascontiguousarray(model.item_biases, dtype=np.float32)
         self.normalize = normalize
         self.params = {
-            "loss": loss, "components": components, "epochs": epochs, "learning_rate": learning_rate,
-            "use_features": use_features, "normalize": normalize, "item_alpha": item_alpha,
-            "user_alpha": user_alpha, "max_sampled": max_sampled, "seed": seed,
+            "loss": loss,
+            "components": components,
+            "epochs": epochs,
+            "learning_rate": learning_rate,
+            "use_features": use_features,
+            "normalize": normalize,
+            "item_alpha": item_alpha,
+            "user_alpha": user_alpha,
+            "max_sampled": max_sampled,
+            "seed": seed,
         }
         self.lightfm = model
         self._index()
@@ -239,7 +248,9 @@ class Recommender:
         self._check_fitted()
         return _combine(
             [self._rows(self._user_index, uid, feats) for uid, feats in users],
-            self.user_embeddings, self.user_biases, self.normalize,
+            self.user_embeddings,
+            self.user_biases,
+            self.normalize,
         )
 
     def item_matrix(self, items: Items) -> ItemMatrix:
@@ -262,7 +273,9 @@ class Recommender:
                     fresh.setdefault(keys[n], len(fresh))
                 vectors, biases = _combine(
                     [self._rows(self._item_index, key[0], key[1]) for key in fresh],
-                    self.item_embeddings, self.item_biases, self.normalize,
+                    self.item_embeddings,
+                    self.item_biases,
+                    self.normalize,
                 )
                 first = self._grow(vectors, biases)
                 for key, offset in fresh.items():
@@ -338,7 +351,9 @@ class Recommender:
         left out, and so is the item's identity feature (not something to show a person).
         """
         vector, _ = self.user_vector(user_id, user_features)
-        known = list(dict.fromkeys(f for f in item_features if f in self._item_index and not f.startswith(IDENTITY_PREFIX)))
+        known = list(
+            dict.fromkeys(f for f in item_features if f in self._item_index and not f.startswith(IDENTITY_PREFIX))
+        )
         if not known:
             return []
         rows = [self._item_index[f] for f in known]
@@ -393,4 +408,6 @@ def _combine(
     else:
         values = np.ones(len(indices), dtype=np.float32)
     weights = sparse.csr_matrix((values, indices, indptr), shape=(len(rows), embeddings.shape[0]))
-    return np.asarray(weights @ embeddings, dtype=np.float32), np.asarray(weights @ biases, dtype=np.float32).reshape(-1)
+    return np.asarray(weights @ embeddings, dtype=np.float32), np.asarray(weights @ biases, dtype=np.float32).reshape(
+        -1
+    )

@@ -76,7 +76,10 @@ def train_and_save(
     except ValueError as exc:  # e.g. every interaction at one instant: no holdout possible
         result.metrics = {"skipped": str(exc)}
     model = Recommender().fit(
-        data, seed=seed, progress=(lambda epoch, epochs: progress("final", epoch, epochs)) if progress else None, **params
+        data,
+        seed=seed,
+        progress=(lambda epoch, epochs: progress("final", epoch, epochs)) if progress else None,
+        **params,
     )
     result.seconds = round(time.perf_counter() - started, 3)
     result.counts["negative_interactions"] = int(np.count_nonzero(data.weights <= 0))
@@ -85,4 +88,3 @@ def train_and_save(
     )
     artifact.prune(directory, keep=keep)
     return result
-

@@ -10,6 +10,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 
 from ..models import Booking, MentorProfile, Session, WaitlistEntry
+from ..selectors import bookings_of, session_has_learner, session_is_mentor, waitlist_entries_of
 from . import MentoringError, SessionFull
 from .notifications import notify
 from .recommendations import recommendations_forget
@@ -32,13 +33,13 @@ def _has_overlapping_booking(*, learner: User, session: Session) -> bool:
 def _check_bookable(*, session: Session, learner: User, now: datetime) -> None:
     if learner.role != User.Role.LEARNER:
         raise MentoringError("Only learners can book sessions.", code="not_learner")
-    if session.mentor_id == learner.pk:
+    if session_is_mentor(session=session, user=learner):
         raise MentoringError("You cannot book your own session.", code="own")
     if session.status == Session.Status.CANCELLED:
         raise MentoringError("This session was cancelled.", code="cancelled")
     if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
         raise MentoringError("This session has already started or ended.", code="past")
-    if Booking.objects.filter(session=session, learner=learner, status=Booking.Status.ACTIVE).exists():
+    if session_has_learner(session=session, user=learner):
         raise MentoringError("You have already booked this session.", code="already_booked")
     if not MentorProfile.objects.filter(user_id=session.mentor_id, accepting_bookings=True).exists():
         raise MentoringError("This mentor is not accepting bookings right now.", code="not_accepting")
@@ -105,7 +106,7 @@ def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[B
         learner = entry.learner
         if not learner.is_active or _has_overlapping_booking(learner=learner, session=session):
             continue  # they keep their place; the next learner gets this seat
-        if Booking.objects.filter(session=session, learner=learner, status=Booking.Status.ACTIVE).exists():
+        if session_has_learner(session=session, user=learner):
             entry.status = WaitlistEntry.Status.LEFT
             entry.save(update_fields=["status"])
             continue
@@ -126,7 +127,7 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
     """A learner gives up their seat; the first waiting learner gets it. Cancelling a booking that is
     cancelled already returns it as it is."""
     now = now or timezone.now()
-    booking = Booking.objects.filter(pk=booking_id, learner=learner).first()
+    booking = bookings_of(user=learner).filter(pk=booking_id).first()
     if booking is None:
         raise MentoringError("No such booking.", code="not_found")
     session = Session.objects.select_for_update().select_related("mentor").get(pk=booking.session_id)
@@ -163,7 +164,9 @@ def waitlist_join(*, session_id: int, learner: User, now: datetime | None = None
             _check_bookable(session=session, learner=learner, now=now)
             if not session.is_full:
                 raise MentoringError("This session still has free seats: book one instead.", code="not_full")
-            if WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).exists():
+            if WaitlistEntry.objects.filter(
+                session=session, learner=learner, status=WaitlistEntry.Status.WAITING
+            ).exists():
                 raise MentoringError("You are already on the waitlist for this session.", code="already_waiting")
             recommendations_forget(user_id=learner.pk)
             return WaitlistEntry.objects.create(session=session, learner=learner)
@@ -174,10 +177,12 @@ def waitlist_join(*, session_id: int, learner: User, now: datetime | None = None
 def waitlist_leave(*, entry_id: int, learner: User) -> WaitlistEntry:
     """Leave a waitlist. An entry that was left already, or promoted to a seat meanwhile, is returned as
     it is: the caller tells the learner which."""
-    entry = WaitlistEntry.objects.filter(pk=entry_id, learner=learner).select_related("session").first()
+    entry = waitlist_entries_of(user=learner).filter(pk=entry_id).select_related("session").first()
     if entry is None:
         raise MentoringError("You are not on this waitlist.", code="not_found")
-    if WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).update(status=WaitlistEntry.Status.LEFT):
+    if WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).update(
+        status=WaitlistEntry.Status.LEFT
+    ):
         recommendations_forget(user_id=learner.pk)
     entry.refresh_from_db(fields=["status"])
     return entry

@@ -56,7 +56,9 @@ def _event(session: Session) -> Event:
     event.add("dtstart", safe_localtime(session.starts_at, UTC))
     event.add("dtend", safe_localtime(session.ends_at, UTC))
     event.add("summary", _one_line(f"{session.title} (PeerLearn)"))
-    event.add("description", _multi_line(f"With {_one_line(session.mentor.display_name)}.\n\n{session.description}".strip()))
+    event.add(
+        "description", _multi_line(f"With {_one_line(session.mentor.display_name)}.\n\n{session.description}".strip())
+    )
     event.add("url", f"{settings.SITE_URL}/sessions/{session.pk}/")
     event.add("status", "CANCELLED" if session.status == Session.Status.CANCELLED else "CONFIRMED")
     return event

@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
-import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from portal.accounts.models import User
-from signaling.groups import user_session_calls_group
-from signaling.protocol import Stats
+from signaling.events import close_call_sockets
 
 from ..models import Booking, CallAttendance, CallQuality, Session
 
-logger = logging.getLogger(__name__)
+
+class CallPresence(enum.Enum):
+    """What a call socket's heartbeat finds of the presence it holds (:func:`call_keep_alive`)."""
+
+    FRESH = "fresh"  # still held by this socket, and now marked alive
+    REVOKED = "revoked"  # its user is no longer active
+    REPLACED = "replaced"  # a newer socket of the same page holds it now
+    ENDED = "ended"  # ended by the others while this socket was unreachable
+
+
+@dataclass(frozen=True)
+class QualitySample:
+    """One participant's summary of their call over the last interval (their browser's getStats())."""
+
+    rtt_ms: float | None
+    loss_pct: float | None
+    in_kbps: float | None
+    out_kbps: float | None
+    local: str  # ICE candidate types of the selected pair ("host", "srflx", "prflx", "relay"), or ""
+    remote: str
+    protocol: str  # "udp", "tcp" or ""
+    ice_restarts: int  # counted since the page loaded
+    reconnects: int
 
 
 def call_peer_id(*, session_id: int, user_id: int, client: str) -> str:
@@ -30,7 +50,9 @@ def call_peer_id(*, session_id: int, user_id: int, client: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
-def call_join(*, session: Session, user: User, peer_id: str, connection: str, now: datetime | None = None) -> tuple[CallAttendance, bool]:
+def call_join(
+    *, session: Session, user: User, peer_id: str, connection: str, now: datetime | None = None
+) -> tuple[CallAttendance, bool]:
     """Record that ``user`` is in the room on socket ``connection``. Returns the presence row and
     whether it resumed an open presence of the same page (a reconnect) rather than starting one."""
     now = now or timezone.now()
@@ -46,21 +68,31 @@ def call_join(*, session: Session, user: User, peer_id: str, connection: str, no
                     session=session, user=user, peer_id=peer_id, connection=connection, joined_at=now, last_seen=now
                 )
         except IntegrityError:  # another socket of the same page opened the presence a moment ago
-            CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).update(connection=connection, last_seen=now)
+            CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).update(
+                connection=connection, last_seen=now
+            )
             return CallAttendance.objects.get(peer_id=peer_id, left_at__isnull=True), True
         return row, False
 
 
-def call_touch(*, peer_id: str, connection: str, now: datetime | None = None) -> bool:
-    """The socket ``connection`` is alive. False when its presence is no longer open (ended by the
-    others after a timeout, or taken over by a newer socket of the same page), or its user is no
-    longer active."""
+def call_keep_alive(*, peer_id: str, connection: str, now: datetime | None = None) -> CallPresence:
+    """The socket ``connection`` is alive: mark its presence fresh, or say why it holds none now.
+
+    ``REVOKED`` when its user was deactivated or deleted, also by a path that closed no sockets
+    (e.g. Wagtail's user admin): the heartbeat is the backstop. ``REPLACED`` when a newer socket of
+    the same page took the presence over, ``ENDED`` when the others ended it after the presence
+    timeout."""
     now = now or timezone.now()
-    return bool(
-        CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection, user__is_active=True).update(
-            last_seen=now
-        )
-    )
+    touched = CallAttendance.objects.filter(
+        peer_id=peer_id, left_at__isnull=True, connection=connection, user__is_active=True
+    ).update(last_seen=now)
+    if touched:
+        return CallPresence.FRESH
+    if not CallAttendance.objects.filter(peer_id=peer_id, user__is_active=True).exists():
+        return CallPresence.REVOKED
+    if CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True).exists():
+        return CallPresence.REPLACED
+    return CallPresence.ENDED
 
 
 def call_leave(*, peer_id: str, connection: str, now: datetime | None = None) -> bool:
@@ -137,7 +169,9 @@ def call_report_context(*, session: Session, now: datetime | None = None) -> dic
     }
 
 
-def call_quality_record(*, session_id: int, user_id: int, stats: Stats, now: datetime | None = None) -> CallQuality:
+def call_quality_record(
+    *, session_id: int, user_id: int, sample: QualitySample, now: datetime | None = None
+) -> CallQuality:
     """Add one getStats() summary from a participant's browser to their record for the session."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -145,23 +179,25 @@ def call_quality_record(*, session_id: int, user_id: int, stats: Stats, now: dat
             session_id=session_id, user_id=user_id, defaults={"first_at": now, "last_at": now}
         )
         record.samples += 1
-        if stats.rtt_ms is not None:
+        if sample.rtt_ms is not None:
             record.rtt_samples += 1
-            record.rtt_ms_total += stats.rtt_ms
-            record.rtt_ms_max = max(record.rtt_ms_max or 0, stats.rtt_ms)
-        if stats.loss_pct is not None:
+            record.rtt_ms_total += sample.rtt_ms
+            record.rtt_ms_max = max(record.rtt_ms_max or 0, sample.rtt_ms)
+        if sample.loss_pct is not None:
             record.loss_samples += 1
-            record.loss_pct_total += stats.loss_pct
-            record.loss_pct_max = max(record.loss_pct_max or 0, stats.loss_pct)
-        record.in_kbps_total += stats.in_kbps or 0
-        record.out_kbps_total += stats.out_kbps or 0
-        if stats.local or stats.remote:
-            record.candidate_types = _add_to_set(record.candidate_types, f"{stats.local or '?'}/{stats.remote or '?'}", 60)
-        if stats.protocol:
-            record.protocols = _add_to_set(record.protocols, stats.protocol, 20)
+            record.loss_pct_total += sample.loss_pct
+            record.loss_pct_max = max(record.loss_pct_max or 0, sample.loss_pct)
+        record.in_kbps_total += sample.in_kbps or 0
+        record.out_kbps_total += sample.out_kbps or 0
+        if sample.local or sample.remote:
+            record.candidate_types = _add_to_set(
+                record.candidate_types, f"{sample.local or '?'}/{sample.remote or '?'}", 60
+            )
+        if sample.protocol:
+            record.protocols = _add_to_set(record.protocols, sample.protocol, 20)
         # The client counts since the page loaded; keep the highest count it reported.
-        record.ice_restarts = max(record.ice_restarts, stats.ice_restarts)
-        record.reconnects = max(record.reconnects, stats.reconnects)
+        record.ice_restarts = max(record.ice_restarts, sample.ice_restarts)
+        record.reconnects = max(record.reconnects, sample.reconnects)
         record.last_at = now
         record.save()
     return record
@@ -177,16 +213,8 @@ def _add_to_set(joined: str, item: str, max_length: int) -> str:
 
 def calls_disconnect_user(*, user_id: int, session_id: int) -> None:
     """Close the user's open call sockets in one session (their booking ended) once the transaction
-    commits. Ending all of a user's sockets is signaling.revocation.sockets_revoke."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        try:
-            async_to_sync(layer.group_send)(user_session_calls_group(user_id, session_id), {"type": "call.revoke"})
-        except Exception:  # the socket will still fail the access check on its next reconnect
-            logger.exception("could not close call sockets of user %s", user_id)
-
-    transaction.on_commit(send)
+    commits. Ending all of a user's sockets is ``signaling.events.close_user_sockets``."""
+    close_call_sockets(user_id=user_id, session_id=session_id)
 
 
 def sessions_mark_no_shows(*, now: datetime | None = None) -> int:

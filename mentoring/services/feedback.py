@@ -8,19 +8,21 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 
-from ..models import Booking, Feedback, Report, Session
+from ..models import Feedback, Report, Session
+from ..selectors import session_has_learner, session_is_participant, session_participant_ids
 from . import SAME_SUBMISSION_WINDOW, MentoringError
 
 FEEDBACK_EDIT_DAYS = 7
 
 
 @transaction.atomic
-def feedback_submit(*, session_id: int, learner: User, rating: int, comment: str, now: datetime | None = None) -> Feedback:
+def feedback_submit(
+    *, session_id: int, learner: User, rating: int, comment: str, now: datetime | None = None
+) -> Feedback:
     """Rate a session after it ended: once per learner, editable for 7 days."""
     now = now or timezone.now()
     session = Session.objects.filter(pk=session_id).first()
-    booked = session and Booking.objects.filter(session=session, learner=learner, status=Booking.Status.ACTIVE).exists()
-    if not booked:
+    if session is None or not session_has_learner(session=session, user=learner):
         raise MentoringError("No such session.", code="not_found")
     if session.status == Session.Status.CANCELLED:
         raise MentoringError("This session was cancelled, so there is nothing to rate.", code="cancelled")
@@ -42,11 +44,6 @@ def feedback_set_hidden(*, feedback_ids: list[int], hidden: bool) -> int:
     return Feedback.objects.filter(pk__in=feedback_ids).update(hidden=hidden)
 
 
-def _participant_ids(session: Session) -> set[int]:
-    learners = Booking.objects.filter(session=session, status=Booking.Status.ACTIVE).values_list("learner_id", flat=True)
-    return {session.mentor_id, *learners}
-
-
 @transaction.atomic
 def report_create(
     *,
@@ -66,14 +63,14 @@ def report_create(
     session = None
     if session_id is not None:
         session = Session.objects.filter(pk=session_id).first()
-        if session is None or reporter.pk not in _participant_ids(session):
+        if session is None or not session_is_participant(session=session, user=reporter):
             raise MentoringError("No such session.", code="not_found")
     reported = None
     if reported_user_id is not None:
         reported = User.objects.filter(pk=reported_user_id, is_active=True).first()
         allowed = reported is not None and reported.pk != reporter.pk
         if allowed and session is not None:
-            allowed = reported.pk in _participant_ids(session)
+            allowed = reported.pk in session_participant_ids(session=session)
         elif allowed:
             allowed = reported.role == User.Role.MENTOR
         if not allowed:
@@ -86,12 +83,19 @@ def report_create(
     text = text.strip()
     # The same report sent again (a double click, a retry) is the one already filed, and counts once.
     same = Report.objects.filter(
-        reporter=reporter, session=session, reported_user=reported, reason=reason, text=text,
+        reporter=reporter,
+        session=session,
+        reported_user=reported,
+        reason=reason,
+        text=text,
         created_at__gte=timezone.now() - SAME_SUBMISSION_WINDOW,
     ).first()
     if same is not None:
         return same
-    if Report.objects.filter(reporter=reporter, created_at__gte=timezone.now() - timedelta(hours=1)).count() >= settings.REPORTS_PER_HOUR:
+    if (
+        Report.objects.filter(reporter=reporter, created_at__gte=timezone.now() - timedelta(hours=1)).count()
+        >= settings.REPORTS_PER_HOUR
+    ):
         raise MentoringError(
             "You have sent several reports in the last hour; our moderators have them. Please wait a while before sending another.",
             code="rate_limited",

@@ -9,7 +9,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from portal.accounts.models import User
-from signaling.live import notification_push, unread_count_push
+from signaling.events import push_notification, push_unread_count
 
 from ..models import Notification
 from ..selectors import notifications_unread_count
@@ -27,9 +27,8 @@ def notification_payload(notification: Notification) -> dict:
     }
 
 
-def _unread_after_commit(user: User) -> int | None:
-    # Counted after the commit, so every tab is set to what the database holds, not to its own
-    # count plus one (which drifts once another tab reads them all).
+def _unread_count(user: User) -> int | None:
+    # Called by the live pushes once the transaction committed.
     try:
         return notifications_unread_count(user=user)
     except Exception:
@@ -37,37 +36,31 @@ def _unread_after_commit(user: User) -> int | None:
         return None
 
 
-def _deliver(notification: Notification, user: User) -> None:
-    # Neither the push nor the email may lose the stored notification: both swallow their failures.
-    notification_push(user_id=user.pk, notification=notification_payload(notification), unread=_unread_after_commit(user))
-    if user.email:
-        link = f"\n\n{settings.SITE_URL}{notification.link}" if notification.link else ""
-        try:
-            send_mail(
-                subject=f"[PeerLearn] {notification.get_kind_display()}",
-                message=f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn",
-                from_email=None,
-                recipient_list=[user.email],
-            )
-        except Exception:
-            logger.exception("email for notification %s failed", notification.pk)
+def _email(notification: Notification, user: User) -> None:
+    # The email may not lose the stored notification: a failure is logged.
+    if not user.email:
+        return
+    link = f"\n\n{settings.SITE_URL}{notification.link}" if notification.link else ""
+    try:
+        send_mail(
+            subject=f"[PeerLearn] {notification.get_kind_display()}",
+            message=f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn",
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    except Exception:
+        logger.exception("email for notification %s failed", notification.pk)
 
 
 def notify(*, user: User, kind: str, text: str, link: str = "") -> Notification:
-    """Store a notification now; push and email it once the surrounding transaction commits."""
+    """Store a notification now; push it to the user's open tabs and email it once the surrounding
+    transaction commits."""
     notification = Notification.objects.create(user=user, kind=kind, text=text[:300], link=link)
-    transaction.on_commit(lambda: _deliver(notification, user))
+    push_notification(
+        user_id=user.pk, notification=notification_payload(notification), count_unread=lambda: _unread_count(user)
+    )
+    transaction.on_commit(lambda: _email(notification, user))
     return notification
-
-
-def _announce_unread(user: User) -> None:
-    unread = _unread_after_commit(user)
-    if unread is None:
-        return
-    try:
-        unread_count_push(user_id=user.pk, unread=unread)
-    except Exception:
-        logger.exception("live unread count for user %s failed", user.pk)
 
 
 def notifications_mark_read(*, user: User, notification_ids: list[int] | None = None) -> int:
@@ -78,5 +71,5 @@ def notifications_mark_read(*, user: User, notification_ids: list[int] | None = 
         unread = unread.filter(pk__in=notification_ids)
     changed = unread.update(is_read=True)
     # Also when nothing changed here: another tab may still show a count from before.
-    transaction.on_commit(lambda: _announce_unread(user))
+    push_unread_count(user_id=user.pk, count_unread=lambda: _unread_count(user))
     return changed

@@ -1,18 +1,321 @@
-"""Writes around recommendations: a learner's "Not interested"."""
+"""Recommendations, the Django edge around :mod:`mentoring.recommender` (plain modules that take ids,
+arrays and features and know nothing of HTTP).
+
+What views, services and the background task call:
+
+- reads: :func:`recommend_sessions` (and :func:`recommend_sessions_cached`, the dashboard's),
+  :func:`recommend_mentors`;
+- writes: :func:`recommendation_dismiss` ("Not interested"), :func:`recommendations_forget`;
+- training: :func:`recommender_train` (the site's data to a new model version in ``RECOMMENDER_DIR``),
+  :func:`recommender_retrain_claim` (the periodic loop: is a retraining due?) and
+  :func:`recommender_retrain` (the ``retrain_recommender`` task in :mod:`mentoring.tasks`).
+
+Candidates are what a learner can act on: upcoming sessions with a free seat (not their own, not
+booked, not dismissed, inside their usual hours when known) and mentors accepting bookings. The
+trained model ranks them when an artifact is there; otherwise, or when the artifact cannot be used,
+popularity plus interest match does, and the problem is logged once. Every recommendation carries a
+short reason. No model is loaded at import time.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.dates import safe_localtime
 
-from ..models import NotInterested, Session
+from ..models import Booking, MentorProfile, NotInterested, Session
+from ..recommender import artifact
+from ..recommender.db import (
+    from_database,
+    learner_features,
+    mentor_features,
+    session_features,
+    session_item_id,
+    user_item_id,
+)
+from ..recommender.training import TrainingResult, train_and_save
+from ..selectors import mentors_directory, sessions_open_for_booking
 from . import MentoringError
 
+logger = logging.getLogger(__name__)
+POPULAR_DAYS = 7
 KINDS = ("session", "mentor")
 
 
+@dataclass
+class Recommendation:
+    item: Session | MentorProfile
+    score: float
+    reason: str
+
+
+@dataclass
+class Recommendations:
+    kind: str  # "sessions" or "mentors"
+    source: str  # "model" or "fallback"
+    items: list[Recommendation]
+
+
+# --------------------------------------------------------------------------- the model (loaded lazily)
+class _ModelCache:
+    """The latest trained artifact, loaded on first use and again when a newer one appears. A missing,
+    corrupt or mismatched artifact gives ``None`` (the caller falls back) and is logged once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.model = None
+        self.version = None  # (directory, version) of self.model
+        self.failed = None  # (directory, version) that could not be loaded: not tried again
+
+    def get(self):
+        directory = settings.RECOMMENDER_DIR
+        with self.lock:
+            try:
+                key = (directory, artifact.latest_version(directory))
+            except Exception as error:  # no artifact yet, an unreadable directory
+                return self._fail((directory, None), error, keep=False)
+            if key == self.version:
+                return self.model
+            if key == self.failed:  # a broken newest version: keep what we had
+                return self.model if self.version and self.version[0] == directory else None
+            try:
+                model = artifact.load(directory, key[1])
+            except Exception as error:  # corrupt, truncated or from another format: never break a page
+                return self._fail(key, error, keep=True)
+            self.model, self.version, self.failed = model, key, None
+            return model
+
+    def _fail(self, key, error, *, keep: bool):
+        if self.failed != key:
+            logger.warning(
+                "recommendation model %s unusable (%s); using %s",
+                key[1],
+                error,
+                "the previous model" if keep and self.model is not None else "popularity and interest match",
+            )
+            self.failed = key
+        if not keep or not (self.version and self.version[0] == key[0]):
+            self.model = self.version = None
+        return self.model
+
+
+model_cache = _ModelCache()
+
+
+# --------------------------------------------------------------------------- sessions
+def _usual_hours(user: User, now: datetime) -> set[int] | None:
+    """The local hours of day around the learner's last bookings (two hours either side, wrapping
+    past midnight); ``None`` until there are three of them."""
+    starts = list(
+        Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE, session__starts_at__lt=now)
+        .order_by("-session__starts_at")
+        .values_list("session__starts_at", flat=True)[:20]
+    )
+    if len(starts) < 3:
+        return None
+    tz = ZoneInfo(user.time_zone or "UTC")
+    return {(safe_localtime(start, tz).hour + shift) % 24 for start in starts for shift in range(-2, 3)}
+
+
+def session_candidates(*, user: User, now: datetime | None = None) -> list[Session]:
+    now = now or timezone.now()
+    mine = Booking.objects.filter(learner=user, status=Booking.Status.ACTIVE).values("session_id")
+    dismissed = NotInterested.objects.filter(user=user)
+    sessions = (
+        sessions_open_for_booking(now=now)
+        .filter(mentor__is_active=True)
+        .exclude(pk__in=mine)
+        .exclude(mentor=user)
+        .exclude(pk__in=dismissed.filter(session__isnull=False).values("session_id"))
+        .exclude(mentor_id__in=dismissed.filter(mentor__isnull=False).values("mentor_id"))
+        .select_related("mentor", "course")
+        .prefetch_related("skills")[:2000]
+    )
+    hours = _usual_hours(user, now)
+    if hours is None:
+        return list(sessions)[:500]
+    tz = ZoneInfo(user.time_zone or "UTC")
+    return [s for s in sessions if safe_localtime(s.starts_at, tz).hour in hours][:500]
+
+
+# A person's ranking is reused for a minute on the dashboard: ranking is most of the page's work.
+# The sessions themselves are read fresh (seats, cancellations), and anything the person does that
+# changes their candidates (book, cancel, waitlist, "Not interested", interests) starts a new ranking.
+RANKING_CACHE_SECONDS = 60
+
+
+def recommend_sessions_cached(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    now = now or timezone.now()
+    key = f"recommendations:sessions:{user.pk}:{limit}:{cache.get(ranking_version_key(user.pk), 0)}"
+    cached = cache.get(key)
+    if cached is None:
+        result = recommend_sessions(user=user, limit=limit, now=now)
+        ranking = [(r.item.pk, r.score, r.reason) for r in result.items]
+        cache.set(key, (result.source, ranking), RANKING_CACHE_SECONDS)
+        return result
+    source, ranking = cached
+    still_open = (
+        Session.objects.filter(pk__in=[pk for pk, _, _ in ranking], status=Session.Status.SCHEDULED, starts_at__gt=now)
+        .filter(booked_count__lt=F("capacity"))
+        .select_related("mentor")
+        .prefetch_related("skills")
+    )
+    by_id = {session.pk: session for session in still_open}
+    return Recommendations(
+        "sessions", source, [Recommendation(by_id[pk], score, reason) for pk, score, reason in ranking if pk in by_id]
+    )
+
+
+def recommend_sessions(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    now = now or timezone.now()
+    candidates = session_candidates(user=user, now=now)
+    interests = {skill.pk: skill.name for skill in _interests(user)}
+    model = model_cache.get() if candidates else None
+    if model is not None:
+        try:
+            ranked = _rank_with_model(model, user, candidates, limit, interests)
+            return Recommendations("sessions", "model", ranked)
+        except Exception:  # a model that does not fit the data must not break the page
+            logger.exception("recommendation model failed; falling back to popularity")
+    return Recommendations("sessions", "fallback", _rank_by_popularity(candidates, interests, limit, now))
+
+
+def _interests(user: User):
+    profile = getattr(user, "learner_profile", None)
+    return list(profile.interests.all()) if profile is not None else []
+
+
+def _rank_by_popularity(
+    candidates: list[Session], interests: dict[int, str], limit: int, now: datetime
+) -> list[Recommendation]:
+    recent = dict(
+        Booking.objects.filter(
+            created_at__gte=now - timedelta(days=POPULAR_DAYS), session__mentor_id__in={s.mentor_id for s in candidates}
+        )
+        .values_list("session__mentor_id")
+        .annotate(n=Count("id"))
+    )
+    scored = []
+    for session in candidates:
+        matching = [interests[skill.pk] for skill in session.skills.all() if skill.pk in interests]
+        popular = recent.get(session.mentor_id, 0)
+        soon = max(0.0, 1 - (session.starts_at - now).total_seconds() / (14 * 86400))
+        score = 3 * len(matching) + min(popular, 10) / 2 + soon
+        if matching:
+            reason = f"Matches your interest in {_and(matching)}"
+        elif popular:
+            reason = "Popular this week"
+        else:
+            reason = "Starting soon" if soon > 0.5 else "Open for booking"
+        scored.append(Recommendation(session, round(score, 4), reason))
+    scored.sort(key=lambda r: (-r.score, r.item.starts_at))
+    return scored[:limit]
+
+
+def _rank_with_model(
+    model, user: User, candidates: list[Session], limit: int, interests: dict[int, str]
+) -> list[Recommendation]:
+    features = learner_features(user)
+    items = [(session_item_id(s.pk), session_features(s)) for s in candidates]
+    top = model.top_k(user_item_id(user.pk), features, items, limit)
+    by_id = {session_item_id(s.pk): s for s in candidates}
+    ranked = []
+    for item_id, score in top:
+        session = by_id[item_id]
+        drivers = model.explain(user_item_id(user.pk), features, session_features(session))
+        ranked.append(Recommendation(session, round(float(score), 4), _reason(drivers, session, interests)))
+    return ranked
+
+
+def _reason(drivers: list[tuple[str, float]], session: Session, interests: dict[int, str]) -> str:
+    """Say which of the session's features drove its score, in words."""
+    skills = {f"skill:{skill.slug}": skill.name for skill in session.skills.all()}
+    for feature, weight in drivers:
+        if weight <= 0:
+            break
+        if feature in skills and skills[feature] in interests.values():
+            return f"Matches your interest in {skills[feature]}"
+        if feature.startswith("mentor:"):
+            return f"Learners who booked sessions like yours booked {session.mentor.display_name}"
+        if feature in skills:
+            return f"Learners like you book {skills[feature]} sessions"
+        if feature.startswith("level:"):
+            return f"Learners like you take {feature.split(':', 1)[1]} sessions"
+    matching = [skill.name for skill in session.skills.all() if skill.name in interests.values()]
+    return f"Matches your interest in {_and(matching)}" if matching else "Popular with learners like you"
+
+
+# --------------------------------------------------------------------------- mentors
+def recommend_mentors(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    now = now or timezone.now()
+    dismissed = NotInterested.objects.filter(user=user, mentor__isnull=False).values("mentor_id")
+    candidates = list(
+        mentors_directory()
+        .filter(accepting_bookings=True)
+        .exclude(user=user)
+        .exclude(user_id__in=dismissed)
+        .prefetch_related("skills")[:300]
+    )
+    interests = {skill.pk: skill.name for skill in _interests(user)}
+    booked_mentors = set(Booking.objects.filter(learner=user).values_list("session__mentor_id", flat=True))
+    recent = dict(
+        Booking.objects.filter(created_at__gte=now - timedelta(days=POPULAR_DAYS))
+        .values_list("session__mentor_id")
+        .annotate(n=Count("id"))
+    )
+    model = model_cache.get() if candidates else None
+    model_scores: dict[int, tuple[float, list]] = {}
+    if model is not None:
+        try:
+            features = learner_features(user)
+            items = [(f"mentor-profile:{p.user_id}", mentor_features(p)) for p in candidates]
+            scores = model.score(user_item_id(user.pk), features, items)
+            model_scores = {p.user_id: (float(s), []) for p, s in zip(candidates, scores, strict=True)}
+        except Exception:
+            logger.exception("recommendation model failed for mentors; falling back to popularity")
+            model_scores = {}
+    scored = []
+    for profile in candidates:
+        matching = [interests[skill.pk] for skill in profile.skills.all() if skill.pk in interests]
+        rating = getattr(profile, "average_rating", None) or 0
+        popular = recent.get(profile.user_id, 0)
+        base = 3 * len(matching) + float(rating) / 2 + min(popular, 10) / 4
+        score = model_scores[profile.user_id][0] if model_scores else base
+        if matching:
+            reason = f"Teaches {_and(matching)}, which you are interested in"
+        elif profile.user_id in booked_mentors:
+            reason = "You had a session with them before"
+        elif popular:
+            reason = "Popular this week"
+        elif rating:
+            reason = f"Rated {rating:.1f} by learners"
+        else:
+            reason = "Accepting new learners"
+        scored.append(Recommendation(profile, round(score, 4), reason))
+    scored.sort(key=lambda r: -r.score)
+    return Recommendations("mentors", "model" if model_scores else "fallback", scored[:limit])
+
+
+def _and(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --------------------------------------------------------------------------- "Not interested"
 def ranking_version_key(user_id: int) -> str:
     return f"recommendations:version:{user_id}"
 
@@ -48,3 +351,64 @@ def recommendation_dismiss(*, user: User, kind: str, object_id: int) -> NotInter
         recommendations_forget(user_id=user.pk)
         return dismissal
     raise MentoringError("Say whether it is a session or a mentor.", code="kind")
+
+
+# --------------------------------------------------------------------------- training
+# After a retraining was asked for, the periodic loop waits this long before asking again (a run
+# that wrote nothing, too little data or a failure, is not retried every minute).
+RETRAIN_RETRY = timedelta(hours=1)
+
+
+def recommender_train(
+    *,
+    directory: str | Path | None = None,
+    params: dict | None = None,
+    seed: int = 0,
+    keep: int = 5,
+    now: datetime | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TrainingResult:
+    """Train on the site's data as it stood at ``now`` (default: as it is) and save a new version in
+    ``directory`` (default ``RECOMMENDER_DIR``), keeping the newest ``keep``; ``result.skipped`` says
+    why nothing was written. ``ValueError`` when training fails (e.g. a diverging learning rate)."""
+    directory = Path(directory or settings.RECOMMENDER_DIR)
+    return train_and_save(from_database(now=now), directory, params=params, seed=seed, keep=keep, progress=progress)
+
+
+def _latest_trained_at(directory: Path) -> datetime | None:
+    try:
+        metadata = artifact.read_metadata(directory, artifact.latest_version(directory))
+        return datetime.fromisoformat(metadata["trained_at"])
+    except (artifact.ArtifactError, KeyError, ValueError):
+        return None  # none yet, or unreadable: as good as none
+
+
+def recommender_retrain_claim(*, now: datetime) -> bool:
+    """Whether a retraining should be queued now: the newest model is older than
+    ``RECOMMENDER_RETRAIN_HOURS`` (or there is none) and none was asked for within ``RETRAIN_RETRY``.
+    A ``True`` counts as asking. Reads files only, never the database."""
+    directory = Path(settings.RECOMMENDER_DIR)
+    trained_at = _latest_trained_at(directory)
+    if trained_at is not None and now - trained_at < timedelta(hours=settings.RECOMMENDER_RETRAIN_HOURS):
+        return False
+    marker = directory / "last-attempt"
+    if marker.exists() and now.timestamp() - marker.stat().st_mtime < RETRAIN_RETRY.total_seconds():
+        return False
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    os.utime(marker, (now.timestamp(), now.timestamp()))
+    return True
+
+
+def recommender_retrain(*, requested_at: datetime) -> TrainingResult | None:
+    """Train a new model unless one was trained at or after ``requested_at`` (a second queued request,
+    or a ``train_recommender`` run in between): ``None`` then."""
+    trained_at = _latest_trained_at(Path(settings.RECOMMENDER_DIR))
+    if trained_at is not None and trained_at >= requested_at:
+        return None
+    result = recommender_train()
+    if result.skipped:
+        logger.info("recommendation model not trained: %s", result.skipped)
+    else:
+        logger.info("trained recommendation model %s in %.1f s", result.version, result.seconds)
+    return result

@@ -11,7 +11,10 @@ from ..models import Booking, Session
 from .notifications import notify
 
 # (field on Booking, how long before the start, words for the message)
-REMINDERS = (("reminded_24h_at", timedelta(hours=24), "tomorrow"), ("reminded_15m_at", timedelta(minutes=15), "in 15 minutes"))
+REMINDERS = (
+    ("reminded_24h_at", timedelta(hours=24), "tomorrow"),
+    ("reminded_15m_at", timedelta(minutes=15), "in 15 minutes"),
+)
 
 
 def reminders_send(*, now: datetime | None = None) -> int:

@@ -13,6 +13,7 @@ from portal.dates import safe_localtime
 from portal.validators import squash_to_one_line
 
 from ..models import Booking, Session, Skill, WaitlistEntry
+from ..selectors import session_may_cancel, sessions_mentored_by
 from . import SAME_SUBMISSION_WINDOW, MentoringError
 from .notifications import notify
 from .text import text_multi_line, text_one_line
@@ -123,8 +124,15 @@ def session_create(
         # The same form sent again (a double click, a retry) is one intent: the session it published
         # moments ago is the answer, not an overlap refusal. (Sent at once, the second waited for the first.)
         same = error.code == "overlap" and _same_session_just_published(
-            mentor=mentor, title=title, description=description, skills=skills, course=course, starts_at=starts_at,
-            duration_minutes=duration_minutes, capacity=capacity, now=now,
+            mentor=mentor,
+            title=title,
+            description=description,
+            skills=skills,
+            course=course,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            capacity=capacity,
+            now=now,
         )
         if same:
             return same
@@ -133,13 +141,29 @@ def session_create(
 
 
 def _same_session_just_published(
-    *, mentor: User, title: str, description: str, skills: Iterable[Skill], course, starts_at, duration_minutes: int, capacity: int, now
+    *,
+    mentor: User,
+    title: str,
+    description: str,
+    skills: Iterable[Skill],
+    course,
+    starts_at,
+    duration_minutes: int,
+    capacity: int,
+    now,
 ) -> Session | None:
     """The session the mentor published moments ago from the very same form (every field alike), if any.
     A form that differs in anything is another session, and overlaps."""
     candidates = Session.objects.filter(
-        mentor=mentor, status=Session.Status.SCHEDULED, title=title, description=description, course=course,
-        starts_at=starts_at, duration_minutes=duration_minutes, capacity=capacity, created_at__gte=now - SAME_SUBMISSION_WINDOW,
+        mentor=mentor,
+        status=Session.Status.SCHEDULED,
+        title=title,
+        description=description,
+        course=course,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        capacity=capacity,
+        created_at__gte=now - SAME_SUBMISSION_WINDOW,
     )
     wanted = {skill.pk for skill in skills}
     return next((s for s in candidates if set(s.skills.values_list("pk", flat=True)) == wanted), None)
@@ -163,7 +187,7 @@ def session_update(
     title = text_one_line(title, label="Title", code="title_text")
     description = text_multi_line(description, label="Description", code="description_text")
     with _overlap_refused(), transaction.atomic():
-        session = Session.objects.select_for_update().filter(pk=session_id, mentor=mentor).first()
+        session = sessions_mentored_by(user=mentor).select_for_update().filter(pk=session_id).first()
         if session is None:
             raise MentoringError("No such session.", code="not_found")
         if session.status != Session.Status.SCHEDULED:
@@ -191,7 +215,16 @@ def session_update(
         session.starts_at, session.duration_minutes, session.ends_at = starts_at, duration_minutes, ends_at
         session.capacity = capacity
         session.save(
-            update_fields=["title", "description", "course", "starts_at", "duration_minutes", "ends_at", "capacity", "updated_at"]
+            update_fields=[
+                "title",
+                "description",
+                "course",
+                "starts_at",
+                "duration_minutes",
+                "ends_at",
+                "capacity",
+                "updated_at",
+            ]
         )
         session.skills.set(skills)
         from .bookings import waitlist_promote
@@ -220,7 +253,7 @@ def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session
     if len(reason) > CANCEL_REASON_MAX:
         raise MentoringError(f"Keep the reason to {CANCEL_REASON_MAX} characters or fewer.", code="too_long")
     session = Session.objects.select_for_update().select_related("mentor").filter(pk=session_id).first()
-    if session is None or not (actor.is_staff or session.mentor_id == actor.pk):
+    if session is None or not session_may_cancel(session=session, user=actor):
         raise MentoringError("No such session.", code="not_found")
     if session.status == Session.Status.CANCELLED:
         return session  # cancelled already (a second click, another tab): the same outcome, nothing more
@@ -238,8 +271,7 @@ def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session
         notify(
             user=booking.learner,
             kind="session_cancelled",
-            text=f"“{title}” with {mentor_name} on "
-            f"{_local(session.starts_at, booking.learner)} was cancelled.{why}",
+            text=f"“{title}” with {mentor_name} on {_local(session.starts_at, booking.learner)} was cancelled.{why}",
             link=link,
         )
     waiting = session.waitlist.filter(status=WaitlistEntry.Status.WAITING)

@@ -4,7 +4,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from mentoring.models import Session, Skill
+from mentoring.demo import booking_write_directly
+from mentoring.models import Booking, Session, Skill
 from mentoring.services.sessions import session_create
 
 
@@ -14,8 +15,16 @@ def skill(name: str = "Python") -> Skill:
     return Skill.objects.get_or_create(slug=slugify(name), defaults={"name": name})[0]
 
 
-def make_session(mentor, *, starts_in: timedelta = timedelta(days=1), starts_at: datetime | None = None, duration: int = 60,
-                 capacity: int = 1, title: str = "Code review", skills=()) -> Session:
+def make_session(
+    mentor,
+    *,
+    starts_in: timedelta = timedelta(days=1),
+    starts_at: datetime | None = None,
+    duration: int = 60,
+    capacity: int = 1,
+    title: str = "Code review",
+    skills=(),
+) -> Session:
     return session_create(
         mentor=mentor,
         title=title,
@@ -27,10 +36,22 @@ def make_session(mentor, *, starts_in: timedelta = timedelta(days=1), starts_at:
     )
 
 
-def past_session(mentor, *, ended_ago: timedelta = timedelta(hours=1), capacity: int = 2, title: str = "Past session") -> Session:
+def past_session(
+    mentor, *, ended_ago: timedelta = timedelta(hours=1), capacity: int = 2, title: str = "Past session"
+) -> Session:
     """A finished session, written directly: the services (rightly) refuse to create one."""
     starts_at = timezone.now() - ended_ago - timedelta(minutes=60)
     return Session.objects.create(
-        mentor=mentor, title=title, starts_at=starts_at, duration_minutes=60, ends_at=starts_at + timedelta(minutes=60),
-        capacity=capacity, status=Session.Status.COMPLETED,
+        mentor=mentor,
+        title=title,
+        starts_at=starts_at,
+        duration_minutes=60,
+        ends_at=starts_at + timedelta(minutes=60),
+        capacity=capacity,
+        status=Session.Status.COMPLETED,
     )
+
+
+def make_booking(session: Session, learner, *, from_waitlist: bool = False) -> Booking | None:
+    """A seat without the live rules (past sessions too); None when the session is full."""
+    return booking_write_directly(session, learner, from_waitlist=from_waitlist)

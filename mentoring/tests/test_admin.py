@@ -92,7 +92,9 @@ def test_cancelling_an_already_cancelled_session_is_reported_not_crashed(client,
     booking_create(session_id=live.pk, learner=learner)
     client.force_login(admin_user)
 
-    response = client.post(SESSIONS_ADMIN, {"action": "cancel_sessions", "_selected_action": [gone.pk, live.pk]}, follow=True)
+    response = client.post(
+        SESSIONS_ADMIN, {"action": "cancel_sessions", "_selected_action": [gone.pk, live.pk]}, follow=True
+    )
 
     assert response.status_code == 200
     assert "“Gone already” was cancelled already." in response.text
@@ -115,9 +117,7 @@ def test_non_staff_cannot_use_the_session_admin(client, mentor, learner):
 
 
 @pytest.mark.django_db
-def test_session_admin_lists_seats_filters_searches_and_shows_bookings_read_only(
-    client, admin_user, mentor, learner
-):
+def test_session_admin_lists_seats_filters_searches_and_shows_bookings_read_only(client, admin_user, mentor, learner):
     python = Skill.objects.create(name="Python", slug="python")
     session = future_session(mentor, title="Pandas basics", capacity=3, skills=[python])
     booking_create(session_id=session.pk, learner=learner)
@@ -162,8 +162,16 @@ def test_staff_can_correct_a_session_title_but_not_its_seats(client, admin_user,
             "bookings-MAX_NUM_FORMS": "1000",
             "bookings-0-id": Booking.objects.get(session=session).pk,
             "bookings-0-session": session.pk,
-            **{f"{prefix}-{key}": value for prefix in ("attendance", "call_quality")
-               for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "1000"))},
+            **{
+                f"{prefix}-{key}": value
+                for prefix in ("attendance", "call_quality")
+                for key, value in (
+                    ("TOTAL_FORMS", "0"),
+                    ("INITIAL_FORMS", "0"),
+                    ("MIN_NUM_FORMS", "0"),
+                    ("MAX_NUM_FORMS", "1000"),
+                )
+            },
         },
     )
     assert response.status_code == 302, response.text[:2000]
@@ -238,8 +246,17 @@ def test_every_mentoring_admin_page_renders(client, admin_user, mentor, learner,
     client.force_login(admin_user)
 
     for name in [
-        "skill", "language", "mentorprofile", "learnerprofile", "session", "booking",
-        "waitlistentry", "feedback", "report", "notification", "calendarfeed",
+        "skill",
+        "language",
+        "mentorprofile",
+        "learnerprofile",
+        "session",
+        "booking",
+        "waitlistentry",
+        "feedback",
+        "report",
+        "notification",
+        "calendarfeed",
     ]:
         listing = client.get(f"/admin/mentoring/{name}/")
         assert listing.status_code == 200, name

@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import connection
 from django.db.models import F
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import make_user
-from mentoring.analytics import ATTENDANCE_NOTE, CSV_HEADER, analytics_overview, bar_chart_svg, week_start
+from mentoring.analytics import ATTENDANCE_NOTE, CSV_HEADER, analytics_overview, bar_chart, week_start
 from mentoring.models import Booking, CallAttendance, Feedback, Session, Skill
 from mentoring.services.bookings import booking_create
 from mentoring.services.sessions import session_create
@@ -60,7 +61,12 @@ def figure(html: str, name: str) -> str:
     return html[start : html.index("</dd>", start)].strip()
 
 
-# --------------------------------------------------------------------------- the chart helper
+# --------------------------------------------------------------------------- the chart and its template
+def bar_chart_svg(*args, **kwargs) -> str:
+    """The chart as the analytics page draws it."""
+    return render_to_string("mentoring/charts/bar_chart.html", {"chart": bar_chart(*args, **kwargs)}).strip()
+
+
 def test_bar_chart_is_accessible_svg_with_escaped_labels():
     svg = bar_chart_svg([IMG, "Plain"], [3, 1.5], title='Top "skills" <b>')
     assert svg.startswith("<svg") and svg.endswith("</svg>")
@@ -110,7 +116,11 @@ def test_overview_buckets_by_monday_utc_weeks_and_leaves_out_cancelled_hidden_an
     Feedback.objects.create(session=b, learner=learner, rating=2)
     past_session(mentor, starts_at=datetime(2025, 3, 10, 0, 0, tzinfo=UTC), capacity=1)  # current week, no bookings
     cancelled = past_session(
-        second, starts_at=datetime(2025, 3, 4, 9, tzinfo=UTC), capacity=3, status=Session.Status.CANCELLED, skills=[rust]
+        second,
+        starts_at=datetime(2025, 3, 4, 9, tzinfo=UTC),
+        capacity=3,
+        status=Session.Status.CANCELLED,
+        skills=[rust],
     )
     past_booking(cancelled, outsider)
     first_week = past_session(second, starts_at=datetime(2024, 12, 23, 0, 0, tzinfo=UTC), capacity=2, skills=[python])
@@ -129,7 +139,12 @@ def test_overview_buckets_by_monday_utc_weeks_and_leaves_out_cancelled_hidden_an
 
     w1 = by_week[date(2024, 12, 23)]
     assert (w1.sessions, w1.bookings, w1.capacity, w1.booked_seats, w1.fill_rate, w1.average_rating) == (
-        1, 1, 2, 1, 0.5, None,
+        1,
+        1,
+        2,
+        1,
+        0.5,
+        None,
     )
     w11 = by_week[date(2025, 3, 3)]
     assert (w11.sessions, w11.bookings, w11.capacity, w11.booked_seats, w11.fill_rate) == (2, 3, 6, 3, 0.5)
@@ -177,14 +192,25 @@ def known_dataset(mentor, learner, other_learner, outsider):
     Feedback.objects.create(session=done, learner=learner, rating=5)
     Feedback.objects.create(session=done, learner=other_learner, rating=4, hidden=True)
     dropped = past_session(
-        mentor, starts_at=last_monday + timedelta(hours=14), capacity=4, status=Session.Status.CANCELLED, title="Dropped"
+        mentor,
+        starts_at=last_monday + timedelta(hours=14),
+        capacity=4,
+        status=Session.Status.CANCELLED,
+        title="Dropped",
     )
     past_booking(dropped, outsider)
     upcoming = session_create(
-        mentor=mentor, title="Upcoming", skills=[python], starts_at=soon_in_this_week(now), duration_minutes=30, capacity=2
+        mentor=mentor,
+        title="Upcoming",
+        skills=[python],
+        starts_at=soon_in_this_week(now),
+        duration_minutes=30,
+        capacity=2,
     )
     booking_create(session_id=upcoming.pk, learner=learner)
-    CallAttendance.objects.create(session=done, user=learner, peer_id="p1", joined_at=done.starts_at, left_at=done.ends_at)
+    CallAttendance.objects.create(
+        session=done, user=learner, peer_id="p1", joined_at=done.starts_at, left_at=done.ends_at
+    )
     return {"last_monday": last_monday.date(), "this_monday": week_start(now).date()}
 
 
@@ -214,19 +240,49 @@ def test_csv_has_a_header_and_one_row_per_week(client, admin_user, known_dataset
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="peerlearn-analytics-')
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == CSV_HEADER == [
-        "week_start", "sessions", "bookings", "capacity", "booked_seats", "fill_rate", "average_rating",
-        "finished_bookings", "joined", "attendance_rate",
-    ]
+    assert (
+        rows[0]
+        == CSV_HEADER
+        == [
+            "week_start",
+            "sessions",
+            "bookings",
+            "capacity",
+            "booked_seats",
+            "fill_rate",
+            "average_rating",
+            "finished_bookings",
+            "joined",
+            "attendance_rate",
+        ]
+    )
     assert len(rows) == 13
     by_week = {row[0]: row for row in rows[1:]}
     # Last week's finished session: 2 booked learners, 1 of whom joined the call.
     assert by_week[known_dataset["last_monday"].isoformat()] == [
-        known_dataset["last_monday"].isoformat(), "1", "2", "3", "2", "0.667", "5.00", "2", "1", "0.500"
+        known_dataset["last_monday"].isoformat(),
+        "1",
+        "2",
+        "3",
+        "2",
+        "0.667",
+        "5.00",
+        "2",
+        "1",
+        "0.500",
     ]
     # This week's session has not happened: no attendance to speak of yet.
     assert by_week[known_dataset["this_monday"].isoformat()] == [
-        known_dataset["this_monday"].isoformat(), "1", "1", "2", "1", "0.500", "", "0", "0", ""
+        known_dataset["this_monday"].isoformat(),
+        "1",
+        "1",
+        "2",
+        "1",
+        "0.500",
+        "",
+        "0",
+        "0",
+        "",
     ]
     assert rows[-1][0] == known_dataset["this_monday"].isoformat()
     busy = {known_dataset["last_monday"].isoformat(), known_dataset["this_monday"].isoformat()}
@@ -322,14 +378,13 @@ def test_attendance_counts_booked_learners_who_joined_the_call(mentor, learner, 
     from django.utils import timezone
 
     from mentoring.analytics import attendance_summary
-    from mentoring.demo import _book_directly
     from mentoring.models import CallAttendance
-    from mentoring.tests.factories import past_session
+    from mentoring.tests.factories import make_booking, past_session
 
     assert attendance_summary(start=timezone.now() - timedelta(days=7), end=timezone.now()) == ATTENDANCE_NOTE
     session = past_session(mentor)
-    _book_directly(session, learner)
-    _book_directly(session, other_learner)
+    make_booking(session, learner)
+    make_booking(session, other_learner)
     CallAttendance.objects.create(session=session, user=learner, peer_id="a" * 16, joined_at=session.starts_at)
     CallAttendance.objects.create(session=session, user=mentor, peer_id="b" * 16, joined_at=session.starts_at)
     summary = attendance_summary(start=timezone.now() - timedelta(days=7), end=timezone.now())

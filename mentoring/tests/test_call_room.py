@@ -1,5 +1,5 @@
 """What the call room adds over HTTP: "Report a problem" from inside the call, and the call quality
-record that staff see beside attendance."""
+record that staff see beside attendance. Also what a call socket's heartbeat learns of its presence."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from mentoring.demo import _book_directly
 from mentoring.models import CallAttendance, Report
-from mentoring.services.calls import call_join, call_quality_record
-from mentoring.tests.factories import make_session
-from signaling.protocol import Stats
+from mentoring.services.calls import (
+    CallPresence,
+    QualitySample,
+    call_join,
+    call_keep_alive,
+    call_quality_record,
+    call_sweep_stale,
+)
+from mentoring.tests.factories import make_booking, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +26,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def live_room(mentor, learner):
     session = make_session(mentor, title="Live review", starts_in=timedelta(minutes=5), capacity=2)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     return session
 
 
@@ -29,7 +34,9 @@ def report_url(session) -> str:
     return f"/sessions/{session.room_id}/room/report/"
 
 
-def test_a_report_from_the_call_carries_the_session_the_people_in_the_call_and_the_time(client, live_room, mentor, learner):
+def test_a_report_from_the_call_carries_the_session_the_people_in_the_call_and_the_time(
+    client, live_room, mentor, learner
+):
     call_join(session=live_room, user=mentor, peer_id="a" * 16, connection="chan-1")
     call_join(session=live_room, user=learner, peer_id="b" * 16, connection="chan-2")
     gone = call_join(session=live_room, user=learner, peer_id="c" * 16, connection="chan-3")[0]
@@ -37,17 +44,25 @@ def test_a_report_from_the_call_carries_the_session_the_people_in_the_call_and_t
     client.force_login(learner)
     before = timezone.now()
     response = client.post(
-        report_url(live_room), {"reason": "technical", "reported_user": str(mentor.pk), "text": "  Video froze twice.  "}
+        report_url(live_room),
+        {"reason": "technical", "reported_user": str(mentor.pk), "text": "  Video froze twice.  "},
     )
     assert response.status_code == 201, response.content
     assert "moderators" in response.json()["message"]
     report = Report.objects.get()
     assert (report.reporter, report.session, report.reported_user, report.reason, report.text) == (
-        learner, live_room, mentor, "technical", "Video froze twice."
+        learner,
+        live_room,
+        mentor,
+        "technical",
+        "Video froze twice.",
     )
     assert report.context["source"] == "call room"
     assert report.context["reported_at"] >= before.isoformat()
-    assert [(p["name"], p["role"]) for p in report.context["in_call"]] == [("Maya Mentor", "mentor"), ("Alice Learner", "learner")]
+    assert [(p["name"], p["role"]) for p in report.context["in_call"]] == [
+        ("Maya Mentor", "mentor"),
+        ("Alice Learner", "learner"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -86,9 +101,18 @@ def test_the_room_page_offers_the_report_dialog_and_the_call_check(client, live_
 
 def test_staff_see_call_quality_beside_attendance(client, admin_user, live_room, learner):
     call_join(session=live_room, user=learner, peer_id="b" * 16, connection="chan-2")
-    stats = Stats(rtt_ms=42.0, loss_pct=0.5, in_kbps=900.0, out_kbps=700.0, local="relay", remote="host",
-                  protocol="udp", ice_restarts=1, reconnects=3)
-    call_quality_record(session_id=live_room.pk, user_id=learner.pk, stats=stats)
+    sample = QualitySample(
+        rtt_ms=42.0,
+        loss_pct=0.5,
+        in_kbps=900.0,
+        out_kbps=700.0,
+        local="relay",
+        remote="host",
+        protocol="udp",
+        ice_restarts=1,
+        reconnects=3,
+    )
+    call_quality_record(session_id=live_room.pk, user_id=learner.pk, sample=sample)
     client.force_login(admin_user)
     page = client.get(f"/admin/mentoring/session/{live_room.pk}/change/").content.decode()
     assert "Call attendance" in page and "Call quality" in page
@@ -98,12 +122,32 @@ def test_staff_see_call_quality_beside_attendance(client, admin_user, live_room,
 @override_settings(REPORTS_PER_HOUR=3)
 def test_reports_are_limited_per_person_and_hour_on_every_form(client, live_room, learner, mentor):
     client.force_login(learner)
-    answers = [client.post(report_url(live_room), {"reason": "technical", "text": f"Froze {n}"}).status_code for n in range(3)]
+    answers = [
+        client.post(report_url(live_room), {"reason": "technical", "text": f"Froze {n}"}).status_code for n in range(3)
+    ]
     refused = client.post(report_url(live_room), {"reason": "technical", "text": "Froze again"})
     assert answers == [201, 201, 201] and refused.status_code == 400
     assert "several reports in the last hour" in refused.json()["errors"]["__all__"][0]
-    page = client.post(f"/mentors/{mentor.pk}/report/", {"reason": "behaviour", "text": "Rude"})  # the other forms share the limit
+    page = client.post(
+        f"/mentors/{mentor.pk}/report/", {"reason": "behaviour", "text": "Rude"}
+    )  # the other forms share the limit
     assert page.status_code == 200 and "several reports in the last hour" in page.content.decode()
     assert Report.objects.count() == 3
     client.force_login(mentor)  # someone else is not affected
     assert client.post(report_url(live_room), {"reason": "technical", "text": "Mine froze too"}).status_code == 201
+
+
+def test_a_heartbeat_learns_what_became_of_its_presence(live_room, learner, settings):
+    peer = "d" * 16
+    call_join(session=live_room, user=learner, peer_id=peer, connection="chan-old")
+    assert call_keep_alive(peer_id=peer, connection="chan-old") is CallPresence.FRESH
+    call_join(session=live_room, user=learner, peer_id=peer, connection="chan-new")  # the page reconnected
+    assert call_keep_alive(peer_id=peer, connection="chan-old") is CallPresence.REPLACED
+    later = timezone.now() + timedelta(seconds=settings.CALL_PRESENCE_TIMEOUT_SECONDS + 1)
+    assert call_sweep_stale(session_id=live_room.pk, now=later) == [
+        (peer, CallAttendance.objects.get(peer_id=peer).joined_at.isoformat())
+    ]
+    assert call_keep_alive(peer_id=peer, connection="chan-new") is CallPresence.ENDED
+    learner.is_active = False
+    learner.save(update_fields=["is_active"])
+    assert call_keep_alive(peer_id=peer, connection="chan-new") is CallPresence.REVOKED

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from mentoring.demo import _book_directly, demo_mentoring_seed
+from mentoring.demo import demo_mentoring_seed
 from mentoring.models import Booking, Session, WaitlistEntry
 from mentoring.selectors import session_is_live
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from portal.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +30,20 @@ def live_demo_call(now) -> Session | None:
 
 def assert_data_true() -> None:
     active = Count("bookings", filter=Q(bookings__status=Booking.Status.ACTIVE))
-    wrong = list(Session.objects.annotate(active=active).exclude(booked_count=F("active")).values_list("title", "booked_count", "active"))
+    wrong = list(
+        Session.objects.annotate(active=active)
+        .exclude(booked_count=F("active"))
+        .values_list("title", "booked_count", "active")
+    )
     assert wrong == [], f"seat counts that disagree with the bookings: {wrong}"
     learner1 = User.objects.get(email="learner1@peerlearn.local")
     mine = list(Session.objects.filter(bookings__learner=learner1, bookings__status=Booking.Status.ACTIVE))
-    overlaps = [(a.title, b.title) for a in mine for b in mine if a.pk < b.pk and a.starts_at < b.ends_at and b.starts_at < a.ends_at]
+    overlaps = [
+        (a.title, b.title)
+        for a in mine
+        for b in mine
+        if a.pk < b.pk and a.starts_at < b.ends_at and b.starts_at < a.ends_at
+    ]
     assert overlaps == [], f"learner1 booked into overlapping sessions: {overlaps}"
 
 
@@ -57,13 +66,17 @@ def test_a_clash_is_resolved_with_seats_freed_and_the_waitlist_moved_on():
     Session.objects.filter(starts_at__gte=now - timedelta(hours=3)).delete()
     # learner1 holds the only seat of mentor2's session in that hour; learner2 waits for it.
     theirs = make_session(mentor2, starts_at=now + timedelta(minutes=20), capacity=1, title="Someone else's session")
-    _book_directly(theirs, learner1)
+    make_booking(theirs, learner1)
     WaitlistEntry.objects.create(session=theirs, learner=learner2)
     # mentor1 already has a 90-minute session in that hour, not open yet; learner1 is also booked
     # with mentor3 on something that overlaps its last half hour once it is moved to start now.
-    clash = make_session(mentor1, starts_at=now + timedelta(minutes=40), duration=90, capacity=1, title="Mentor1's own session")
-    later = make_session(users["mentor3@peerlearn.local"], starts_at=now + timedelta(minutes=75), capacity=2, title="Later one")
-    _book_directly(later, learner1)
+    clash = make_session(
+        mentor1, starts_at=now + timedelta(minutes=40), duration=90, capacity=1, title="Mentor1's own session"
+    )
+    later = make_session(
+        users["mentor3@peerlearn.local"], starts_at=now + timedelta(minutes=75), capacity=2, title="Later one"
+    )
+    make_booking(later, learner1)
 
     demo_mentoring_seed(now=now)
 

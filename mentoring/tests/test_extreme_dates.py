@@ -16,12 +16,11 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import make_user
-from mentoring.demo import _book_directly
 from mentoring.models import Notification, Session
 from mentoring.services import MentoringError
 from mentoring.services.profiles import calendar_feed_get
 from mentoring.services.sessions import SESSION_MAX_AHEAD_DAYS, session_create, session_update
-from mentoring.tests.factories import make_session, past_session
+from mentoring.tests.factories import make_booking, make_session, past_session
 from portal.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -42,11 +41,16 @@ def _store_extremes(mentors: list[User], learner: User) -> list[Session]:
     sessions = []
     for n, (label, start, duration, end) in enumerate(EXTREMES):
         session = Session.objects.create(
-            mentor=mentors[n % len(mentors)], title=f"Extreme {label}", description="Stored directly.", starts_at=start,
-            duration_minutes=duration, ends_at=end, capacity=3,
+            mentor=mentors[n % len(mentors)],
+            title=f"Extreme {label}",
+            description="Stored directly.",
+            starts_at=start,
+            duration_minutes=duration,
+            ends_at=end,
+            capacity=3,
             status=Session.Status.SCHEDULED if start.year > 1 else Session.Status.COMPLETED,
         )
-        _book_directly(session, learner)
+        make_booking(session, learner)
         sessions.append(session)
     return sessions
 
@@ -63,10 +67,11 @@ def test_extreme_stored_dates_never_break_a_page(learner, mentor, other_learner)
     # An ordinary session and past bookings too, so recommendations use the learner's usual hours.
     ordinary = make_session(mentor, starts_in=timedelta(days=3), title="Ordinary", capacity=3)
     for n in range(3):
-        _book_directly(past_session(mentor, ended_ago=timedelta(days=n + 1), title=f"Past {n}"), learner)
+        make_booking(past_session(mentor, ended_ago=timedelta(days=n + 1), title=f"Past {n}"), learner)
     for session in sessions:
-        Notification.objects.create(user=learner, kind="session_changed", text=f"“{session.title}” changed.",
-                                    link=f"/sessions/{session.pk}/")
+        Notification.objects.create(
+            user=learner, kind="session_changed", text=f"“{session.title}” changed.", link=f"/sessions/{session.pk}/"
+        )
     learner_feed = calendar_feed_get(user=learner)
     mentor_feed = calendar_feed_get(user=mentor)
 
@@ -74,18 +79,28 @@ def test_extreme_stored_dates_never_break_a_page(learner, mentor, other_learner)
     as_learner.force_login(learner)
     as_mentor.force_login(mentor)
     pages = [
-        (as_learner, "/dashboard/"), (as_mentor, "/dashboard/"),
-        (as_learner, "/api/recommendations/?kind=sessions"), (as_learner, "/api/recommendations/?kind=mentors"),
-        (as_learner, "/sessions/"), (as_learner, "/sessions/?q=Extreme"), (anonymous, "/sessions/?q=Extreme"),
-        (as_learner, f"/mentors/{mentor.pk}/"), (anonymous, f"/mentors/{second_mentor.pk}/"), (as_learner, "/mentors/"),
-        (as_learner, "/calendar/"), (anonymous, f"/calendar/feed/{learner_feed.token}.ics"),
+        (as_learner, "/dashboard/"),
+        (as_mentor, "/dashboard/"),
+        (as_learner, "/api/recommendations/?kind=sessions"),
+        (as_learner, "/api/recommendations/?kind=mentors"),
+        (as_learner, "/sessions/"),
+        (as_learner, "/sessions/?q=Extreme"),
+        (anonymous, "/sessions/?q=Extreme"),
+        (as_learner, f"/mentors/{mentor.pk}/"),
+        (anonymous, f"/mentors/{second_mentor.pk}/"),
+        (as_learner, "/mentors/"),
+        (as_learner, "/calendar/"),
+        (anonymous, f"/calendar/feed/{learner_feed.token}.ics"),
         (anonymous, f"/calendar/feed/{mentor_feed.token}.ics"),
-        (as_learner, "/notifications/"), (as_learner, f"/sessions/{ordinary.pk}/"),
+        (as_learner, "/notifications/"),
+        (as_learner, f"/sessions/{ordinary.pk}/"),
     ]
     for session in sessions:
         pages += [
-            (as_learner, f"/sessions/{session.pk}/"), (anonymous, f"/sessions/{session.pk}/"),
-            (as_mentor, f"/sessions/{session.pk}/"), (as_learner, f"/sessions/{session.pk}/calendar.ics"),
+            (as_learner, f"/sessions/{session.pk}/"),
+            (anonymous, f"/sessions/{session.pk}/"),
+            (as_mentor, f"/sessions/{session.pk}/"),
+            (as_learner, f"/sessions/{session.pk}/calendar.ics"),
             (as_learner, f"/sessions/{session.room_id}/room/"),
         ]
         if session.mentor_id == mentor.pk:
@@ -105,7 +120,7 @@ def test_extreme_stored_dates_never_break_a_page(learner, mentor, other_learner)
 
     # Cancelling an extreme session tells its learners (in UTC+14) when it was: no crash there either.
     _set_zone(other_learner, ZONES[0])
-    _book_directly(sessions[0], other_learner)
+    make_booking(sessions[0], other_learner)
     assert as_mentor.post(f"/sessions/{sessions[0].pk}/cancel/", {"confirmed": "yes"}).status_code == 302
     assert Session.objects.get(pk=sessions[0].pk).status == Session.Status.CANCELLED
     told = Notification.objects.get(user=other_learner, kind="session_cancelled")
@@ -115,8 +130,10 @@ def test_extreme_stored_dates_never_break_a_page(learner, mentor, other_learner)
     assert other.get("/notifications/").status_code == 200
 
     (form_refused, form_total), (service_refused, service_total) = _form_and_service_refusals(mentor)
-    print(f"\n[dates] {len(pages)} pages x {len(ZONES)} zones x {len(EXTREMES)} extreme values, 5xx {five_xx}; "
-          f"form refusals {form_refused}/{form_total}; service refusals {service_refused}/{service_total}")
+    print(
+        f"\n[dates] {len(pages)} pages x {len(ZONES)} zones x {len(EXTREMES)} extreme values, 5xx {five_xx}; "
+        f"form refusals {form_refused}/{form_total}; service refusals {service_refused}/{service_total}"
+    )
     assert not failures, failures
 
 
@@ -145,7 +162,9 @@ def _form_and_service_refusals(mentor: User) -> tuple[tuple[int, int], tuple[int
         for raw, duration, message in cases:
             for url in ("/sessions/new/", f"/sessions/{existing.pk}/edit/"):
                 total += 1
-                response = client.post(url, {"title": "Far away", "starts_at": raw, "duration_minutes": duration, "capacity": 1})
+                response = client.post(
+                    url, {"title": "Far away", "starts_at": raw, "duration_minutes": duration, "capacity": 1}
+                )
                 form = response.context["form"] if response.status_code == 200 else None
                 errors = " ".join(form.errors.get("starts_at", [])) if form is not None else ""
                 if response.status_code == 200 and message in errors:
@@ -160,13 +179,19 @@ def _form_and_service_refusals(mentor: User) -> tuple[tuple[int, int], tuple[int
 
     refused = total = 0
     service_cases = [(start, duration) for _, start, duration, _ in EXTREMES] + [
-        (now + timedelta(days=SESSION_MAX_AHEAD_DAYS + 1), 60), (now - timedelta(minutes=1), 60),
+        (now + timedelta(days=SESSION_MAX_AHEAD_DAYS + 1), 60),
+        (now - timedelta(minutes=1), 60),
     ]
     for start, duration in service_cases:
-        for service, extra in ((session_create, {}), (session_update, {"session_id": existing.pk, "description": "", "skills": []})):
+        for service, extra in (
+            (session_create, {}),
+            (session_update, {"session_id": existing.pk, "description": "", "skills": []}),
+        ):
             total += 1
             with pytest.raises(MentoringError) as refusal:
-                service(mentor=mentor, title="Far away", starts_at=start, duration_minutes=duration, capacity=1, **extra)
+                service(
+                    mentor=mentor, title="Far away", starts_at=start, duration_minutes=duration, capacity=1, **extra
+                )
             assert refusal.value.code in {"past", "too_far"}, refusal.value.code
             refused += 1
     assert Session.objects.count() == before
@@ -181,7 +206,10 @@ def test_the_window_is_announced_and_its_edges_are_accepted(client, mentor):
     page = client.get("/sessions/new/").text
     assert "2 years ahead" in page
     session = session_create(
-        mentor=mentor, title="Far but fine", starts_at=timezone.now() + timedelta(days=SESSION_MAX_AHEAD_DAYS - 1),
-        duration_minutes=240, capacity=1,
+        mentor=mentor,
+        title="Far but fine",
+        starts_at=timezone.now() + timedelta(days=SESSION_MAX_AHEAD_DAYS - 1),
+        duration_minutes=240,
+        capacity=1,
     )
     assert session.pk

@@ -17,13 +17,12 @@ from django.test import Client
 from django.utils import timezone
 from icalendar import Calendar
 
-from mentoring.demo import _book_directly
 from mentoring.forms import LearnerProfileForm, MentorProfileForm, SessionForm
 from mentoring.models import Notification, Session
 from mentoring.services import MentoringError
 from mentoring.services.profiles import calendar_feed_get, learner_profile_update, mentor_profile_update
 from mentoring.services.sessions import session_cancel, session_create, session_update
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from portal.accounts.forms import ProfileForm, SignupForm
 from portal.accounts.models import User
 
@@ -49,15 +48,26 @@ def _sendable(value: str) -> bool:
 
 def _session_data(**overrides) -> dict:
     local = timezone.localtime(timezone.now() + timedelta(days=3))
-    data = {"title": "Fine title", "description": "", "starts_at": local.strftime("%Y-%m-%dT%H:%M"),
-            "duration_minutes": 60, "capacity": 1}
+    data = {
+        "title": "Fine title",
+        "description": "",
+        "starts_at": local.strftime("%Y-%m-%dT%H:%M"),
+        "duration_minutes": 60,
+        "capacity": 1,
+    }
     data.update(overrides)
     return data
 
 
 def _signup_data(**overrides) -> dict:
-    data = {"display_name": "Grace Hopper", "email": "grace@example.com", "password1": "compiler-cobol-1959",
-            "password2": "compiler-cobol-1959", "role": "learner", "time_zone": "UTC"}
+    data = {
+        "display_name": "Grace Hopper",
+        "email": "grace@example.com",
+        "password1": "compiler-cobol-1959",
+        "password2": "compiler-cobol-1959",
+        "role": "learner",
+        "time_zone": "UTC",
+    }
     data.update(overrides)
     return data
 
@@ -88,12 +98,16 @@ def _fields_refuse_control_characters(mentor: User, learner: User) -> str:
 
     def session_title_edit(value):
         if _sendable(value):
-            return _field_errors(as_mentor.post(f"/sessions/{existing.pk}/edit/", _session_data(title=value)), "form", "title")
+            return _field_errors(
+                as_mentor.post(f"/sessions/{existing.pk}/edit/", _session_data(title=value)), "form", "title"
+            )
         return " ".join(SessionForm(_session_data(title=value)).errors.get("title", []))
 
     def signup_name(value):
         if _sendable(value):
-            return _field_errors(anonymous.post("/accounts/signup/", _signup_data(display_name=value)), "form", "display_name")
+            return _field_errors(
+                anonymous.post("/accounts/signup/", _signup_data(display_name=value)), "form", "display_name"
+            )
         return " ".join(SignupForm(_signup_data(display_name=value)).errors.get("display_name", []))
 
     def profile_name(value):
@@ -109,22 +123,51 @@ def _fields_refuse_control_characters(mentor: User, learner: User) -> str:
         return " ".join(MentorProfileForm(data, prefix="role").errors.get("headline", []))
 
     def service_session_create(value):
-        return _service_message(lambda: session_create(
-            mentor=mentor, title=value, starts_at=timezone.now() + timedelta(days=4), duration_minutes=60, capacity=1))
+        return _service_message(
+            lambda: session_create(
+                mentor=mentor,
+                title=value,
+                starts_at=timezone.now() + timedelta(days=4),
+                duration_minutes=60,
+                capacity=1,
+            )
+        )
 
     def service_session_update(value):
-        return _service_message(lambda: session_update(
-            session_id=existing.pk, mentor=mentor, title=value, description="", skills=[],
-            starts_at=existing.starts_at, duration_minutes=60, capacity=1))
+        return _service_message(
+            lambda: session_update(
+                session_id=existing.pk,
+                mentor=mentor,
+                title=value,
+                description="",
+                skills=[],
+                starts_at=existing.starts_at,
+                duration_minutes=60,
+                capacity=1,
+            )
+        )
 
     def service_headline(value):
-        return _service_message(lambda: mentor_profile_update(
-            user=mentor, headline=value, bio="", skills=[], languages=[], years_experience=1, accepting_bookings=True))
+        return _service_message(
+            lambda: mentor_profile_update(
+                user=mentor,
+                headline=value,
+                bio="",
+                skills=[],
+                languages=[],
+                years_experience=1,
+                accepting_bookings=True,
+            )
+        )
 
     one_line_fields = {
-        "session form title (new)": session_title_new, "session form title (edit)": session_title_edit,
-        "sign-up name": signup_name, "profile name": profile_name, "mentor headline": mentor_headline,
-        "session_create title": service_session_create, "session_update title": service_session_update,
+        "session form title (new)": session_title_new,
+        "session form title (edit)": session_title_edit,
+        "sign-up name": signup_name,
+        "profile name": profile_name,
+        "mentor headline": mentor_headline,
+        "session_create title": service_session_create,
+        "session_update title": service_session_update,
         "mentor_profile_update headline": service_headline,
     }
     refused, misses = 0, []
@@ -139,23 +182,34 @@ def _fields_refuse_control_characters(mentor: User, learner: User) -> str:
     # Multi-line fields: newline and tab (and a browser's CRLF) are fine, the rest is refused.
     def session_description(value):
         if _sendable(value):
-            return _field_errors(as_mentor.post("/sessions/new/", _session_data(description=value)), "form", "description")
+            return _field_errors(
+                as_mentor.post("/sessions/new/", _session_data(description=value)), "form", "description"
+            )
         return " ".join(SessionForm(_session_data(description=value)).errors.get("description", []))
 
     def learner_goals(value):
         return " ".join(LearnerProfileForm({"role-goals": value}, prefix="role").errors.get("goals", []))
 
     def service_description(value):
-        return _service_message(lambda: session_create(
-            mentor=mentor, title="Fine", description=value, starts_at=timezone.now() + timedelta(days=4),
-            duration_minutes=60, capacity=1))
+        return _service_message(
+            lambda: session_create(
+                mentor=mentor,
+                title="Fine",
+                description=value,
+                starts_at=timezone.now() + timedelta(days=4),
+                duration_minutes=60,
+                capacity=1,
+            )
+        )
 
     def service_goals(value):
         return _service_message(lambda: learner_profile_update(user=learner, interests=[], goals=value))
 
     multi_line_fields = {
-        "session form description": session_description, "learner goals form": learner_goals,
-        "session_create description": service_description, "learner_profile_update goals": service_goals,
+        "session form description": session_description,
+        "learner goals form": learner_goals,
+        "session_create description": service_description,
+        "learner_profile_update goals": service_goals,
     }
     multi_refused = 0
     for field, submit in multi_line_fields.items():
@@ -187,13 +241,17 @@ def _fields_refuse_control_characters(mentor: User, learner: User) -> str:
     assert User.objects.get(pk=learner.pk).display_name == "Alice Learner"
 
     # Descriptions keep their lines and tabs; a browser's CRLF is stored as LF.
-    response = as_mentor.post("/sessions/new/", _session_data(title="Agenda", description="1. Intro\r\n2.\tCode\n3. Q&A"))
+    response = as_mentor.post(
+        "/sessions/new/", _session_data(title="Agenda", description="1. Intro\r\n2.\tCode\n3. Q&A")
+    )
     assert response.status_code == 302
     assert Session.objects.get(title="Agenda").description == "1. Intro\n2.\tCode\n3. Q&A"
 
-    return (f"{len(CONTROLS)} values x {len(one_line_fields)} fields refused ({refused}/"
-            f"{len(CONTROLS) * len(one_line_fields)}); multi-line {len(MULTI_LINE_REFUSED)} values x "
-            f"{len(multi_line_fields)} fields refused ({multi_refused}), newline and tab kept")
+    return (
+        f"{len(CONTROLS)} values x {len(one_line_fields)} fields refused ({refused}/"
+        f"{len(CONTROLS) * len(one_line_fields)}); multi-line {len(MULTI_LINE_REFUSED)} values x "
+        f"{len(multi_line_fields)} fields refused ({multi_refused}), newline and tab kept"
+    )
 
 
 def _service_message(call) -> str:
@@ -208,9 +266,19 @@ def _service_message(call) -> str:
 # What PostgreSQL can hold (it refuses NUL, and a lone surrogate has no UTF-8 form): every other
 # control character, plus the characters iCalendar TEXT must escape, and text long enough to fold.
 STORED = [
-    "Line\nbreak", "Bare\rreturn", "Windows\r\nline", "Esc\x1b[31mred", "Del\x7fete", "Vertical\x0btab",
-    "Form\x0cfeed", "Unit\x1fseparator", "Tab\there", "Semi;colon, comma\\backslash",
-    "Ünïcödé 🎉 " * 12, "\r\n\r\n", "BEGIN:VEVENT\r\nSUMMARY:injected",
+    "Line\nbreak",
+    "Bare\rreturn",
+    "Windows\r\nline",
+    "Esc\x1b[31mred",
+    "Del\x7fete",
+    "Vertical\x0btab",
+    "Form\x0cfeed",
+    "Unit\x1fseparator",
+    "Tab\there",
+    "Semi;colon, comma\\backslash",
+    "Ünïcödé 🎉 " * 12,
+    "\r\n\r\n",
+    "BEGIN:VEVENT\r\nSUMMARY:injected",
 ]
 CONTENT_LINE = re.compile(rb"[^\x00-\x08\x0a-\x1f\x7f]*")  # RFC 5545: no control characters but HTAB
 
@@ -235,15 +303,22 @@ def _calendar_files_stay_valid_whatever_is_stored(mentor: User, learner: User) -
     for n, value in enumerate(STORED):
         starts_at = start + timedelta(hours=2 * n)
         session = Session.objects.create(  # directly: the services refuse these now
-            mentor=mentor, title=value[:120], description=f"Agenda:\r{value}\n\x1b[0m", starts_at=starts_at,
-            duration_minutes=60, ends_at=starts_at + timedelta(minutes=60), capacity=2,
+            mentor=mentor,
+            title=value[:120],
+            description=f"Agenda:\r{value}\n\x1b[0m",
+            starts_at=starts_at,
+            duration_minutes=60,
+            ends_at=starts_at + timedelta(minutes=60),
+            capacity=2,
         )
-        _book_directly(session, learner)
+        make_booking(session, learner)
         sessions.append(session)
 
     client = Client(raise_request_exception=False)
-    urls = [f"/calendar/feed/{calendar_feed_get(user=learner).token}.ics",
-            f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics"]
+    urls = [
+        f"/calendar/feed/{calendar_feed_get(user=learner).token}.ics",
+        f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics",
+    ]
     urls += [f"/sessions/{session.pk}/calendar.ics" for session in sessions]
     valid = 0
     for url in urls:

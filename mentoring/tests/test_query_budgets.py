@@ -10,9 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import make_user
-from mentoring.demo import _book_directly
 from mentoring.models import Feedback, Session
-from mentoring.tests.factories import skill
+from mentoring.tests.factories import make_booking, skill
 
 pytestmark = pytest.mark.django_db
 
@@ -23,16 +22,26 @@ def build(n: int, mentor, learners):
     for i in range(n):
         starts_at = now + timedelta(days=1, hours=2 * i)
         session = Session.objects.create(
-            mentor=mentor, title=f"S{i}", starts_at=starts_at, duration_minutes=60, ends_at=starts_at + timedelta(minutes=60), capacity=3
+            mentor=mentor,
+            title=f"S{i}",
+            starts_at=starts_at,
+            duration_minutes=60,
+            ends_at=starts_at + timedelta(minutes=60),
+            capacity=3,
         )
         session.skills.set(skills[: 1 + i % 3])
         for learner in learners[: 1 + i % 2]:
-            _book_directly(session, learner)
+            make_booking(session, learner)
         past = Session.objects.create(
-            mentor=mentor, title=f"P{i}", starts_at=now - timedelta(days=1, hours=2 * i), duration_minutes=60,
-            ends_at=now - timedelta(days=1, hours=2 * i) + timedelta(minutes=60), capacity=3, status="completed",
+            mentor=mentor,
+            title=f"P{i}",
+            starts_at=now - timedelta(days=1, hours=2 * i),
+            duration_minutes=60,
+            ends_at=now - timedelta(days=1, hours=2 * i) + timedelta(minutes=60),
+            capacity=3,
+            status="completed",
         )
-        _book_directly(past, learners[0])
+        make_booking(past, learners[0])
         Feedback.objects.create(session=past, learner=learners[0], rating=4)
 
 
@@ -44,7 +53,9 @@ def count_queries(client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("url", ["/dashboard/?as=learner", "/dashboard/?as=mentor", "/mentors/", "/sessions/", "/notifications/"])
+@pytest.mark.parametrize(
+    "url", ["/dashboard/?as=learner", "/dashboard/?as=mentor", "/mentors/", "/sessions/", "/notifications/"]
+)
 def test_query_count_does_not_grow_with_data(client, url):
     counts = []
     for size in (10, 200):

@@ -57,6 +57,7 @@ def test_100_learners_race_for_5_seats(mentor):
                     return f"refused: {error.message}"
             except MentoringError as error:
                 return f"refused: {error.message}"
+
         return job
 
     results = run_concurrently([book(learner) for learner in learners])
@@ -64,8 +65,10 @@ def test_100_learners_race_for_5_seats(mentor):
     session.refresh_from_db()
     booked = Booking.objects.filter(session=session, status="active").count()
     waiting = WaitlistEntry.objects.filter(session=session, status="waiting").count()
-    print(f"\n[race] 100 learners, 5 seats: {results.count('booked')} booked, {results.count('waitlisted')} waitlisted, "
-          f"{len([r for r in results if r.startswith('refused')])} refused; booked_count={session.booked_count}")
+    print(
+        f"\n[race] 100 learners, 5 seats: {results.count('booked')} booked, {results.count('waitlisted')} waitlisted, "
+        f"{len([r for r in results if r.startswith('refused')])} refused; booked_count={session.booked_count}"
+    )
     assert results.count("booked") == booked == session.booked_count == 5
     assert results.count("waitlisted") == waiting == 95
     # Every refused learner holds exactly one place in one line, and freed seats go to the first
@@ -85,11 +88,18 @@ def test_50_overlapping_creations_for_one_mentor_accept_exactly_one(mentor):
     def create(offset):
         def job():
             try:
-                session_create(mentor=mentor, title=f"Slot {offset}", starts_at=start + timedelta(minutes=offset), duration_minutes=60, capacity=1)
+                session_create(
+                    mentor=mentor,
+                    title=f"Slot {offset}",
+                    starts_at=start + timedelta(minutes=offset),
+                    duration_minutes=60,
+                    capacity=1,
+                )
                 return "created"
             except MentoringError as error:
                 assert error.code == "overlap"
                 return "overlap"
+
         return job
 
     results = run_concurrently([create(i) for i in range(50)])
@@ -106,12 +116,19 @@ def test_concurrent_cancellations_promote_exactly_one_waiting_learner_per_seat(m
     for w in waiting:
         waitlist_join(session_id=session.pk, learner=w)
 
-    results = run_concurrently([lambda b=b, h=h: booking_cancel(booking_id=b.pk, learner=h) and "cancelled" for b, h in zip(bookings, holders, strict=True)])
+    results = run_concurrently(
+        [
+            lambda b=b, h=h: booking_cancel(booking_id=b.pk, learner=h) and "cancelled"
+            for b, h in zip(bookings, holders, strict=True)
+        ]
+    )
 
     session.refresh_from_db()
     active = list(Booking.objects.filter(session=session, status="active").values_list("learner__email", flat=True))
     promoted = WaitlistEntry.objects.filter(session=session, status="promoted").count()
-    print(f"\n[race] 4 concurrent cancellations, 6 waiting: {promoted} promoted, {len(active)} seats taken, booked_count={session.booked_count}")
+    print(
+        f"\n[race] 4 concurrent cancellations, 6 waiting: {promoted} promoted, {len(active)} seats taken, booked_count={session.booked_count}"
+    )
     assert results == ["cancelled"] * 4
     assert sorted(active) == sorted(w.email for w in waiting[:4])  # the first four in line, one per seat
     assert promoted == 4 and session.booked_count == 4
@@ -120,6 +137,7 @@ def test_concurrent_cancellations_promote_exactly_one_waiting_learner_per_seat(m
 
 def test_a_double_submitted_booking_creates_one_booking(learner, mentor):
     session = make_session(mentor, capacity=3)
+
     def book():
         try:
             booking_create(session_id=session.pk, learner=learner)

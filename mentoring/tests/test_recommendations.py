@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 
 from conftest import make_user
-from mentoring.demo import _book_directly
 from mentoring.models import NotInterested, Session
-from mentoring.recommendations import recommend_mentors, recommend_sessions
-from mentoring.tests.factories import make_session, past_session, skill
+from mentoring.services.recommendations import recommend_mentors, recommend_sessions, recommender_train
+from mentoring.tests.factories import make_booking, make_session, past_session, skill
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +23,14 @@ def catalog(mentor, learner):
     third = make_user("tara@example.com", "Tara Mentor", "mentor")
     sessions = {
         "python": make_session(mentor, title="Python review", starts_in=timedelta(days=2), capacity=3, skills=[python]),
-        "design": make_session(other_mentor, title="Design crit", starts_in=timedelta(days=1), capacity=3, skills=[design]),
+        "design": make_session(
+            other_mentor, title="Design crit", starts_in=timedelta(days=1), capacity=3, skills=[design]
+        ),
         "booked": make_session(third, title="Already booked", starts_in=timedelta(days=3), capacity=3, skills=[python]),
         "full": make_session(other_mentor, title="Full one", starts_in=timedelta(days=4), capacity=1, skills=[python]),
     }
-    _book_directly(sessions["booked"], learner)
-    _book_directly(sessions["full"], make_user("zed@example.com", "Zed"))
+    make_booking(sessions["booked"], learner)
+    make_booking(sessions["full"], make_user("zed@example.com", "Zed"))
     cancelled = make_session(third, title="Cancelled one", starts_in=timedelta(days=5), capacity=3, skills=[python])
     Session.objects.filter(pk=cancelled.pk).update(status=Session.Status.CANCELLED)
     sessions["cancelled"] = cancelled
@@ -50,7 +51,9 @@ def test_only_sessions_a_learner_can_book_are_recommended_best_match_first_with_
 
 def test_not_interested_hides_a_session_or_a_mentor_and_is_stored(client, catalog, learner, mentor):
     client.force_login(learner)
-    response = client.post("/recommendations/not-interested/", {"kind": "session", "id": catalog["python"].pk, "next": "/dashboard/"})
+    response = client.post(
+        "/recommendations/not-interested/", {"kind": "session", "id": catalog["python"].pk, "next": "/dashboard/"}
+    )
     assert response.status_code == 302 and response.url == "/dashboard/"
     assert titles(recommend_sessions(user=learner)) == ["Design crit"]
     client.post("/recommendations/not-interested/", {"kind": "mentor", "id": catalog["design"].mentor_id})
@@ -82,7 +85,9 @@ def test_the_api_gives_json_to_signed_in_users_only_and_checks_its_parameters(cl
     client.force_login(learner)
     body = client.get("/api/recommendations/?kind=sessions&limit=1").json()
     assert body["kind"] == "sessions" and body["source"] == "fallback"
-    assert [(r["title"], r["reason"], r["seats_left"]) for r in body["results"]] == [("Python review", "Matches your interest in Python", 3)]
+    assert [(r["title"], r["reason"], r["seats_left"]) for r in body["results"]] == [
+        ("Python review", "Matches your interest in Python", 3)
+    ]
     assert body["results"][0]["url"] == f"/sessions/{catalog['python'].pk}/"
     assert client.get("/api/recommendations/?kind=mentors").json()["kind"] == "mentors"
     for query in ("kind=planets", "limit=0", "limit=51", "limit=ten"):
@@ -98,7 +103,9 @@ def test_the_dashboard_shows_explained_recommendations_with_not_interested(clien
 
 
 @pytest.mark.parametrize("content", [b"", b"not a model at all", b"\x00" * 64])
-def test_a_broken_artifact_falls_back_to_popularity_logs_once_and_the_page_still_works(client, catalog, learner, settings, tmp_path, content, caplog):
+def test_a_broken_artifact_falls_back_to_popularity_logs_once_and_the_page_still_works(
+    client, catalog, learner, settings, tmp_path, content, caplog
+):
     from mentoring.recommender import artifact
 
     directory = tmp_path / "models"
@@ -108,7 +115,7 @@ def test_a_broken_artifact_falls_back_to_popularity_logs_once_and_the_page_still
     assert artifact.latest_version(directory) == "20260101T000000000000Z"  # it is seen, and refused
     settings.RECOMMENDER_DIR = directory
     client.force_login(learner)
-    with caplog.at_level("WARNING", logger="mentoring.recommendations"):
+    with caplog.at_level("WARNING", logger="mentoring.services.recommendations"):
         assert client.get("/dashboard/").status_code == 200
         body = client.get("/api/recommendations/").json()
     assert body["source"] == "fallback" and body["results"][0]["title"] == "Python review"
@@ -119,18 +126,17 @@ def test_bad_numbers_get_a_400_not_a_crash(client, learner):
     client.force_login(learner)
     for query in ("limit=%C2%B2", "limit=" + "9" * 5000):
         assert client.get(f"/api/recommendations/?{query}").status_code == 400
-    response = client.post("/recommendations/not-interested/", {"kind": "session", "id": "²"}, HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/recommendations/not-interested/", {"kind": "session", "id": "²"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 400
 
 
 # --------------------------------------------------------------------------- with a trained model
 @pytest.fixture
-def trained(settings, tmp_path, learner):
+def trained(learner):
     """A small world with a clear structure: Python learners booked Python sessions, design learners
     design sessions. A model trained on it goes where the recommendation code looks."""
-    from mentoring.recommender.db import from_database
-    from mentoring.recommender.training import train_and_save
-
     python, design = skill("Python"), skill("Design")
     learner.learner_profile.interests.set([python])
     mentors = [make_user(f"mentor{i}@example.com", f"Mentor {i}", "mentor") for i in range(4)]
@@ -142,14 +148,20 @@ def trained(settings, tmp_path, learner):
             past = past_session(mentor, ended_ago=timedelta(days=i + 1, hours=j), capacity=6, title=f"Past {i}-{j}")
             past.skills.set([python if j % 2 == 0 else design])
             if (j % 2 == 0) == (topic == python):
-                _book_directly(past, person)
+                make_booking(past, person)
     upcoming = {
-        "python": make_session(mentors[0], title="Python pairing", starts_in=timedelta(days=2), capacity=3, skills=[python]),
-        "design": make_session(mentors[1], title="Design review", starts_in=timedelta(days=2), capacity=3, skills=[design]),
-        "booked": make_session(mentors[2], title="Booked already", starts_in=timedelta(days=3), capacity=3, skills=[python]),
+        "python": make_session(
+            mentors[0], title="Python pairing", starts_in=timedelta(days=2), capacity=3, skills=[python]
+        ),
+        "design": make_session(
+            mentors[1], title="Design review", starts_in=timedelta(days=2), capacity=3, skills=[design]
+        ),
+        "booked": make_session(
+            mentors[2], title="Booked already", starts_in=timedelta(days=3), capacity=3, skills=[python]
+        ),
     }
-    _book_directly(upcoming["booked"], learner)
-    result = train_and_save(from_database(), settings.RECOMMENDER_DIR, params={"epochs": 10})
+    make_booking(upcoming["booked"], learner)
+    result = recommender_train(params={"epochs": 10})
     assert result.version and not result.skipped
     return upcoming
 
@@ -167,30 +179,6 @@ def test_a_trained_model_ranks_the_learners_interest_first_and_says_why(trained,
     assert titles(recommend_sessions(user=learner)) == ["Design review"]
 
 
-def test_the_periodic_job_trains_once_a_day(settings, trained, learner):
-    from django.utils import timezone
-
-    from mentoring.periodic import _retrain_recommender
-    from mentoring.recommender import artifact
-
-    before = artifact.versions(settings.RECOMMENDER_DIR)
-    assert _retrain_recommender(timezone.now()) == 0  # the fixture's model is fresh
-    assert _retrain_recommender(timezone.now() + timedelta(hours=25)) == 1
-    assert len(artifact.versions(settings.RECOMMENDER_DIR)) == len(before) + 1
-
-
-def test_retraining_with_too_little_data_waits_an_hour_before_trying_again(settings, learner, django_assert_max_num_queries):
-    from django.utils import timezone
-
-    from mentoring.periodic import _retrain_recommender
-
-    now = timezone.now()
-    assert _retrain_recommender(now) == 0  # nothing to learn from yet
-    with django_assert_max_num_queries(0):
-        assert _retrain_recommender(now + timedelta(minutes=30)) == 0  # not even a look at the data
-    assert (settings.RECOMMENDER_DIR / "last-attempt").exists()
-
-
 def test_sessions_outside_the_learners_usual_hours_are_left_out_once_known(mentor, learner):
     from django.utils import timezone
 
@@ -200,25 +188,31 @@ def test_sessions_outside_the_learners_usual_hours_are_left_out_once_known(mento
         past = past_session(mentor, ended_ago=timedelta(days=days), title=f"Past {days}")
         start = (today - timedelta(days=days)).replace(hour=10)
         Session.objects.filter(pk=past.pk).update(starts_at=start, ends_at=start + timedelta(hours=1))
-        _book_directly(past, learner)
+        make_booking(past, learner)
     other = make_user("omar@example.com", "Omar Mentor", "mentor")
     morning = make_session(mentor, title="Morning", starts_at=(today + timedelta(days=2)).replace(hour=11), capacity=2)
     night = make_session(other, title="Night", starts_at=(today + timedelta(days=2)).replace(hour=23), capacity=2)
     assert titles(recommend_sessions(user=learner)) == [morning.title]
     Session.objects.filter(pk__in=[s.pk for s in Session.objects.filter(title__startswith="Past")][:1]).delete()
-    assert sorted(titles(recommend_sessions(user=learner))) == sorted([morning.title, night.title])  # two bookings: not known yet
+    assert sorted(titles(recommend_sessions(user=learner))) == sorted(
+        [morning.title, night.title]
+    )  # two bookings: not known yet
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_dashboard_reuses_a_ranking_but_never_shows_a_stale_choice(client, learner, other_learner, mentor, monkeypatch):
+def test_the_dashboard_reuses_a_ranking_but_never_shows_a_stale_choice(
+    client, learner, other_learner, mentor, monkeypatch
+):
     import re
 
-    from mentoring import recommendations
+    from mentoring.services import recommendations
     from mentoring.services.bookings import booking_create
     from mentoring.services.sessions import session_cancel
 
-    sessions = {name: make_session(mentor, title=name, starts_in=timedelta(days=days), capacity=1)
-                for days, name in enumerate(["Alpha talk", "Bravo talk", "Charlie talk", "Delta talk"], start=2)}
+    sessions = {
+        name: make_session(mentor, title=name, starts_in=timedelta(days=days), capacity=1)
+        for days, name in enumerate(["Alpha talk", "Bravo talk", "Charlie talk", "Delta talk"], start=2)
+    }
     rankings = []
     real = recommendations.recommend_sessions
     monkeypatch.setattr(recommendations, "recommend_sessions", lambda **kw: rankings.append(1) or real(**kw))

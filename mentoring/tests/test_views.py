@@ -38,7 +38,9 @@ def test_mentor_creates_a_session_entered_in_their_own_time_zone(client, mentor)
     python = skill("Python")
     client.force_login(mentor)
     local = future_local("America/New_York")
-    response = client.post("/sessions/new/", session_form(skills=[python.pk], starts_at=local.strftime("%Y-%m-%dT%H:%M")))
+    response = client.post(
+        "/sessions/new/", session_form(skills=[python.pk], starts_at=local.strftime("%Y-%m-%dT%H:%M"))
+    )
 
     session = Session.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
@@ -137,7 +139,10 @@ def test_mentor_edit_keeps_capacity_above_bookings(client, mentor, learner, othe
     booking_create(session_id=session.pk, learner=other_learner)
     client.force_login(mentor)
     local = timezone.localtime(session.starts_at, zoneinfo.ZoneInfo(mentor.time_zone))
-    response = client.post(f"/sessions/{session.pk}/edit/", session_form(title=session.title, capacity="1", starts_at=local.strftime("%Y-%m-%dT%H:%M")))
+    response = client.post(
+        f"/sessions/{session.pk}/edit/",
+        session_form(title=session.title, capacity="1", starts_at=local.strftime("%Y-%m-%dT%H:%M")),
+    )
     assert response.status_code == 200
     assert "2 learners have booked this session; capacity cannot be lower than that." in response.text
     assert Session.objects.get(pk=session.pk).capacity == 3
@@ -156,10 +161,10 @@ def test_mentor_cancels_from_the_page(client, mentor, learner):
 
 
 def test_feedback_once_editable_and_validated(client, learner, mentor):
-    from mentoring.demo import _book_directly
+    from mentoring.tests.factories import make_booking
 
     session = past_session(mentor)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     client.force_login(learner)
     bad = client.post(f"/sessions/{session.pk}/feedback/", {"rating": "9", "comment": "?"})
     assert bad.status_code == 200 and "Choose a rating from 1 to 5." in bad.text
@@ -189,7 +194,9 @@ def test_participant_reports_a_problem_into_the_queue(client, learner, mentor):
     client.force_login(learner)
     empty = client.post(f"/sessions/{session.pk}/report/", {"reason": "behaviour", "text": ""})
     assert empty.status_code == 200 and "This field is required." in empty.text
-    client.post(f"/sessions/{session.pk}/report/", {"reason": "behaviour", "reported_user": str(mentor.pk), "text": "Rude"})
+    client.post(
+        f"/sessions/{session.pk}/report/", {"reason": "behaviour", "reported_user": str(mentor.pk), "text": "Rude"}
+    )
     report = Report.objects.get()
     assert (report.reporter, report.session, report.reported_user, report.status) == (learner, session, mentor, "open")
 
@@ -221,10 +228,10 @@ def test_directory_filters_by_skill_and_language_and_search(client, mentor):
 
 
 def test_mentor_page_shows_rating_and_open_sessions(client, mentor, learner):
-    from mentoring.demo import _book_directly
+    from mentoring.tests.factories import make_booking
 
     done = past_session(mentor)
-    _book_directly(done, learner)
+    make_booking(done, learner)
     Feedback.objects.create(session=done, learner=learner, rating=4, comment="Helpful")
     open_session = make_session(mentor, title="Open slot")
     response = client.get(f"/mentors/{mentor.pk}/")
@@ -249,7 +256,9 @@ def test_notifications_page_and_mark_read(client, learner, mentor):
     client.force_login(mentor)
     booking_create(session_id=session.pk, learner=learner)
     page = client.get("/notifications/")
-    assert "Alice Learner booked" in page.text and 'data-unread-count >1<' in page.text.replace('data-unread-count  >', 'data-unread-count >')
+    assert "Alice Learner booked" in page.text and "data-unread-count >1<" in page.text.replace(
+        "data-unread-count  >", "data-unread-count >"
+    )
     client.post("/notifications/read/")
     assert not mentor.notifications.filter(is_read=False).exists()
 

@@ -10,18 +10,19 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from conftest import make_user
-from mentoring.demo import _book_directly
 from mentoring.models import Feedback, Report, Session
 from mentoring.services.bookings import booking_create
 from mentoring.services.calendar import session_ics
 from mentoring.services.sessions import session_create
-from mentoring.tests.factories import make_session, past_session
+from mentoring.tests.factories import make_booking, make_session, past_session
 
 pytestmark = pytest.mark.django_db
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-def test_script_payloads_render_escaped_everywhere(client, learner, mentor, admin_user, django_capture_on_commit_callbacks):
+def test_script_payloads_render_escaped_everywhere(
+    client, learner, mentor, admin_user, django_capture_on_commit_callbacks
+):
     mentor.display_name = PAYLOAD
     mentor.save()
     mentor.mentor_profile.bio = PAYLOAD
@@ -33,7 +34,7 @@ def test_script_payloads_render_escaped_everywhere(client, learner, mentor, admi
     with django_capture_on_commit_callbacks(execute=True):
         booking_create(session_id=session.pk, learner=learner)
     done = past_session(mentor, title=PAYLOAD)
-    _book_directly(done, learner)
+    make_booking(done, learner)
     Feedback.objects.create(session=done, learner=learner, rating=3, comment=PAYLOAD)
     Report.objects.create(reporter=learner, session=session, reason="other", text=PAYLOAD)
 
@@ -42,10 +43,17 @@ def test_script_payloads_render_escaped_everywhere(client, learner, mentor, admi
     mentor_client.force_login(mentor)
     staff_client.force_login(admin_user)
     pages = [
-        (client, "/mentors/"), (client, f"/mentors/{mentor.pk}/"), (client, "/sessions/"), (client, f"/sessions/{session.pk}/"),
-        (learner_client, "/dashboard/"), (mentor_client, "/dashboard/"), (mentor_client, "/notifications/"),
-        (learner_client, f"/sessions/{session.pk}/"), (staff_client, "/admin/mentoring/session/"),
-        (staff_client, "/admin/mentoring/feedback/"), (staff_client, "/admin/mentoring/report/"),
+        (client, "/mentors/"),
+        (client, f"/mentors/{mentor.pk}/"),
+        (client, "/sessions/"),
+        (client, f"/sessions/{session.pk}/"),
+        (learner_client, "/dashboard/"),
+        (mentor_client, "/dashboard/"),
+        (mentor_client, "/notifications/"),
+        (learner_client, f"/sessions/{session.pk}/"),
+        (staff_client, "/admin/mentoring/session/"),
+        (staff_client, "/admin/mentoring/feedback/"),
+        (staff_client, "/admin/mentoring/report/"),
         (staff_client, f"/admin/mentoring/report/{Report.objects.get().pk}/change/"),
     ]
     for who, url in pages:
@@ -70,7 +78,10 @@ def test_two_time_zones_see_the_same_instant_in_their_own_local_time(client, men
     s_before = session_create(mentor=mentor, title="Before DST", starts_at=before, duration_minutes=60, capacity=2)
     s_after = session_create(mentor=mentor, title="After DST", starts_at=after, duration_minutes=60, capacity=2)
     assert s_before.starts_at.utcoffset() is not None
-    assert (s_before.starts_at.astimezone(zoneinfo.ZoneInfo("UTC")).hour, s_after.starts_at.astimezone(zoneinfo.ZoneInfo("UTC")).hour) == (13, 14)
+    assert (
+        s_before.starts_at.astimezone(zoneinfo.ZoneInfo("UTC")).hour,
+        s_after.starts_at.astimezone(zoneinfo.ZoneInfo("UTC")).hour,
+    ) == (13, 14)
 
     client.force_login(mentor)
     mentor_page = client.get(f"/sessions/{s_before.pk}/").text, client.get(f"/sessions/{s_after.pk}/").text
@@ -83,7 +94,9 @@ def test_two_time_zones_see_the_same_instant_in_their_own_local_time(client, men
 
 
 def test_session_ics_parses_and_has_the_right_utc_instants(client, mentor):
-    start = datetime(timezone.now().year + 1, 3, 10, 8, 15, tzinfo=zoneinfo.ZoneInfo("America/New_York"))  # just after US DST starts
+    start = datetime(
+        timezone.now().year + 1, 3, 10, 8, 15, tzinfo=zoneinfo.ZoneInfo("America/New_York")
+    )  # just after US DST starts
     session = session_create(mentor=mentor, title="ICS check", starts_at=start, duration_minutes=45, capacity=1)
     response = client.get(f"/sessions/{session.pk}/calendar.ics")
     assert response["Content-Type"].startswith("text/calendar")
@@ -108,23 +121,34 @@ def test_feed_lists_the_learners_booked_sessions(client, learner, mentor):
 
 
 def test_a_mentors_feed_keeps_upcoming_sessions_whatever_their_history(client, mentor, monkeypatch):
-    from mentoring import views
+    from mentoring import selectors
     from mentoring.services.profiles import calendar_feed_get
 
-    monkeypatch.setattr(views, "CALENDAR_FEED_LIMIT", 5)  # the same rule as 500, with fewer rows
+    monkeypatch.setattr(selectors, "CALENDAR_FEED_LIMIT", 5)  # the same rule as 500, with fewer rows
     now = timezone.now()
     for day in range(1, 8):  # a long history, older than anything upcoming
         started = now - timedelta(days=day, hours=1)
-        Session.objects.create(mentor=mentor, title=f"Past {day}", starts_at=started, duration_minutes=60,
-                               ends_at=started + timedelta(hours=1), capacity=1, status=Session.Status.COMPLETED)
+        Session.objects.create(
+            mentor=mentor,
+            title=f"Past {day}",
+            starts_at=started,
+            duration_minutes=60,
+            ends_at=started + timedelta(hours=1),
+            capacity=1,
+            status=Session.Status.COMPLETED,
+        )
     for weeks in (1, 2, 30):  # upcoming: the soonest are kept when there are too many
         make_session(mentor, title=f"In {weeks} weeks", starts_in=timedelta(weeks=weeks))
     response = client.get(f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics")
-    summaries = sorted(str(e["summary"]).removesuffix(" (PeerLearn)") for e in Calendar.from_ical(response.content).walk("VEVENT"))
+    summaries = sorted(
+        str(e["summary"]).removesuffix(" (PeerLearn)") for e in Calendar.from_ical(response.content).walk("VEVENT")
+    )
     assert summaries == sorted(["In 1 weeks", "In 2 weeks", "In 30 weeks", "Past 1", "Past 2"])
-    monkeypatch.setattr(views, "CALENDAR_FEED_LIMIT", 2)
+    monkeypatch.setattr(selectors, "CALENDAR_FEED_LIMIT", 2)
     response = client.get(f"/calendar/feed/{calendar_feed_get(user=mentor).token}.ics")
-    summaries = sorted(str(e["summary"]).removesuffix(" (PeerLearn)") for e in Calendar.from_ical(response.content).walk("VEVENT"))
+    summaries = sorted(
+        str(e["summary"]).removesuffix(" (PeerLearn)") for e in Calendar.from_ical(response.content).walk("VEVENT")
+    )
     assert summaries == ["In 1 weeks", "In 2 weeks"]
 
 
@@ -137,8 +161,17 @@ def test_nonexistent_local_time_is_a_clear_form_error(client):
     second_sunday = march + timedelta(days=(6 - march.weekday()) % 7)
     response = client.post(
         "/sessions/new/",
-        {"title": "Ghost hour", "starts_at": second_sunday.strftime("%Y-%m-%dT02:30"), "duration_minutes": "60", "capacity": "1"},
+        {
+            "title": "Ghost hour",
+            "starts_at": second_sunday.strftime("%Y-%m-%dT02:30"),
+            "duration_minutes": "60",
+            "capacity": "1",
+        },
     )
     assert response.status_code == 200
-    assert "couldn’t be interpreted in time zone" in response.text or "could not be interpreted" in response.text or "couldn&#x27;t be interpreted" in response.text
+    assert (
+        "couldn’t be interpreted in time zone" in response.text
+        or "could not be interpreted" in response.text
+        or "couldn&#x27;t be interpreted" in response.text
+    )
     assert not Session.objects.exists()

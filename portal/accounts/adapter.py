@@ -4,7 +4,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
 
 from portal.sites import absolute_url
-from signaling.revocation import login_id
+from signaling.events import login_id_of
 
 from .services import signup_without_account, user_password_changed, user_register
 
@@ -20,11 +20,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
         request = context.request
         changed_here = (
-            request is not None and request.user.is_authenticated and request.user.pk == user.pk
+            request is not None
+            and request.user.is_authenticated
+            and request.user.pk == user.pk
             and request.resolver_match is not None
             and request.resolver_match.url_name in ("account_change_password", "account_set_password")
         )
-        user_password_changed(user=user, keep_login=login_id(request.session) if changed_here else None)
+        user_password_changed(user=user, keep_login=login_id_of(request.session) if changed_here else None)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)
@@ -58,5 +60,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         # allauth builds its links (verification, password reset, sign-up) from the request's host;
         # every link in an account email goes to SITE_URL instead, as all the site's other links do.
-        links = {key: absolute_url(value) for key, value in context.items() if key.endswith("_url") and isinstance(value, str)}
+        links = {
+            key: absolute_url(value)
+            for key, value in context.items()
+            if key.endswith("_url") and isinstance(value, str)
+        }
         super().send_mail(template_prefix, email, {**context, **links})

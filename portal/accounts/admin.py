@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from signaling.revocation import login_id, sockets_revoke
+from signaling.events import close_user_sockets, login_id_of
 
 from .models import User
 from .services import user_password_changed, users_deactivate
@@ -32,13 +32,19 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data and not obj.is_active:
-            sockets_revoke(user_id=obj.pk)
+            close_user_sockets(user_id=obj.pk)
 
     def user_change_password(self, request, id, form_url=""):
         # Read before the view runs: saving a password rotates the staff member's own session key.
-        keep = login_id(request.session) if str(request.user.pk) == str(id) else None
-        before = User.objects.filter(pk=id).values_list("password", flat=True).first() if request.method == "POST" and str(id).isdigit() else None
+        keep = login_id_of(request.session) if str(request.user.pk) == str(id) else None
+        before = (
+            User.objects.filter(pk=id).values_list("password", flat=True).first()
+            if request.method == "POST" and str(id).isdigit()
+            else None
+        )
         response = super().user_change_password(request, id, form_url)
-        if before is not None and User.objects.filter(pk=id).exclude(password=before).exists():  # a new password was saved
+        if (
+            before is not None and User.objects.filter(pk=id).exclude(password=before).exists()
+        ):  # a new password was saved
             user_password_changed(user=User(pk=int(id)), keep_login=keep)
         return response

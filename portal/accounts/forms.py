@@ -14,7 +14,9 @@ class TimeZoneField(forms.ChoiceField):
         kwargs.setdefault("choices", timezone_choices)
         kwargs.setdefault("label", "Time zone")
         kwargs.setdefault("help_text", "Session times are shown in this zone.")
-        kwargs.setdefault("error_messages", {"invalid_choice": "Choose a time zone from the list, for example Europe/Berlin."})
+        kwargs.setdefault(
+            "error_messages", {"invalid_choice": "Choose a time zone from the list, for example Europe/Berlin."}
+        )
         super().__init__(**kwargs)
 
 

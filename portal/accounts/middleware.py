@@ -50,7 +50,9 @@ def _mfa_setup_redirect(request):
     user = request.user
     if not user.is_authenticated or not needs_mfa(user) or is_mfa_enabled(user):
         return None
-    messages.warning(request, "Staff and editor accounts need two-factor authentication. Set up an authenticator app to continue.")
+    messages.warning(
+        request, "Staff and editor accounts need two-factor authentication. Set up an authenticator app to continue."
+    )
     return redirect(f"{settings.MFA_SETUP_URL}?{urlencode({'next': request.path})}")
 
 
@@ -61,7 +63,11 @@ class StaffMFAMiddleware(DualModeMiddleware):
 
     @staticmethod
     def applies(request) -> bool:
-        return settings.MFA_REQUIRED_FOR_STAFF and request.path_info.startswith(settings.ADMIN_PATH_PREFIXES) and not request.path_info.startswith(_MFA_EXEMPT)
+        return (
+            settings.MFA_REQUIRED_FOR_STAFF
+            and request.path_info.startswith(settings.ADMIN_PATH_PREFIXES)
+            and not request.path_info.startswith(_MFA_EXEMPT)
+        )
 
     def handle(self, request):
         return (self.applies(request) and _mfa_setup_redirect(request)) or self.get_response(request)

@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils.crypto import get_random_string
 
-from signaling.revocation import login_id, login_started, sockets_revoke
+from signaling.events import assign_login_id, close_user_sockets, login_id_of
 
 from .models import User
 
@@ -51,7 +51,7 @@ def users_deactivate(*, users: Iterable[User]) -> int:
     ids = [user.pk for user in users if user.is_active]
     count = User.objects.filter(pk__in=ids, is_active=True).update(is_active=False)
     for user_id in ids:
-        sockets_revoke(user_id=user_id)
+        close_user_sockets(user_id=user_id)
     return count
 
 
@@ -59,15 +59,15 @@ def user_password_changed(*, user: User, keep_login: str | None = None) -> None:
     """After a password change: the login that made it (``keep_login``, its login id) stays signed in;
     every other login of the user is void (Django checks the password hash) and loses its open
     sockets now. Without ``keep_login`` (a reset by emailed link, staff setting it) all close."""
-    sockets_revoke(user_id=user.pk, except_login=keep_login)
+    close_user_sockets(user_id=user.pk, except_login=keep_login)
 
 
 def login_begun(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        login_started(request)
+        assign_login_id(request.session)
 
 
 def login_ended(sender, request, user, **kwargs) -> None:
     """Logout: the sockets opened with this login close; the user's other devices keep theirs."""
     if user is not None and request is not None:
-        sockets_revoke(user_id=user.pk, only_login=login_id(getattr(request, "session", None)))
+        close_user_sockets(user_id=user.pk, only_login=login_id_of(getattr(request, "session", None)))

@@ -56,7 +56,9 @@ def login_elsewhere(request: HttpRequest, default_next: str = "/") -> HttpRespon
     if request.user.is_authenticated:
         raise PermissionDenied("You do not have access to the editors' admin.")
     next_url = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = default_next
     return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
 

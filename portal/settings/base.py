@@ -16,7 +16,7 @@ SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-key-do-not-use-in-production-3f
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-# Only bench/http.py turns this on: it adds the trivial reference view at /bench/trivial/.
+# Only bench/http_load.py turns this on: it adds the trivial reference view at /bench/trivial/.
 BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 # The public base URL: every absolute link (emails, .ics files, sitemap, robots.txt, canonical URLs) and
 # both site records (Django's and Wagtail's, portal/sites.py) come from it. dev derives it from HOST/PORT.
@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -132,11 +134,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # "database is locked", and a check-then-write inside one transaction (seats left, overlapping
     # sessions) is as exact as PostgreSQL's row locks and constraints make it. WAL lets pages read
     # while someone writes.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "transaction_mode": "IMMEDIATE",
-        "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -156,24 +160,44 @@ CHANNEL_GROUP_REFRESH_SECONDS = env_int("CHANNEL_GROUP_REFRESH_SECONDS", 10)
 def channel_layers_for(redis_url: str | None, prefix: str = CHANNEL_LAYER_PREFIX, kind: str = CHANNEL_LAYER) -> dict:
     """Redis channel layer when a Redis URL is given, else the in-process one (single process only)."""
     if not redis_url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"group_expiry": CHANNEL_GROUP_EXPIRY}}}
+        return {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"group_expiry": CHANNEL_GROUP_EXPIRY},
+            }
+        }
     # redis-py 8 times socket reads out after 5 s by default, exactly when channels-redis's
     # 5 s blocking pop returns empty: the consumer then dies with TimeoutError. Wait longer.
     # A pooled connection idle for 2 s is checked (PING) before use, so after a Redis restart no
     # consumer blocks on a connection to the old server. The layer's connections carry a name, so
     # Redis's CLIENT LIST tells them from the cache's (bench/socket_baseline.py counts them apart).
     host = {
-        "address": redis_url, "socket_timeout": 30, "socket_connect_timeout": 5, "socket_keepalive": True,
-        "health_check_interval": 2, "client_name": f"{prefix}-channels",
+        "address": redis_url,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 2,
+        "client_name": f"{prefix}-channels",
     }
     if kind == "pubsub":
-        return {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [host], "prefix": prefix}}}
+        return {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [host], "prefix": prefix},
+            }
+        }
     if kind != "core":
         raise ImproperlyConfigured(f'CHANNEL_LAYER must be "core" or "pubsub", not {kind!r}.')
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [host], "prefix": prefix, "capacity": 1000, "expiry": 60, "group_expiry": CHANNEL_GROUP_EXPIRY},
+            "CONFIG": {
+                "hosts": [host],
+                "prefix": prefix,
+                "capacity": 1000,
+                "expiry": 60,
+                "group_expiry": CHANNEL_GROUP_EXPIRY,
+            },
         }
     }
 
@@ -184,7 +208,12 @@ CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
 REDIS_CACHE_OPTIONS = {"pool_class": "portal.redis_pool.SharedConnectionPool"}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "peerlearn", "OPTIONS": REDIS_CACHE_OPTIONS}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "peerlearn",
+            "OPTIONS": REDIS_CACHE_OPTIONS,
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -256,8 +285,17 @@ REPORTS_PER_HOUR = env_int("REPORTS_PER_HOUR", 10)
 # Trained LightFM artifacts (one file per version plus its metadata JSON); pages fall back to
 # popularity and interest match while there is none.
 RECOMMENDER_DIR = Path(env_str("RECOMMENDER_DIR", str(BASE_DIR / "var" / "recommender")))
-# run_periodic trains a new model when the latest one is older than this.
+# run_periodic queues a retraining (mentoring/tasks.py) when the latest model is older than this.
 RECOMMENDER_RETRAIN_HOURS = env_int("RECOMMENDER_RETRAIN_HOURS", 24)
+
+# ---------------------------------------------------------------------------- background tasks
+# "default": Wagtail's own small tasks (reference index, file deletion) run at once, in the request,
+# as they always have. "background": our slow ones (retraining the recommender) wait in the database
+# for `manage.py run_worker` (make run starts one; production runs the `worker` service).
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "background": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+}
 
 # ---------------------------------------------------------------------------- calls (WebRTC)
 # ICE servers handed to call participants. With none configured, calls use host candidates only
@@ -383,7 +421,13 @@ LOGGING = {
         "json": {"()": "portal.logging.JsonFormatter"},
     },
     # LOG_FORMAT: "plain" (dev, test) or "json" (production's default: one JSON object per line).
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": env_str("LOG_FORMAT", "plain")}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": env_str("LOG_FORMAT", "plain"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

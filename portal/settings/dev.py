@@ -14,7 +14,9 @@ def _browsable(host: str) -> str:
 
 # `make run HOST=... PORT=...` serves there, so emails, .ics files, canonical URLs, the sitemap and
 # robots.txt point there too, unless SITE_URL says otherwise.
-SITE_URL = (env_str("SITE_URL") or f"http://{_browsable(env_str('HOST', '127.0.0.1'))}:{env_int('PORT', 8000)}").rstrip("/")
+SITE_URL = (env_str("SITE_URL") or f"http://{_browsable(env_str('HOST', '127.0.0.1'))}:{env_int('PORT', 8000)}").rstrip(
+    "/"
+)
 WAGTAILADMIN_BASE_URL = SITE_URL
 
 # Serve static files straight from the source folders; no collectstatic needed for `make run`.

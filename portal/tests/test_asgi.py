@@ -43,12 +43,14 @@ def test_websocket_without_login_is_refused(live_server_url, daphne_server):
 
 def log_since(daphne_server, offset: int) -> str:
     """Daphne's log since ``offset``, after giving it a second to write what the handshake caused."""
-    time.sleep(1)
+    time.sleep(1)  # real time: Daphne logs an application's exception from a checker that runs once a second
     return daphne_server.log_text()[offset:]
 
 
 @pytest.mark.parametrize("path", ["/ws/nope/", "/ws/session/not-a-uuid/", "/ws/notifications/extra/", "/nope"])
-def test_websocket_to_an_unknown_path_is_refused_at_once_without_a_traceback(live_server_url, daphne_server, learner, path):
+def test_websocket_to_an_unknown_path_is_refused_at_once_without_a_traceback(
+    live_server_url, daphne_server, learner, path
+):
     port = daphne_server.port
     offset = len(daphne_server.log_text())
     started = time.monotonic()
@@ -62,7 +64,9 @@ def test_websocket_to_an_unknown_path_is_refused_at_once_without_a_traceback(liv
     assert "Traceback" not in log
 
 
-def test_websocket_with_nul_in_the_session_cookie_is_refused_without_a_traceback(live_server_url, daphne_server, learner):
+def test_websocket_with_nul_in_the_session_cookie_is_refused_without_a_traceback(
+    live_server_url, daphne_server, learner
+):
     port = daphne_server.port
     offset = len(daphne_server.log_text())
     cookie = f'{settings.SESSION_COOKIE_NAME}="abcdefgh\\000ijkl"'

@@ -45,7 +45,9 @@ def test_the_same_token_with_other_data_or_after_a_refusal_is_a_new_attempt(clie
     assert refused.status_code == 200 and not FormSubmission.objects.exists()  # a form to correct keeps no claim
     client.post("/sessions/new/", {**session_form(title="Corrected"), "once": TOKEN})
     later = (timezone.now() + timedelta(days=9)).strftime("%Y-%m-%dT10:00")
-    client.post("/sessions/new/", {**session_form(title="Changed", starts_at=later), "once": TOKEN})  # Back, edited, sent
+    client.post(
+        "/sessions/new/", {**session_form(title="Changed", starts_at=later), "once": TOKEN}
+    )  # Back, edited, sent
     assert sorted(Session.objects.values_list("title", flat=True)) == ["Changed", "Corrected"]
 
 
@@ -69,7 +71,9 @@ def test_the_calls_report_sent_twice_answers_the_same_json(client, learner, ment
     form = {"reason": "technical", "text": "No sound", "reported_user": "", "once": TOKEN}
     first, second = (client.post(url, form, HTTP_ACCEPT="application/json") for _ in range(2))
     assert (first.status_code, second.status_code) == (201, 201)
-    assert json.loads(first.content) == json.loads(second.content) and "Thank you" in json.loads(second.content)["message"]
+    assert (
+        json.loads(first.content) == json.loads(second.content) and "Thank you" in json.loads(second.content)["message"]
+    )
     assert Report.objects.count() == 1
 
 
@@ -117,7 +121,9 @@ def stale_client(user=None) -> Client:
 
 def test_a_login_form_from_a_stale_tab_shows_the_person_signed_in(learner):
     browser = stale_client(learner)
-    response = browser.post("/accounts/login/", {**STALE, "login": learner.email, "password": "whatever", "next": "/sessions/"}, follow=True)
+    response = browser.post(
+        "/accounts/login/", {**STALE, "login": learner.email, "password": "whatever", "next": "/sessions/"}, follow=True
+    )
     assert response.redirect_chain[0] == ("/sessions/", 302)
     assert shown(response) == [f"You are signed in as {learner.display_name}."]
 
@@ -155,8 +161,16 @@ def _signup_browser(csrf: str) -> Client:
 
 def test_a_sign_up_sent_twice_signs_in_its_second_answer_once_and_only_with_the_password():
     csrf = "c" * 32
-    form = {"csrfmiddlewaretoken": csrf, "display_name": "Grace Hopper", "email": "grace@example.com", "password1": "correct-horse-battery-7",
-            "password2": "correct-horse-battery-7", "role": "learner", "time_zone": "UTC", "once": TOKEN}
+    form = {
+        "csrfmiddlewaretoken": csrf,
+        "display_name": "Grace Hopper",
+        "email": "grace@example.com",
+        "password1": "correct-horse-battery-7",
+        "password2": "correct-horse-battery-7",
+        "role": "learner",
+        "time_zone": "UTC",
+        "once": TOKEN,
+    }
     first, second, third = (_signup_browser(csrf) for _ in range(3))  # the browser dropped each earlier answer
     assert first.post("/accounts/signup/", form).status_code == 302
     replay = second.post("/accounts/signup/", form)
@@ -174,7 +188,9 @@ def test_a_sign_up_sent_twice_signs_in_its_second_answer_once_and_only_with_the_
 def test_a_sign_up_second_click_with_the_fresh_cookie_shows_the_person_signed_in(learner):
     browser = stale_client(learner)
     response = browser.post("/accounts/signup/", {**STALE, "email": learner.email}, follow=True)
-    assert response.redirect_chain[0][0] == "/dashboard/" and shown(response) == [f"You are signed in as {learner.display_name}."]
+    assert response.redirect_chain[0][0] == "/dashboard/" and shown(response) == [
+        f"You are signed in as {learner.display_name}."
+    ]
 
 
 def test_a_different_session_at_the_same_time_is_refused_not_called_published(client, mentor):

@@ -33,7 +33,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
-from cms_pages.tests.test_courses import make_catalog, make_course
+from cms_pages.tests.factories import make_catalog, make_course
 from conftest import PASSWORD
 from mentoring.services.bookings import booking_create
 from mentoring.tests.factories import make_session
@@ -99,7 +99,9 @@ class ProxiedClient:
         self.cookies: dict[str, str] = {}
         self.seen: list[Seen] = []
 
-    def request(self, method: str, path: str, *, data: dict | None = None, https: bool = True, host: str | None = None) -> Seen:
+    def request(
+        self, method: str, path: str, *, data: dict | None = None, https: bool = True, host: str | None = None
+    ) -> Seen:
         headers = {"Host": host or self.host, "User-Agent": "peerlearn-headers-test"}
         if https:
             headers["X-Forwarded-Proto"] = "https"
@@ -167,7 +169,11 @@ def header_misses(seen: Seen) -> list[str]:
 
     csp = directives(h["Content-Security-Policy"] or "")
     ancestors = ["'self'"] if admin else ["'none'"]
-    if csp.get("default-src") != ["'self'"] or csp.get("object-src") != ["'none'"] or csp.get("frame-ancestors") != ancestors:
+    if (
+        csp.get("default-src") != ["'self'"]
+        or csp.get("object-src") != ["'none'"]
+        or csp.get("frame-ancestors") != ancestors
+    ):
         misses.append(f"Content-Security-Policy: {h['Content-Security-Policy']!r}")
     script_src = csp.get("script-src")
     if script_src is None or (not admin and ({"'unsafe-inline'", "'unsafe-eval'"} & set(script_src))):
@@ -208,8 +214,10 @@ def static_root(tmp_path_factory) -> Path:
     started = time.monotonic()
     result = run_manage("collectstatic", "--no-input", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    print(f"\n[headers] collectstatic (production storage) into a temporary STATIC_ROOT: {time.monotonic() - started:.1f} s; "
-          f"{result.stdout.strip().splitlines()[-1]}")
+    print(
+        f"\n[headers] collectstatic (production storage) into a temporary STATIC_ROOT: {time.monotonic() - started:.1f} s; "
+        f"{result.stdout.strip().splitlines()[-1]}"
+    )
     return root
 
 
@@ -231,7 +239,8 @@ def forget_cached(*, host: str, sessions: Iterable[str] = ()) -> None:
     redis_client = redis.Redis.from_url(REDIS_URL)
     try:
         stale = [
-            key for key in redis_client.scan_iter(match="peerlearn:*")
+            key
+            for key in redis_client.scan_iter(match="peerlearn:*")
             if host.encode() in key
             or any(key.endswith(session.encode()) for session in sessions)
             or (b"sessions" not in key and b"pagecache:" not in key)
@@ -254,7 +263,9 @@ def deployment(live_db, static_root):
 
 
 def test_every_page_and_redirect_carries_the_security_headers_and_cookie_flags(deployment, mentor, learner):
-    EmailAddress.objects.create(user=learner, email=learner.email, verified=True, primary=True)  # verification is mandatory
+    EmailAddress.objects.create(
+        user=learner, email=learner.email, verified=True, primary=True
+    )  # verification is mandatory
     # Test settings hash with MD5 for speed; production knows only its own hashers.
     hasher = PBKDF2PasswordHasher()
     learner.password = hasher.encode(PASSWORD, hasher.salt())
@@ -273,8 +284,14 @@ def test_every_page_and_redirect_carries_the_security_headers_and_cookie_flags(d
     assert [s.headers["X-Page-Cache"] for s in client.seen[:3]] == ["miss", "hit", None]
     login = client.fetch("/accounts/login/")
     # The learner signs in through allauth's form and lands on the dashboard (a redirect chain).
-    dashboard = client.fetch("/accounts/login/", data={"login": learner.email, "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(login)})
-    assert (dashboard.path, dashboard.status) == ("/dashboard/", 200), (dashboard, re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', dashboard.body))
+    dashboard = client.fetch(
+        "/accounts/login/",
+        data={"login": learner.email, "password": PASSWORD, "csrfmiddlewaretoken": csrf_token(login)},
+    )
+    assert (dashboard.path, dashboard.status) == ("/dashboard/", 200), (
+        dashboard,
+        re.findall(r'class="[^"]*error[^"]*"[^>]*>([^<]+)', dashboard.body),
+    )
     for path in ("/", course_path, "/dashboard/"):
         assert client.fetch(path).status == 200, client.seen[-1]
     room = client.fetch(urls[-1])
@@ -291,9 +308,13 @@ def test_every_page_and_redirect_carries_the_security_headers_and_cookie_flags(d
     for seen in client.seen:
         checked, missed = cookie_misses(seen)
         cookies, misses = cookies + checked, misses + missed
-    cookie_names = {name for s in client.seen for h in s.headers.get_all("Set-Cookie") or [] for name in SimpleCookie(h)}
-    print(f"\n[headers] {len(urls)} URLs ({len(client.seen)} responses, redirects included) x {len(HEADER_CHECKS)} headers "
-          f"+ {cookies} cookies ({', '.join(sorted(cookie_names))}) checked, missing {len(misses)}")
+    cookie_names = {
+        name for s in client.seen for h in s.headers.get_all("Set-Cookie") or [] for name in SimpleCookie(h)
+    }
+    print(
+        f"\n[headers] {len(urls)} URLs ({len(client.seen)} responses, redirects included) x {len(HEADER_CHECKS)} headers "
+        f"+ {cookies} cookies ({', '.join(sorted(cookie_names))}) checked, missing {len(misses)}"
+    )
     assert {"sessionid", "csrftoken"} <= cookie_names
     assert not misses, "\n".join(misses)
 
@@ -310,9 +331,10 @@ def test_plain_http_is_redirected_to_https_but_health_probes_are_not(deployment)
 
 
 def test_check_deploy_reports_nothing_with_the_documented_proxy_environment(tmp_path):
-    env = production_env(host="peerlearn.example.com", static_root=tmp_path / "static", database=PRODUCTION_ENV["DATABASE_URL"])
+    env = production_env(
+        host="peerlearn.example.com", static_root=tmp_path / "static", database=PRODUCTION_ENV["DATABASE_URL"]
+    )
     env.pop("DJANGO_SETTINGS_MODULE")  # picked by DJANGO_ENV, as manage.py does in production
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
-

@@ -32,8 +32,10 @@ def mb(change: float) -> str:
 def stream_multipart(port: int, path: str, size: int, *, chunked: bool = False) -> int:
     """POST a multipart upload of ``size`` bytes, sent piece by piece; the response's status."""
     boundary = secrets.token_hex(8)
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
@@ -77,13 +79,15 @@ def test_a_50_mb_body_is_refused_with_413_and_daphne_does_not_grow(live_server_u
     before, peak_before = rss_mb(pid), rss_mb(pid, "VmHWM")
 
     statuses = [stream_multipart(port, url, 50 * MB) for url in urls]
-    time.sleep(0.5)
+    time.sleep(0.5)  # real time: Daphne may still be reading (and dropping) the body's tail; its memory is read after
     after, peak_after = rss_mb(pid), rss_mb(pid, "VmHWM")
     log = daphne_server.log_text()[offset:]
 
     answered = f"{statuses[0]} x{len(statuses)}" if len(set(statuses)) == 1 else " ".join(map(str, statuses))
-    print(f"[body] 50 MB to 3 URLs: {answered}, RSS {mb(after - before)} MB (peak {mb(peak_after - peak_before)} MB; "
-          f"{before:.0f} -> {after:.0f} MB)")
+    print(
+        f"[body] 50 MB to 3 URLs: {answered}, RSS {mb(after - before)} MB (peak {mb(peak_after - peak_before)} MB; "
+        f"{before:.0f} -> {after:.0f} MB)"
+    )
     assert statuses == [413, 413, 413]
     assert after - before < 20 and peak_after - peak_before < 20
     assert log.count("request body over MAX_REQUEST_BODY_BYTES") == 3 and "Traceback" not in log
@@ -95,10 +99,12 @@ def test_a_50_mb_chunked_body_is_refused_with_413_and_daphne_does_not_grow(live_
     before, peak_before = rss_mb(pid), rss_mb(pid, "VmHWM")
 
     status = stream_multipart(port, "/accounts/login/", 50 * MB, chunked=True)
-    time.sleep(0.5)
+    time.sleep(0.5)  # real time: Daphne may still be reading (and dropping) the body's tail; its memory is read after
     after, peak_after = rss_mb(pid), rss_mb(pid, "VmHWM")
 
-    print(f"[body] 50 MB chunked to the login page: {status}, RSS {mb(after - before)} MB (peak {mb(peak_after - peak_before)} MB)")
+    print(
+        f"[body] 50 MB chunked to the login page: {status}, RSS {mb(after - before)} MB (peak {mb(peak_after - peak_before)} MB)"
+    )
     assert status == 413
     assert after - before < 20 and peak_after - peak_before < 20
 
@@ -106,7 +112,9 @@ def test_a_50_mb_chunked_body_is_refused_with_413_and_daphne_does_not_grow(live_
 # --------------------------------------------------------------------------- the ASGI middleware alone
 async def run(middleware, headers, chunks):
     """Drive ``middleware`` with one HTTP request; what it sent and how many body messages it read."""
-    messages = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)]
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)
+    ]
     sent, read = [], []
 
     async def receive():

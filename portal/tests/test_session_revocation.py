@@ -40,11 +40,22 @@ def sockets():
 def open_sockets(stack: ExitStack, server, visitor: Visitor, room) -> dict[str, ClientConnection]:
     """A signed-in page's two sockets: the call room and the notification bell."""
     headers = {"Cookie": visitor.cookie_header}
-    call = stack.enter_context(connect(f"ws://127.0.0.1:{server.port}/ws/session/{room.room_id}/?client={secrets.token_hex(16)}",
-                                       origin=server.url, additional_headers=headers, open_timeout=10))
+    call = stack.enter_context(
+        connect(
+            f"ws://127.0.0.1:{server.port}/ws/session/{room.room_id}/?client={secrets.token_hex(16)}",
+            origin=server.url,
+            additional_headers=headers,
+            open_timeout=10,
+        )
+    )
     assert json.loads(call.recv(timeout=10))["type"] == "welcome"
     notifications = stack.enter_context(
-        connect(f"ws://127.0.0.1:{server.port}/ws/notifications/", origin=server.url, additional_headers=headers, open_timeout=10)
+        connect(
+            f"ws://127.0.0.1:{server.port}/ws/notifications/",
+            origin=server.url,
+            additional_headers=headers,
+            open_timeout=10,
+        )
     )
     return {"call": call, "notifications": notifications}
 
@@ -78,8 +89,15 @@ def is_open(socket: ClientConnection) -> bool:
 
 def check(action: str, closing: dict, staying: dict, started: float) -> None:
     results = {name: seconds_until_closed(socket, started) for name, socket in closing.items()}
-    print(f"\n[revocation] {action}: " + ", ".join(f"{name} closed {code} after {s * 1000:.0f} ms" for name, (s, code) in results.items())
-          + (f"; other login kept {len(staying)}/{len(staying)}" if staying and all(map(is_open, staying.values())) else ""))
+    print(
+        f"\n[revocation] {action}: "
+        + ", ".join(f"{name} closed {code} after {s * 1000:.0f} ms" for name, (s, code) in results.items())
+        + (
+            f"; other login kept {len(staying)}/{len(staying)}"
+            if staying and all(map(is_open, staying.values()))
+            else ""
+        )
+    )
     for name, (seconds, code) in results.items():
         assert code == CLOSE_REVOKED, f"{action}: {name} socket closed with {code}"
         assert seconds < LIMIT_SECONDS, f"{action}: {name} socket closed only after {seconds:.2f} s"
@@ -88,24 +106,42 @@ def check(action: str, closing: dict, staying: dict, started: float) -> None:
 
 
 def test_logout_closes_that_logins_sockets_only(room, learner, daphne_server, sockets):
-    phone, laptop = Visitor(daphne_server.url).log_in(learner.email, PASSWORD), Visitor(daphne_server.url).log_in(learner.email, PASSWORD)
-    on_phone, on_laptop = open_sockets(sockets, daphne_server, phone, room), open_sockets(sockets, daphne_server, laptop, room)
+    phone, laptop = (
+        Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
+        Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
+    )
+    on_phone, on_laptop = (
+        open_sockets(sockets, daphne_server, phone, room),
+        open_sockets(sockets, daphne_server, laptop, room),
+    )
     started = time.monotonic()
     phone.submit("/accounts/logout/", {})
     check("logout", on_phone, on_laptop, started)
 
 
 def test_password_change_closes_every_other_logins_sockets(room, learner, daphne_server, sockets):
-    phone, laptop = Visitor(daphne_server.url).log_in(learner.email, PASSWORD), Visitor(daphne_server.url).log_in(learner.email, PASSWORD)
-    on_phone, on_laptop = open_sockets(sockets, daphne_server, phone, room), open_sockets(sockets, daphne_server, laptop, room)
+    phone, laptop = (
+        Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
+        Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
+    )
+    on_phone, on_laptop = (
+        open_sockets(sockets, daphne_server, phone, room),
+        open_sockets(sockets, daphne_server, laptop, room),
+    )
     started = time.monotonic()
-    laptop.submit("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "a-new-horse-battery-7", "password2": "a-new-horse-battery-7"})
+    laptop.submit(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": "a-new-horse-battery-7", "password2": "a-new-horse-battery-7"},
+    )
     check("password change", on_phone, on_laptop, started)
     assert "Log out" in laptop.get("/dashboard/"), "the login that changed the password stays signed in"
 
 
 def test_deactivation_closes_all_the_users_sockets(room, learner, daphne_server, sockets):
-    phone, laptop = Visitor(daphne_server.url).log_in(learner.email, PASSWORD), Visitor(daphne_server.url).log_in(learner.email, PASSWORD)
+    phone, laptop = (
+        Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
+        Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
+    )
     opened = {f"phone {k}": v for k, v in open_sockets(sockets, daphne_server, phone, room).items()}
     opened |= {f"laptop {k}": v for k, v in open_sockets(sockets, daphne_server, laptop, room).items()}
     started = time.monotonic()
@@ -117,7 +153,10 @@ def test_logout_after_a_password_change_still_closes_that_logins_sockets(room, l
     """A password change rotates the session key; the login id in the session survives it."""
     laptop = Visitor(daphne_server.url).log_in(learner.email, PASSWORD)
     on_laptop = open_sockets(sockets, daphne_server, laptop, room)
-    laptop.submit("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "a-new-horse-battery-7", "password2": "a-new-horse-battery-7"})
+    laptop.submit(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": "a-new-horse-battery-7", "password2": "a-new-horse-battery-7"},
+    )
     assert all(map(is_open, on_laptop.values())), "the login that changed the password keeps its sockets"
     started = time.monotonic()
     laptop.submit("/accounts/logout/", {})

@@ -10,9 +10,18 @@ from tests.servers import ROOT
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -46,7 +55,9 @@ def test_production_without_redis_is_refused():
 
 
 def test_production_check_deploy_reports_nothing():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)})
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)}
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
@@ -54,9 +65,15 @@ def test_production_check_deploy_reports_nothing():
 def test_production_sends_real_mail_unless_told_otherwise():
     code = "from django.conf import settings; print(settings.EMAIL_BACKEND)"
     env = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)}
-    assert run_manage("shell", "-c", code, env=env).stdout.splitlines()[-1] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (
+        run_manage("shell", "-c", code, env=env).stdout.splitlines()[-1]
+        == "django.core.mail.backends.smtp.EmailBackend"
+    )
     told = {**env, "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    assert run_manage("shell", "-c", code, env=told).stdout.splitlines()[-1] == "django.core.mail.backends.console.EmailBackend"
+    assert (
+        run_manage("shell", "-c", code, env=told).stdout.splitlines()[-1]
+        == "django.core.mail.backends.console.EmailBackend"
+    )
 
 
 def test_unknown_django_env_is_refused():
@@ -72,7 +89,9 @@ def test_production_logs_one_json_object_per_line_to_stdout():
         "log.warning('hello %s', 'there', extra={'room': 5})\n"
         "try:\n    1 / 0\nexcept ZeroDivisionError:\n    log.exception('boom')\n"
     )
-    result = run_manage("shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)})
+    result = run_manage(
+        "shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)}
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     hello, boom = [line for line in lines if line["logger"] == "peerlearn.check"]

@@ -36,9 +36,20 @@ NUL = "%00"
 # Invalid UTF-8 (an encoded lone surrogate, a stray byte): Django decodes them to U+FFFD, which stores.
 ODD = ("%ED%A0%80", "%FF")
 OTHER_PAGES = [
-    "/", "/courses/", "/courses/django-basics/", "/search/", "/profile/", "/sitemap.xml", "/robots.txt",
-    "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/cms/login/", "/_util/login/",
-    "/documents/1/notes.pdf", "/static/css/site.css",
+    "/",
+    "/courses/",
+    "/courses/django-basics/",
+    "/search/",
+    "/profile/",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/cms/login/",
+    "/_util/login/",
+    "/documents/1/notes.pdf",
+    "/static/css/site.css",
 ]
 STORED_APPS = ("accounts", "mentoring", "cms_pages", "sessions", "wagtailcore", "account", "mfa")
 
@@ -67,8 +78,13 @@ def site_data(learner, mentor):
     finished = past_session(mentor)
     Booking.objects.create(session=finished, learner=learner)
     return {
-        "user_id": mentor.pk, "session_id": upcoming.pk, "room_id": upcoming.room_id, "booking_id": booking.pk,
-        "entry_id": 1, "token": calendar_feed_get(user=learner).token, "finished_id": finished.pk,
+        "user_id": mentor.pk,
+        "session_id": upcoming.pk,
+        "room_id": upcoming.room_id,
+        "booking_id": booking.pk,
+        "entry_id": 1,
+        "token": calendar_feed_get(user=learner).token,
+        "finished_id": finished.pk,
     }
 
 
@@ -98,12 +114,26 @@ def nul_in_path_parameters(values: dict) -> list[str]:
 
 def post_forms(values: dict, mentor_id: int) -> list[tuple[str, dict]]:
     """The site's main forms, each with valid-looking data."""
-    session_form = {"title": "Query tuning", "description": "Bring a slow page.", "starts_at": "2099-01-01T10:00",
-                    "duration_minutes": "60", "capacity": "2"}
+    session_form = {
+        "title": "Query tuning",
+        "description": "Bring a slow page.",
+        "starts_at": "2099-01-01T10:00",
+        "duration_minutes": "60",
+        "capacity": "2",
+    }
     report = {"reason": "other", "text": "Something happened."}
     return [
-        ("/accounts/signup/", {"email": "new@example.com", "password1": "a-long-password-9", "password2": "a-long-password-9",
-                               "display_name": "New Person", "role": "learner", "time_zone": "UTC"}),
+        (
+            "/accounts/signup/",
+            {
+                "email": "new@example.com",
+                "password1": "a-long-password-9",
+                "password2": "a-long-password-9",
+                "display_name": "New Person",
+                "role": "learner",
+                "time_zone": "UTC",
+            },
+        ),
         ("/accounts/login/", {"login": "alice@example.com", "password": "correct-horse-battery-9"}),
         ("/accounts/password/reset/", {"email": "alice@example.com"}),
         ("/profile/", {"display_name": "Alice", "time_zone": "UTC", "role-goals": "Learn", "role-headline": "Hi"}),
@@ -117,7 +147,10 @@ def post_forms(values: dict, mentor_id: int) -> list[tuple[str, dict]]:
         (f"/sessions/{values['room_id']}/room/report/", report),
         (f"/mentors/{mentor_id}/report/", report),
         (f"/bookings/{values['booking_id']}/cancel/", {"confirm": "1"}),
-        ("/recommendations/not-interested/", {"kind": "session", "id": str(values["session_id"]), "next": "/dashboard/"}),
+        (
+            "/recommendations/not-interested/",
+            {"kind": "session", "id": str(values["session_id"]), "next": "/dashboard/"},
+        ),
         ("/notifications/read/", {"all": "1"}),
         ("/calendar/", {"regenerate": "1"}),
         ("/search/", {"q": "python"}),
@@ -184,8 +217,10 @@ def test_nul_anywhere_in_a_request_is_a_400_and_stores_nothing(site_data, learne
 
     changed = [label for label, digest in snapshot().items() if before.get(label) != digest]
     server_errors = [answer for answer in answers if answer[3] >= 500]
-    print(f"[nul] {len(requests)} requests x {len(clients)} personas, 5xx {len(server_errors)}, "
-          f"stored changes {len(changed) + len(mail.outbox) - emails_before}")
+    print(
+        f"[nul] {len(requests)} requests x {len(clients)} personas, 5xx {len(server_errors)}, "
+        f"stored changes {len(changed) + len(mail.outbox) - emails_before}"
+    )
     assert not server_errors
     assert [answer for answer in answers if answer[3] != 400] == []
     assert changed == [] and len(mail.outbox) == emails_before, (changed, [m.subject for m in mail.outbox])
@@ -200,7 +235,9 @@ def test_the_session_cookie_with_nul_is_refused_not_looked_up(site_data, learner
 
 async def test_the_async_path_refuses_nul_in_the_query_and_the_form(async_client):
     assert (await async_client.get("/search/?q=a%00b")).status_code == 400
-    assert (await async_client.post("/accounts/login/", {"login": "a\x00@example.com", "password": "x"})).status_code == 400
+    assert (
+        await async_client.post("/accounts/login/", {"login": "a\x00@example.com", "password": "x"})
+    ).status_code == 400
     assert (await async_client.get("/robots.txt?q=python")).status_code == 200
 
 
@@ -219,10 +256,14 @@ def test_odd_but_storable_text_never_gives_a_server_error(site_data, learner, me
         requests.append(("post", url, {"data": body, "content_type": "application/x-www-form-urlencoded"}))
 
     server_errors = [
-        (persona, method, url) for persona, client in clients.items() for method, url, kwargs in requests
+        (persona, method, url)
+        for persona, client in clients.items()
+        for method, url, kwargs in requests
         if getattr(client, method)(url, **kwargs).status_code >= 500
     ]
-    print(f"[nul] invalid UTF-8 / lone surrogates: {len(requests)} requests x {len(clients)} personas, 5xx {len(server_errors)}")
+    print(
+        f"[nul] invalid UTF-8 / lone surrogates: {len(requests)} requests x {len(clients)} personas, 5xx {len(server_errors)}"
+    )
     assert server_errors == []
 
 

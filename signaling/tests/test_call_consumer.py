@@ -7,15 +7,16 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
 from conftest import make_user
-from mentoring.demo import _book_directly
 from mentoring.models import Booking, CallAttendance, CallQuality, WaitlistEntry
 from mentoring.services.bookings import booking_cancel
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from portal.accounts.services import users_deactivate
 from portal.asgi import application
 from signaling.protocol import (
@@ -34,7 +35,7 @@ ORIGIN = (b"origin", b"http://127.0.0.1")
 @pytest.fixture
 def room(mentor, learner):
     session = make_session(mentor, title="Room", starts_in=timedelta(minutes=5), capacity=3)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     return session
 
 
@@ -76,7 +77,11 @@ async def test_mentor_and_learner_join_and_see_each_other(room, mentor, learner)
     joined_msg = await m.receive_json_from(timeout=5)
     assert joined_msg == {"type": "peer-joined", "peer": l_welcome["you"], "resumed": False}
     await lc.disconnect()
-    assert await m.receive_json_from(timeout=5) == {"type": "peer-left", "peer_id": l_welcome["you"]["id"], "since": l_welcome["you"]["since"]}
+    assert await m.receive_json_from(timeout=5) == {
+        "type": "peer-left",
+        "peer_id": l_welcome["you"]["id"],
+        "since": l_welcome["you"]["since"],
+    }
     await m.disconnect()
     rows = await sync_to_async(list)(CallAttendance.objects.filter(session=room).values_list("user__email", "left_at"))
     assert sorted(email for email, _ in rows) == [learner.email, mentor.email] and all(left for _, left in rows)
@@ -93,7 +98,7 @@ async def test_everyone_else_is_refused(room, who, other_learner):
         await sync_to_async(WaitlistEntry.objects.create)(session=room, learner=user)
     elif who == "cancelled":
         user = other_learner
-        booking = await sync_to_async(_book_directly)(room, user)
+        booking = await sync_to_async(make_booking)(room, user)
         await sync_to_async(Booking.objects.filter(pk=booking.pk).update)(status="cancelled")
     elif who == "staff":
         user = await sync_to_async(make_user)("root@example.com", "Root", is_staff=True, is_superuser=True)
@@ -106,17 +111,17 @@ async def test_everyone_else_is_refused(room, who, other_learner):
 
 async def test_before_the_join_window_and_foreign_origin_are_refused(mentor, learner):
     later = await sync_to_async(make_session)(mentor, title="Later", starts_in=timedelta(hours=3))
-    await sync_to_async(_book_directly)(later, learner)
+    await sync_to_async(make_booking)(later, learner)
     _, connected, code = await connect(later, learner)
     assert not connected and code == CLOSE_NOT_ALLOWED
     soon = await sync_to_async(make_session)(mentor, title="Soon", starts_in=timedelta(minutes=5))
-    await sync_to_async(_book_directly)(soon, learner)
+    await sync_to_async(make_booking)(soon, learner)
     _, connected, _ = await connect(soon, learner, origin=(b"origin", b"https://evil.example.com"))
     assert not connected
 
 
 async def test_a_signal_reaches_only_its_target_and_from_cannot_be_forged(room, mentor, learner, other_learner):
-    await sync_to_async(_book_directly)(room, other_learner)
+    await sync_to_async(make_booking)(room, other_learner)
     m, mw = await joined(room, mentor)
     a, aw = await joined(room, learner)
     b, bw = await joined(room, other_learner)
@@ -141,9 +146,20 @@ async def test_chat_reaches_everyone_and_media_state_the_others(room, mentor, le
     await a.send_json_to({"type": "chat", "text": "  <script>hi</script>  "})
     for c in (m, a):
         msg = await c.receive_json_from(timeout=5)
-        assert (msg["type"], msg["from"], msg["name"], msg["text"]) == ("chat", aw["you"]["id"], "Alice Learner", "<script>hi</script>")
+        assert (msg["type"], msg["from"], msg["name"], msg["text"]) == (
+            "chat",
+            aw["you"]["id"],
+            "Alice Learner",
+            "<script>hi</script>",
+        )
     await a.send_json_to({"type": "media-state", "audio": False, "video": True, "screen": False})
-    assert await m.receive_json_from(timeout=5) == {"type": "media-state", "from": aw["you"]["id"], "audio": False, "video": True, "screen": False}
+    assert await m.receive_json_from(timeout=5) == {
+        "type": "media-state",
+        "from": aw["you"]["id"],
+        "audio": False,
+        "video": True,
+        "screen": False,
+    }
     assert await a.receive_nothing(timeout=0.3)
     await a.send_json_to({"type": "ping", "t": 12})
     assert await a.receive_json_from(timeout=5) == {"type": "pong", "t": 12}
@@ -159,7 +175,10 @@ BAD_FRAMES = [
     ('{"type": "chat", "text": 5}', "bad_type"),
     ('{"type": "chat", "text": "hi", "html": "<b>"}', "unknown_field"),
     ('{"type": "signal", "to": "../../etc", "data": {}}', "bad_value"),
-    ('{"type": "signal", "to": "0123456789abcdef", "data": {"description": {"type": "evil", "sdp": "x"}}}', "bad_value"),
+    (
+        '{"type": "signal", "to": "0123456789abcdef", "data": {"description": {"type": "evil", "sdp": "x"}}}',
+        "bad_value",
+    ),
     ('{"type": "media-state", "audio": "yes", "video": true, "screen": false}', "bad_type"),
 ]
 
@@ -230,11 +249,13 @@ async def test_a_page_that_reconnects_keeps_its_peer_id_and_no_ghost_appears(roo
     assert welcome["you"]["id"] == aw["you"]["id"] and welcome["resumed"] is True
     assert [p["id"] for p in welcome["peers"]] == [mw["you"]["id"]]
     assert await m.receive_json_from(timeout=5) == {"type": "peer-joined", "peer": aw["you"], "resumed": True}
-    rows = await sync_to_async(list)(CallAttendance.objects.filter(user=learner).values_list("peer_id", "left_at", "reconnects"))
+    rows = await sync_to_async(list)(
+        CallAttendance.objects.filter(user=learner).values_list("peer_id", "left_at", "reconnects")
+    )
     assert rows == [(aw["you"]["id"], None, 1)]
     # A newcomer sees each participant once.
     other = await sync_to_async(make_user)("bob@example.com", "Bob")
-    await sync_to_async(_book_directly)(room, other)
+    await sync_to_async(make_booking)(room, other)
     _, bw = await joined(room, other)
     assert sorted(p["id"] for p in bw["peers"]) == sorted([mw["you"]["id"], aw["you"]["id"]])
 
@@ -262,18 +283,16 @@ async def test_a_newer_socket_of_the_same_page_replaces_the_old_one(room, mentor
     assert (await m.receive_json_from(timeout=5))["from"] == aw["you"]["id"]
 
 
-async def test_a_presence_nobody_keeps_alive_ends_after_the_timeout(room, mentor, learner, fast_presence):
+async def test_a_presence_nobody_keeps_alive_ends_after_the_timeout(room, mentor, learner, fast_presence, settings):
+    settings.CALL_PRESENCE_TIMEOUT_SECONDS = 60  # passed on the clock below, never in real time: the mentor stays heard
     m, _ = await joined(room, mentor)
     a, aw = await joined(room, learner, client=PAGE)
     await m.receive_json_from(timeout=5)
     await a.disconnect(code=1006)
-    # The mentor's socket is kept alive by its pings; the learner's presence is not.
-    for _ in range(12):
-        await m.send_json_to({"type": "ping"})
+    # Past the presence timeout: the mentor's next heartbeat keeps its own presence fresh and ends the
+    # learner's, which nobody kept alive.
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.CALL_PRESENCE_TIMEOUT_SECONDS + 1)):
         message = await m.receive_json_from(timeout=5)
-        if message["type"] == "peer-left":
-            break
-        await asyncio.sleep(0.2)
     assert message == {"type": "peer-left", "peer_id": aw["you"]["id"], "since": aw["you"]["since"]}
     row = await sync_to_async(CallAttendance.objects.get)(peer_id=aw["you"]["id"])
     assert row.left_at is not None and row.left_at == row.last_seen
@@ -291,18 +310,35 @@ async def test_a_silent_client_is_closed(room, learner, fast_presence):
 async def test_call_quality_reports_are_summed_per_participant(room, learner, settings):
     settings.CALL_STATS_SECONDS = 0  # every report counts here; the throttle has its own test
     a, _ = await joined(room, learner)
-    report = {"type": "stats", "rtt_ms": 40, "loss_pct": 1.5, "in_kbps": 800, "out_kbps": 600, "local": "relay",
-              "remote": "srflx", "protocol": "udp", "ice_restarts": 1, "reconnects": 0}
+    report = {
+        "type": "stats",
+        "rtt_ms": 40,
+        "loss_pct": 1.5,
+        "in_kbps": 800,
+        "out_kbps": 600,
+        "local": "relay",
+        "remote": "srflx",
+        "protocol": "udp",
+        "ice_restarts": 1,
+        "reconnects": 0,
+    }
     await a.send_json_to(report)
     await a.send_json_to({**report, "rtt_ms": 80, "loss_pct": None, "local": "host", "remote": "host", "reconnects": 2})
     await a.send_json_to({**report, "rtt_ms": -1})
     assert (await a.receive_json_from(timeout=5))["code"] == "bad_value"
     record = await sync_to_async(CallQuality.objects.get)(session=room, user=learner)
     assert (record.samples, record.rtt_ms_avg, record.rtt_ms_max, record.loss_pct_avg) == (2, 60, 80, 1.5)
-    assert (record.in_kbps_avg, record.candidate_types, record.protocols, record.reconnects) == (800, "relay/srflx, host/host", "udp", 2)
+    assert (record.in_kbps_avg, record.candidate_types, record.protocols, record.reconnects) == (
+        800,
+        "relay/srflx, host/host",
+        "udp",
+        2,
+    )
 
 
-async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_to_reconnect(room, learner, fast_presence, monkeypatch):
+async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_to_reconnect(
+    room, learner, fast_presence, settings, monkeypatch
+):
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
@@ -313,14 +349,9 @@ async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_t
             await deliver(channel, message)
 
     monkeypatch.setattr(layer, "send", lossy_send)
+    settings.CALL_PRESENCE_TIMEOUT_SECONDS = 60  # the client is not silent: only the layer fails
     a, _ = await joined(room, learner)
-    for _ in range(25):
-        await a.send_json_to({"type": "ping"})  # the client is alive; only the layer is not
-        out = await a.receive_output(timeout=5)
-        if out["type"] == "websocket.close":
-            break
-        await asyncio.sleep(0.2)
-    assert out == {"type": "websocket.close", "code": 4012}
+    assert await a.receive_output(timeout=5) == {"type": "websocket.close", "code": 4012}
     await a.disconnect(code=4012)
     row = await sync_to_async(CallAttendance.objects.get)(user=learner)
     assert row.left_at is None  # the presence waits for the page to reconnect
@@ -329,8 +360,18 @@ async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_t
 async def test_call_quality_reports_faster_than_half_the_interval_are_ignored(room, learner, settings):
     settings.CALL_STATS_SECONDS = 15
     a, _ = await joined(room, learner)
-    report = {"type": "stats", "rtt_ms": 40, "loss_pct": 0, "in_kbps": 1, "out_kbps": 1, "local": "host",
-              "remote": "host", "protocol": "udp", "ice_restarts": 0, "reconnects": 0}
+    report = {
+        "type": "stats",
+        "rtt_ms": 40,
+        "loss_pct": 0,
+        "in_kbps": 1,
+        "out_kbps": 1,
+        "local": "host",
+        "remote": "host",
+        "protocol": "udp",
+        "ice_restarts": 0,
+        "reconnects": 0,
+    }
     for _ in range(5):
         await a.send_json_to(report)
     await a.send_json_to({"type": "ping"})
@@ -354,7 +395,9 @@ async def test_a_user_deactivated_without_a_revocation_is_closed_by_the_heartbea
     assert (await a.receive_output(timeout=5))["code"] == CLOSE_REVOKED
 
 
-async def test_a_message_whose_handling_fails_costs_that_message_not_the_socket(room, mentor, learner, settings, monkeypatch):
+async def test_a_message_whose_handling_fails_costs_that_message_not_the_socket(
+    room, mentor, learner, settings, monkeypatch
+):
     """A failure while handling one frame (here: the database refusing a stats report) answers its
     sender with ``internal`` and nothing else; a failing channel-layer event is dropped. The socket,
     its presence and the room go on."""
@@ -372,17 +415,33 @@ async def test_a_message_whose_handling_fails_costs_that_message_not_the_socket(
     m, _ = await joined(room, mentor)
     a, welcome = await joined(room, learner)
     assert (await m.receive_json_from(timeout=5))["type"] == "peer-joined"
-    report = {"type": "stats", "rtt_ms": 40, "loss_pct": 0, "in_kbps": 1, "out_kbps": 1, "local": "host",
-              "remote": "host", "protocol": "udp", "ice_restarts": 0, "reconnects": 0}
+    report = {
+        "type": "stats",
+        "rtt_ms": 40,
+        "loss_pct": 0,
+        "in_kbps": 1,
+        "out_kbps": 1,
+        "local": "host",
+        "remote": "host",
+        "protocol": "udp",
+        "ice_restarts": 0,
+        "reconnects": 0,
+    }
     await a.send_json_to(report)
-    assert await a.receive_json_from(timeout=5) == {"type": "error", "code": "internal",
-                                                    "message": "The server could not handle that message. Your connection stays open."}
+    assert await a.receive_json_from(timeout=5) == {
+        "type": "error",
+        "code": "internal",
+        "message": "The server could not handle that message. Your connection stays open.",
+    }
     assert await m.receive_nothing(timeout=0.3)  # only the sender hears of it
 
     monkeypatch.setattr(consumers.CallConsumer, "relay_media_state", broken_relay)
     await m.send_json_to({"type": "media-state", "audio": True, "video": False, "screen": False})
     await a.send_json_to({"type": "ping", "t": 1})
-    assert await a.receive_json_from(timeout=5) == {"type": "pong", "t": 1}  # no error frame for the event: the client sent nothing wrong
+    assert await a.receive_json_from(timeout=5) == {
+        "type": "pong",
+        "t": 1,
+    }  # no error frame for the event: the client sent nothing wrong
     await m.send_json_to({"type": "chat", "text": "still with us?"})
     assert (await a.receive_json_from(timeout=5))["text"] == "still with us?"
     row = await sync_to_async(CallAttendance.objects.get)(peer_id=welcome["you"]["id"])
@@ -405,7 +464,9 @@ async def test_a_notification_socket_survives_a_frame_it_cannot_handle(learner, 
     assert (await socket.connect(timeout=5))[0]
     await socket.send_to(text_data="anything")
     assert (await socket.receive_json_from(timeout=5))["code"] == "internal"
-    await get_channel_layer().group_send(user_notifications_group(learner.pk), {"type": "notification.push", "notification": {"text": "hi"}})
+    await get_channel_layer().group_send(
+        user_notifications_group(learner.pk), {"type": "notification.push", "notification": {"text": "hi"}}
+    )
     assert await socket.receive_json_from(timeout=5) == {"type": "notification", "notification": {"text": "hi"}}
 
 
@@ -414,7 +475,7 @@ async def test_a_finished_consumer_leaves_nothing_subscribed_in_the_channel_laye
     receive is cancelled while it waits. Here a message for the consumer (an echo through the layer)
     is already delivered when the client goes away, both while the consumer is busy with a frame:
     nothing is cancelled, and before the fix the channel stayed subscribed in Redis for good."""
-    import time as clock
+    import threading
 
     import redis.asyncio as aioredis
     from channels.layers import get_channel_layer
@@ -422,16 +483,38 @@ async def test_a_finished_consumer_leaves_nothing_subscribed_in_the_channel_laye
     import signaling.consumers as consumers
 
     settings.CALL_STATS_SECONDS = 0
-    monkeypatch.setattr(consumers, "call_quality_record", lambda **kwargs: clock.sleep(0.6))  # a slow database write
+    writing, write_may_end = threading.Event(), threading.Event()
+
+    def slow_write(**kwargs):  # a slow database write: it lasts until the test lets it end
+        writing.set()
+        write_may_end.wait(timeout=10)
+
+    monkeypatch.setattr(consumers, "call_quality_record", slow_write)
     layer = get_channel_layer()
     a, welcome = await joined(room, learner)
     channel = (await sync_to_async(CallAttendance.objects.get)(peer_id=welcome["you"]["id"])).connection
-    await a.send_json_to({"type": "stats", "rtt_ms": 1, "loss_pct": 0, "in_kbps": 1, "out_kbps": 1, "local": "", "remote": "",
-                          "protocol": "", "ice_restarts": 0, "reconnects": 0})
-    await asyncio.sleep(0.1)  # the consumer is in the write now
+    await a.send_json_to(
+        {
+            "type": "stats",
+            "rtt_ms": 1,
+            "loss_pct": 0,
+            "in_kbps": 1,
+            "out_kbps": 1,
+            "local": "",
+            "remote": "",
+            "protocol": "",
+            "ice_restarts": 0,
+            "reconnects": 0,
+        }
+    )
+    assert await asyncio.to_thread(writing.wait, 5)  # the consumer is in the write now
     await layer.send(channel, {"type": "socket.echo"})
-    await asyncio.sleep(0.2)  # ... and the echo has reached its queue
-    await a.disconnect(code=1006)  # the network went away
+    # ... and the echo has reached the consumer's queue. Nothing signals that: the layer hands it over
+    # only once the consumer asks again, after the write.
+    await asyncio.sleep(0.2)
+    await a.send_input({"type": "websocket.disconnect", "code": 1006})  # the network went away
+    write_may_end.set()
+    await a.wait(timeout=5)
     OPEN.remove(a)
     if settings.CHANNEL_LAYER == "pubsub":
         loop_layer = layer._get_layer()
@@ -460,7 +543,9 @@ async def test_a_presence_that_ends_while_a_page_joins_is_no_ghost_in_its_list(r
 
     async def goodbye_in_between(self, groups):
         if leaving.get("page") is not None and self.user_id == learner.pk:
-            await leaving.pop("page").disconnect(code=1000)  # its goodbye is announced now, to a group the new page is not in yet
+            await leaving.pop("page").disconnect(
+                code=1000
+            )  # its goodbye is announced now, to a group the new page is not in yet
             assert (await m.receive_json_from(timeout=5))["type"] == "peer-left"
         await real_join_groups(self, groups)
 

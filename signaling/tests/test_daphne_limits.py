@@ -10,8 +10,7 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from mentoring.demo import _book_directly
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 
 
 def cookie_for(user) -> str:
@@ -20,9 +19,11 @@ def cookie_for(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-def test_oversized_frame_is_refused_while_20_healthy_sockets_keep_relaying(live_server_url, daphne_server, mentor, learner):
+def test_oversized_frame_is_refused_while_20_healthy_sockets_keep_relaying(
+    live_server_url, daphne_server, mentor, learner
+):
     session = make_session(mentor, title="Limits", starts_in=timedelta(minutes=5), capacity=2)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     url = f"ws://127.0.0.1:{daphne_server.port}/ws/session/{session.room_id}/"
     origin = f"http://127.0.0.1:{daphne_server.port}"
     cookies = {mentor.pk: cookie_for(mentor), learner.pk: cookie_for(learner)}
@@ -30,7 +31,14 @@ def test_oversized_frame_is_refused_while_20_healthy_sockets_keep_relaying(live_
     peer_ids = {}
 
     def open_socket(user):
-        ws = connect(url, origin=origin, additional_headers={"Cookie": cookies[user.pk]}, max_size=2**20, open_timeout=10)
+        ws = connect(
+            url,
+            origin=origin,
+            additional_headers={"Cookie": cookies[user.pk]},
+            max_size=2**20,
+            open_timeout=10,
+            legacy=True,
+        )
         welcome = json.loads(ws.recv(timeout=10))
         assert welcome["type"] == "welcome"
         peer_ids[ws] = welcome["you"]["id"]
@@ -71,8 +79,10 @@ def test_oversized_frame_is_refused_while_20_healthy_sockets_keep_relaying(live_
                 seen.append(json.loads(huge.recv(timeout=10)))
         except ConnectionClosed as closed:
             huge_code = closed.rcvd.code if closed.rcvd else None
-        print(f"\n[limits] oversized frame closed with {close_code}; 200 KiB refused by Daphne with {huge_code}; "
-              f"{answered}/20 healthy sockets got all 20 chat lines")
+        print(
+            f"\n[limits] oversized frame closed with {close_code}; 200 KiB refused by Daphne with {huge_code}; "
+            f"{answered}/20 healthy sockets got all 20 chat lines"
+        )
         # autobahn fails such a connection (1009, or dropped without a close frame); either way it is gone.
         assert answered == 20 and huge_code in (1009, None)
         assert not [m for m in seen if m.get("code") == "too_big"]  # the application never got it

@@ -12,9 +12,8 @@ from datetime import timedelta
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from mentoring.demo import _book_directly
 from mentoring.models import CallAttendance
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from signaling.tests.test_daphne_limits import cookie_for
 
 ROUNDS = 4
@@ -23,8 +22,13 @@ SIGNALS = 60
 
 def open_room(daphne_server, session, user):
     url = f"ws://127.0.0.1:{daphne_server.port}/ws/session/{session.room_id}/?client={secrets.token_hex(16)}"
-    ws = connect(url, origin=f"http://127.0.0.1:{daphne_server.port}", additional_headers={"Cookie": cookie_for(user)},
-                 open_timeout=10)
+    ws = connect(
+        url,
+        origin=f"http://127.0.0.1:{daphne_server.port}",
+        additional_headers={"Cookie": cookie_for(user)},
+        open_timeout=10,
+        legacy=True,
+    )
     welcome = json.loads(ws.recv(timeout=10))
     assert welcome["type"] == "welcome"
     return ws, welcome["you"]["id"]
@@ -40,9 +44,11 @@ def wait_for_peer_left(ws, peer_id: str, timeout: float = 10) -> float:
             return time.monotonic() - started
 
 
-def test_a_page_that_navigates_away_or_closes_mid_stream_leaves_at_once(live_server_url, daphne_server, mentor, learner):
+def test_a_page_that_navigates_away_or_closes_mid_stream_leaves_at_once(
+    live_server_url, daphne_server, mentor, learner
+):
     session = make_session(mentor, title="Goodbyes", starts_in=timedelta(minutes=5), capacity=2)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     log_start = len(daphne_server.log_text())
     mentor_ws, _ = open_room(daphne_server, session, mentor)
     try:
@@ -56,7 +62,11 @@ def test_a_page_that_navigates_away_or_closes_mid_stream_leaves_at_once(live_ser
         mid_stream = []
         for _ in range(ROUNDS):
             learner_ws, learner_id = open_room(daphne_server, session, learner)
-            offer = {"type": "signal", "to": learner_id, "data": {"description": {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 500}}}
+            offer = {
+                "type": "signal",
+                "to": learner_id,
+                "data": {"description": {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 500}},
+            }
             for _ in range(SIGNALS):
                 mentor_ws.send(json.dumps(offer))
             learner_ws.send(json.dumps({"type": "leave"}))  # goodbye, while the signals to it are still arriving
@@ -72,6 +82,8 @@ def test_a_page_that_navigates_away_or_closes_mid_stream_leaves_at_once(live_ser
         pass
     assert not CallAttendance.objects.filter(session=session, user=learner, left_at__isnull=True).exists()
     log = daphne_server.log_text()[log_start:]
-    assert "Traceback" not in log, log[log.find("Traceback"):][:3000]
-    print(f"\n[goodbye] closed with 1001: gone for the others in {going_away_s * 1000:.0f} ms; said goodbye while {SIGNALS} signals "
-          f"were on their way to it: gone in {mid_stream_s * 1000:.0f} ms, no traceback")
+    assert "Traceback" not in log, log[log.find("Traceback") :][:3000]
+    print(
+        f"\n[goodbye] closed with 1001: gone for the others in {going_away_s * 1000:.0f} ms; said goodbye while {SIGNALS} signals "
+        f"were on their way to it: gone in {mid_stream_s * 1000:.0f} ms, no traceback"
+    )

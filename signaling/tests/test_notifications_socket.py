@@ -14,7 +14,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_channel_layer_is_redis():
-    backends = {"pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer", "core": "channels_redis.core.RedisChannelLayer"}
+    backends = {
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "core": "channels_redis.core.RedisChannelLayer",
+    }
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == backends[settings.CHANNEL_LAYER]
 
 
@@ -140,16 +143,22 @@ async def test_the_consumer_relays_only_valid_counts(learner):
     group = user_notifications_group(learner.pk)
     for bad in ("0", -1, True, None, 1.5):
         await get_channel_layer().group_send(group, {"type": "notifications.read", "unread": bad})
-        await get_channel_layer().group_send(group, {"type": "notification.push", "notification": {"text": "hi"}, "unread": bad})
+        await get_channel_layer().group_send(
+            group, {"type": "notification.push", "notification": {"text": "hi"}, "unread": bad}
+        )
         assert await tab.receive_json_from(timeout=5) == {"type": "notification", "notification": {"text": "hi"}}
     assert await tab.receive_nothing(timeout=0.3)
     await tab.disconnect()
 
 
-@pytest.mark.parametrize("query", ["user={other}", "user=", "user=abc", "user=0{me}", "user={me}&user={me}", "user=-{me}"])
+@pytest.mark.parametrize(
+    "query", ["user={other}", "user=", "user=abc", "user=0{me}", "user={me}&user={me}", "user=-{me}"]
+)
 async def test_a_socket_for_another_person_than_the_page_is_refused(learner, other_learner, query):
     communicator = WebsocketCommunicator(
-        application, "/ws/notifications/?" + query.format(me=learner.pk, other=other_learner.pk), headers=[(b"origin", b"http://127.0.0.1")]
+        application,
+        "/ws/notifications/?" + query.format(me=learner.pk, other=other_learner.pk),
+        headers=[(b"origin", b"http://127.0.0.1")],
     )
     communicator.scope["user"] = learner
     connected, code = await communicator.connect()
@@ -157,22 +166,26 @@ async def test_a_socket_for_another_person_than_the_page_is_refused(learner, oth
 
 
 async def test_a_socket_for_the_page_s_own_person_opens(learner):
-    communicator = WebsocketCommunicator(application, f"/ws/notifications/?user={learner.pk}", headers=[(b"origin", b"http://127.0.0.1")])
+    communicator = WebsocketCommunicator(
+        application, f"/ws/notifications/?user={learner.pk}", headers=[(b"origin", b"http://127.0.0.1")]
+    )
     communicator.scope["user"] = learner
     assert (await communicator.connect())[0]
-    await get_channel_layer().group_send(user_notifications_group(learner.pk), {"type": "notifications.read", "unread": 0})
+    await get_channel_layer().group_send(
+        user_notifications_group(learner.pk), {"type": "notifications.read", "unread": 0}
+    )
     assert await communicator.receive_json_from(timeout=5) == {"type": "notifications-read", "unread": 0}
     await communicator.disconnect()
 
 
 def test_a_failing_push_never_breaks_the_write(learner, monkeypatch):
-    import signaling.live
+    import signaling.events
     from mentoring.models import Notification
 
     def broken_layer():
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(signaling.live, "get_channel_layer", broken_layer)
+    monkeypatch.setattr(signaling.events, "get_channel_layer", broken_layer)
     pk = _notify(learner, "Stored even so")
     assert Notification.objects.filter(pk=pk, is_read=False).exists()
     assert _mark_read(learner) == 1

@@ -12,36 +12,84 @@ from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from mentoring.demo import _book_directly
 from mentoring.models import CallQuality, Session
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from portal.asgi import application
 from signaling.protocol import ProtocolError, parse_client_message
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
-json_value = st.recursive(json_leaf, lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)), max_leaves=12)
+json_value = st.recursive(
+    json_leaf,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
 KEYS = ["type", "to", "data", "text", "audio", "video", "screen", "t", "from", "description", "candidate", "sdp"]
 TYPES = ["signal", "chat", "media-state", "leave", "ping", "welcome", "error", "", "SIGNAL"]
-near_valid = st.dictionaries(st.sampled_from(KEYS), st.one_of(json_value, st.sampled_from(TYPES), st.just("0123456789abcdef")), max_size=5).map(
-    lambda d: {**d, "type": d.get("type", "chat")}
-)
+near_valid = st.dictionaries(
+    st.sampled_from(KEYS), st.one_of(json_value, st.sampled_from(TYPES), st.just("0123456789abcdef")), max_size=5
+).map(lambda d: {**d, "type": d.get("type", "chat")})
 peer_id = st.one_of(st.just("0123456789abcdef"), st.text(alphabet="0123456789abcdef", min_size=15, max_size=17))
 valid_like = st.one_of(
     st.fixed_dictionaries({"type": st.just("chat"), "text": st.text(max_size=60)}),
-    st.fixed_dictionaries({"type": st.just("media-state"), "audio": st.booleans(), "video": st.booleans(), "screen": st.one_of(st.booleans(), json_leaf)}),
-    st.fixed_dictionaries({"type": st.just("ping")}, optional={"t": st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=3))}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("media-state"),
+            "audio": st.booleans(),
+            "video": st.booleans(),
+            "screen": st.one_of(st.booleans(), json_leaf),
+        }
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("ping")},
+        optional={"t": st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=3))},
+    ),
     st.fixed_dictionaries({"type": st.just("leave")}),
-    st.fixed_dictionaries({
-        "type": st.just("signal"), "to": peer_id,
-        "data": st.one_of(
-            st.fixed_dictionaries({"description": st.fixed_dictionaries({"type": st.sampled_from(["offer", "answer", "rollback", "bogus"]), "sdp": st.text(max_size=40)})}),
-            st.fixed_dictionaries({"candidate": st.one_of(st.none(), st.fixed_dictionaries({"candidate": st.text(max_size=40)}, optional={"sdpMid": st.one_of(st.none(), st.text(max_size=5)), "sdpMLineIndex": st.one_of(st.none(), st.integers(-3, 70), st.booleans())}))}),
-            json_value,
-        ),
-    }),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("signal"),
+            "to": peer_id,
+            "data": st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "description": st.fixed_dictionaries(
+                            {
+                                "type": st.sampled_from(["offer", "answer", "rollback", "bogus"]),
+                                "sdp": st.text(max_size=40),
+                            }
+                        )
+                    }
+                ),
+                st.fixed_dictionaries(
+                    {
+                        "candidate": st.one_of(
+                            st.none(),
+                            st.fixed_dictionaries(
+                                {"candidate": st.text(max_size=40)},
+                                optional={
+                                    "sdpMid": st.one_of(st.none(), st.text(max_size=5)),
+                                    "sdpMLineIndex": st.one_of(st.none(), st.integers(-3, 70), st.booleans()),
+                                },
+                            ),
+                        )
+                    }
+                ),
+                json_value,
+            ),
+        }
+    ),
 )
-mutated = st.tuples(valid_like, st.dictionaries(st.sampled_from(KEYS), json_value, max_size=1)).map(lambda p: {**p[1], **p[0]} if p[1].keys() - {"type"} == set() else {**p[0], **p[1]})
-frames = st.one_of(st.text(max_size=200), json_value.map(json.dumps), near_valid.map(json.dumps), valid_like.map(json.dumps), mutated.map(json.dumps))
+mutated = st.tuples(valid_like, st.dictionaries(st.sampled_from(KEYS), json_value, max_size=1)).map(
+    lambda p: {**p[1], **p[0]} if p[1].keys() - {"type"} == set() else {**p[0], **p[1]}
+)
+frames = st.one_of(
+    st.text(max_size=200),
+    json_value.map(json.dumps),
+    near_valid.map(json.dumps),
+    valid_like.map(json.dumps),
+    mutated.map(json.dumps),
+)
 
 COUNTS = {"parsed": 0, "valid": 0, "refused": 0}
 CONSUMER_RUNS: list[int] = []
@@ -61,35 +109,57 @@ def test_validator_never_crashes_and_only_accepts_closed_shapes(raw):
         return
     COUNTS["valid"] += 1
     obj = json.loads(raw)
-    allowed = {"signal": {"type", "to", "data"}, "chat": {"type", "text"}, "media-state": {"type", "audio", "video", "screen"},
-               "leave": {"type"}, "ping": {"type", "t"}}[obj["type"]]
+    allowed = {
+        "signal": {"type", "to", "data"},
+        "chat": {"type", "text"},
+        "media-state": {"type", "audio", "video", "screen"},
+        "leave": {"type"},
+        "ping": {"type", "t"},
+    }[obj["type"]]
     assert set(obj) <= allowed  # nothing unknown got through
     assert type(message).__name__ in {"Signal", "Chat", "MediaState", "Leave", "Ping"}
 
 
 def test_zz_report_validator_figures():
-    print(f"\n[fuzz] validator: {COUNTS['parsed']} generated frames, {COUNTS['valid']} valid, {COUNTS['refused']} refused, 0 crashes")
+    print(
+        f"\n[fuzz] validator: {COUNTS['parsed']} generated frames, {COUNTS['valid']} valid, {COUNTS['refused']} refused, 0 crashes"
+    )
     assert COUNTS["parsed"] >= 1000
     if CONSUMER_RUNS:
-        print(f"[fuzz] consumer: {sum(CONSUMER_RUNS)} fuzzed frames over {len(CONSUMER_RUNS)} rooms, 0 crashes, 0 invalid relays")
+        print(
+            f"[fuzz] consumer: {sum(CONSUMER_RUNS)} fuzzed frames over {len(CONSUMER_RUNS)} rooms, 0 crashes, 0 invalid relays"
+        )
 
 
 @pytest.mark.django_db(transaction=True)
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
-@given(st.lists(frames.map(lambda f: f if f.strip() and '"leave"' not in f else '{"type": "ping"}'), min_size=80, max_size=80))
+@given(
+    st.lists(
+        frames.map(lambda f: f if f.strip() and '"leave"' not in f else '{"type": "ping"}'), min_size=80, max_size=80
+    )
+)
 def test_consumer_survives_fuzzed_frames_and_relays_only_valid_messages(mentor, learner, inputs):
     CONSUMER_RUNS.append(len(inputs))
-    session = make_session(mentor, title="Fuzz room", starts_at=timezone.now() + timedelta(minutes=1, hours=len(CONSUMER_RUNS) * 2 - 2), capacity=2)
+    session = make_session(
+        mentor,
+        title="Fuzz room",
+        starts_at=timezone.now() + timedelta(minutes=1, hours=len(CONSUMER_RUNS) * 2 - 2),
+        capacity=2,
+    )
     if len(CONSUMER_RUNS) > 1:  # later examples: move the room into its join window
         Session.objects.filter(mentor=mentor).exclude(pk=session.pk).update(status="cancelled")
-        Session.objects.filter(pk=session.pk).update(starts_at=timezone.now() + timedelta(minutes=1), ends_at=timezone.now() + timedelta(minutes=61))
-    _book_directly(session, learner)
+        Session.objects.filter(pk=session.pk).update(
+            starts_at=timezone.now() + timedelta(minutes=1), ends_at=timezone.now() + timedelta(minutes=61)
+        )
+    make_booking(session, learner)
     relayed: list[dict] = []
     sent = [0]
 
     async def scenario():
         async def connect(user):
-            c = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/", headers=[(b"origin", b"http://127.0.0.1")])
+            c = WebsocketCommunicator(
+                application, f"/ws/session/{session.room_id}/", headers=[(b"origin", b"http://127.0.0.1")]
+            )
             c.scope["user"] = user
             assert (await c.connect(timeout=5))[0]
             await c.receive_json_from(timeout=5)
@@ -126,9 +196,15 @@ def test_consumer_survives_fuzzed_frames_and_relays_only_valid_messages(mentor, 
         if message["type"] == "media-state":
             assert set(message) == {"type", "from", "audio", "video", "screen"}
     assert sent[0] == len(inputs)
-    canaries = [m["text"] for m in relayed if m.get("type") == "chat" and m["text"].endswith("canary") or m.get("text", "").startswith("canary")]
+    canaries = [
+        m["text"]
+        for m in relayed
+        if m.get("type") == "chat" and m["text"].endswith("canary") or m.get("text", "").startswith("canary")
+    ]
     assert len(canaries) == len(inputs) // 50 + (1 if len(inputs) % 50 else 0) + 1, canaries
-    print(f"\n[fuzz] consumer example {len(CONSUMER_RUNS)}: {sent[0]} fuzzed frames from one peer, {len(relayed)} relayed to the other, all valid; 0 crashes")
+    print(
+        f"\n[fuzz] consumer example {len(CONSUMER_RUNS)}: {sent[0]} fuzzed frames from one peer, {len(relayed)} relayed to the other, all valid; 0 crashes"
+    )
 
 
 class settings_patch:
@@ -151,10 +227,27 @@ class settings_patch:
 # other peers' sockets cannot carry one. Hypothesis's default text never holds one, so these tests
 # draw from surrogates and control characters on purpose, in every text field of the protocol.
 HOSTILE_CHARS = ["\ud800", "\udbff", "\udc00", "\udfff", "\x00", "\x01", "\x07", "\x0b", "\x1b", "\x7f", "\x85", "\x9f"]
-hostile_text = st.text(alphabet=st.one_of(st.characters(codec="utf-8"), st.characters(categories=["Cs", "Cc"])), min_size=1, max_size=30)
-CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host", "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"}
+hostile_text = st.text(
+    alphabet=st.one_of(st.characters(codec="utf-8"), st.characters(categories=["Cs", "Cc"])), min_size=1, max_size=30
+)
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+    "usernameFragment": "abcd",
+}
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-STATS = {"rtt_ms": 20, "loss_pct": 0, "in_kbps": 10, "out_kbps": 10, "local": "host", "remote": "host", "protocol": "udp", "ice_restarts": 0, "reconnects": 0}
+STATS = {
+    "rtt_ms": 20,
+    "loss_pct": 0,
+    "in_kbps": 10,
+    "out_kbps": 10,
+    "local": "host",
+    "remote": "host",
+    "protocol": "udp",
+    "ice_restarts": 0,
+    "reconnects": 0,
+}
 
 
 def with_text(field: str, value: str) -> dict:
@@ -165,18 +258,41 @@ def with_text(field: str, value: str) -> dict:
         "to": lambda: {"type": "signal", "to": value, "data": {"candidate": None}},
         "chat.text": lambda: {"type": "chat", "text": value},
         "description.type": lambda: {"type": "signal", "to": to, "data": {"description": {"type": value, "sdp": SDP}}},
-        "description.sdp": lambda: {"type": "signal", "to": to, "data": {"description": {"type": "offer", "sdp": SDP + value}}},
-        "candidate.candidate": lambda: {"type": "signal", "to": to, "data": {"candidate": {**CANDIDATE, "candidate": value}}},
+        "description.sdp": lambda: {
+            "type": "signal",
+            "to": to,
+            "data": {"description": {"type": "offer", "sdp": SDP + value}},
+        },
+        "candidate.candidate": lambda: {
+            "type": "signal",
+            "to": to,
+            "data": {"candidate": {**CANDIDATE, "candidate": value}},
+        },
         "candidate.sdpMid": lambda: {"type": "signal", "to": to, "data": {"candidate": {**CANDIDATE, "sdpMid": value}}},
-        "candidate.usernameFragment": lambda: {"type": "signal", "to": to, "data": {"candidate": {**CANDIDATE, "usernameFragment": value}}},
+        "candidate.usernameFragment": lambda: {
+            "type": "signal",
+            "to": to,
+            "data": {"candidate": {**CANDIDATE, "usernameFragment": value}},
+        },
         "stats.local": lambda: {"type": "stats", **STATS, "local": value},
         "stats.remote": lambda: {"type": "stats", **STATS, "remote": value},
         "stats.protocol": lambda: {"type": "stats", **STATS, "protocol": value},
     }[field]()
 
 
-TEXT_FIELDS = ["type", "to", "chat.text", "description.type", "description.sdp", "candidate.candidate", "candidate.sdpMid",
-               "candidate.usernameFragment", "stats.local", "stats.remote", "stats.protocol"]
+TEXT_FIELDS = [
+    "type",
+    "to",
+    "chat.text",
+    "description.type",
+    "description.sdp",
+    "candidate.candidate",
+    "candidate.sdpMid",
+    "candidate.usernameFragment",
+    "stats.local",
+    "stats.remote",
+    "stats.protocol",
+]
 HOSTILE_COUNTS = {"frames": 0, "refused": 0, "accepted": 0}
 HOSTILE_ROOMS: list[int] = []
 
@@ -202,9 +318,17 @@ def test_a_surrogate_or_control_character_in_any_text_field_is_refused(field, ch
 
 
 def test_line_breaks_stay_where_the_protocol_needs_them():
-    assert parse_client_message(json.dumps(with_text("description.sdp", "a=x\r\n"))).data["description"]["sdp"] == SDP + "a=x\r\n"
-    assert parse_client_message(json.dumps({"type": "chat", "text": "two\nlines\tand a tab"})).text == "two\nlines\tand a tab"
-    assert parse_client_message(json.dumps({"type": "chat", "text": "emoji 😀 and ü"})).text == "emoji 😀 and ü"  # a proper pair is one character
+    assert (
+        parse_client_message(json.dumps(with_text("description.sdp", "a=x\r\n"))).data["description"]["sdp"]
+        == SDP + "a=x\r\n"
+    )
+    assert (
+        parse_client_message(json.dumps({"type": "chat", "text": "two\nlines\tand a tab"})).text
+        == "two\nlines\tand a tab"
+    )
+    assert (
+        parse_client_message(json.dumps({"type": "chat", "text": "emoji 😀 and ü"})).text == "emoji 😀 and ü"
+    )  # a proper pair is one character
     assert parse_client_message('{"type": "chat", "text": "pair \\ud83d\\ude00"}').text == "pair 😀"
     for field in ("candidate.candidate", "candidate.sdpMid", "candidate.usernameFragment", "chat.text"):
         with pytest.raises(ProtocolError):
@@ -228,9 +352,11 @@ def test_whatever_the_validator_accepts_can_cross_the_channel_layer(field, value
 
 
 def test_zz_report_hostile_text_figures():
-    print(f"\n[fuzz] hostile text: {HOSTILE_COUNTS['frames']} frames with surrogates or control characters over {len(TEXT_FIELDS)} text fields, "
-          f"{HOSTILE_COUNTS['refused']} refused, {HOSTILE_COUNTS['accepted']} accepted and all msgpack/UTF-8 encodable; "
-          f"{len(HOSTILE_CHARS) * len(TEXT_FIELDS)} fixed cases refused")
+    print(
+        f"\n[fuzz] hostile text: {HOSTILE_COUNTS['frames']} frames with surrogates or control characters over {len(TEXT_FIELDS)} text fields, "
+        f"{HOSTILE_COUNTS['refused']} refused, {HOSTILE_COUNTS['accepted']} accepted and all msgpack/UTF-8 encodable; "
+        f"{len(HOSTILE_CHARS) * len(TEXT_FIELDS)} fixed cases refused"
+    )
     assert HOSTILE_COUNTS["frames"] >= 1000
 
 
@@ -240,14 +366,23 @@ def test_zz_report_hostile_text_figures():
 def test_consumer_answers_hostile_text_with_errors_and_keeps_relaying(mentor, learner, inputs):
     HOSTILE_ROOMS.append(len(inputs))
     Session.objects.filter(mentor=mentor).update(status="cancelled")  # earlier examples' rooms: out of the way
-    session = make_session(mentor, title="Hostile room", starts_at=timezone.now() + timedelta(minutes=1, hours=len(HOSTILE_ROOMS) * 2), capacity=2)
-    Session.objects.filter(pk=session.pk).update(starts_at=timezone.now() + timedelta(minutes=1), ends_at=timezone.now() + timedelta(minutes=61))
-    _book_directly(session, learner)
+    session = make_session(
+        mentor,
+        title="Hostile room",
+        starts_at=timezone.now() + timedelta(minutes=1, hours=len(HOSTILE_ROOMS) * 2),
+        capacity=2,
+    )
+    Session.objects.filter(pk=session.pk).update(
+        starts_at=timezone.now() + timedelta(minutes=1), ends_at=timezone.now() + timedelta(minutes=61)
+    )
+    make_booking(session, learner)
     answers = {"error": 0, "relayed": 0}
 
     async def scenario():
         async def connect(user):
-            c = WebsocketCommunicator(application, f"/ws/session/{session.room_id}/", headers=[(b"origin", b"http://127.0.0.1")])
+            c = WebsocketCommunicator(
+                application, f"/ws/session/{session.room_id}/", headers=[(b"origin", b"http://127.0.0.1")]
+            )
             c.scope["user"] = user
             assert (await c.connect(timeout=5))[0]
             return c, await c.receive_json_from(timeout=5)
@@ -278,5 +413,7 @@ def test_consumer_answers_hostile_text_with_errors_and_keeps_relaying(mentor, le
     with settings_patch():
         async_to_sync(scenario)()
     assert not CallQuality.objects.exists()
-    print(f"\n[fuzz] hostile consumer example: {len(inputs)} frames with hostile text, {answers['error']} error frames, "
-          f"{answers['relayed']} clean ones relayed, socket open throughout")
+    print(
+        f"\n[fuzz] hostile consumer example: {len(inputs)} frames with hostile text, {answers['error']} error frames, "
+        f"{answers['relayed']} clean ones relayed, socket open throughout"
+    )

@@ -20,9 +20,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from conftest import PASSWORD, make_user
-from mentoring.demo import _book_directly
 from mentoring.models import CallAttendance
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from signaling.protocol import CLOSE_FLOOD
 from tests.http import Visitor
 from tests.servers import DaphneProcess, database_url
@@ -53,6 +52,7 @@ def room_socket(process: DaphneProcess, session, user, client: str = ""):
         origin=process.url,
         additional_headers={"Cookie": cookie_for(user)},
         open_timeout=10,
+        legacy=True,  # closed by the test, not by a with block
     )
 
 
@@ -67,7 +67,9 @@ def next_of(ws, kind: str, timeout: float = 10) -> dict:
 def test_a_notification_made_on_one_process_reaches_a_user_connected_to_another(two_processes, mentor, learner):
     a, b = two_processes
     session = make_session(mentor, title="Cross-process booking", starts_in=timedelta(days=2), capacity=2)
-    with connect(f"ws://127.0.0.1:{b.port}/ws/notifications/", origin=b.url, additional_headers={"Cookie": cookie_for(mentor)}) as mentor_socket:
+    with connect(
+        f"ws://127.0.0.1:{b.port}/ws/notifications/", origin=b.url, additional_headers={"Cookie": cookie_for(mentor)}
+    ) as mentor_socket:
         # The learner books through process A, with the site's own login and booking forms.
         visitor = Visitor(a.url).log_in(learner.email, PASSWORD)
         started = time.monotonic()
@@ -76,14 +78,16 @@ def test_a_notification_made_on_one_process_reaches_a_user_connected_to_another(
         visitor.submit(f"/sessions/{session.pk}/", {}, action=action)
         pushed = next_of(mentor_socket, "notification")
         elapsed = (time.monotonic() - started) * 1000
-    print(f"\n[scale-out] booking on :{a.port} -> mentor's notification socket on :{b.port} in {elapsed:.0f} ms: {pushed['notification']['text']!r}")
+    print(
+        f"\n[scale-out] booking on :{a.port} -> mentor's notification socket on :{b.port} in {elapsed:.0f} ms: {pushed['notification']['text']!r}"
+    )
     assert "Cross-process booking" in pushed["notification"]["text"]
 
 
 def test_two_processes_relay_one_room_and_a_killed_processs_peer_leaves_in_time(two_processes, mentor, learner):
     a, b = two_processes
     session = make_session(mentor, title="Split room", starts_in=timedelta(minutes=5), capacity=2)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     with room_socket(a, session, mentor) as m:
         m_id = next_of(m, "welcome")["you"]["id"]
         l_sock = room_socket(b, session, learner)
@@ -109,7 +113,9 @@ def test_two_processes_relay_one_room_and_a_killed_processs_peer_leaves_in_time(
             except TimeoutError:
                 continue
         elapsed = time.monotonic() - killed
-        print(f"\n[presence] learner's process killed; mentor saw peer-left after {elapsed:.1f} s (timeout 3 s, heartbeat 1 s)")
+        print(
+            f"\n[presence] learner's process killed; mentor saw peer-left after {elapsed:.1f} s (timeout 3 s, heartbeat 1 s)"
+        )
         # Behaviour, not speed: the presence ends on its own (well before the 15 s this waits; the
         # figure above shows how long it took on this machine).
         assert left == {"type": "peer-left", "peer_id": l_id, "since": welcome["you"]["since"]}
@@ -123,13 +129,18 @@ def test_a_flooding_socket_is_closed_fast_while_20_rooms_keep_relaying(live_db, 
         mentor = make_user(f"m{index}@example.com", f"Mentor {index}", "mentor")
         learner = make_user(f"l{index}@example.com", f"Learner {index}")
         session = make_session(mentor, title=f"Room {index}", starts_in=timedelta(minutes=5), capacity=2)
-        _book_directly(session, learner)
+        make_booking(session, learner)
         rooms.append((session, cookie_for(mentor), cookie_for(learner)))
     flood_room, rooms = rooms[0], rooms[1:]
     base = f"ws://127.0.0.1:{daphne_server.port}/ws/session/"
 
     async def open_socket(session, cookie):
-        ws = await connect_async(f"{base}{session.room_id}/", origin=daphne_server.url, additional_headers={"Cookie": cookie}, open_timeout=20)
+        ws = await connect_async(
+            f"{base}{session.room_id}/",
+            origin=daphne_server.url,
+            additional_headers={"Cookie": cookie},
+            open_timeout=20,
+        )
         assert json.loads(await ws.recv())["type"] == "welcome"
         return ws
 
@@ -178,8 +189,10 @@ def test_a_flooding_socket_is_closed_fast_while_20_rooms_keep_relaying(live_db, 
 
     flood_seconds, flood_sent, latencies = asyncio.run(scenario())
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    print(f"\n[flood] flooding socket closed after {flood_seconds * 1000:.0f} ms ({flood_sent} frames written); 20 rooms relayed {len(latencies)} messages, "
-          f"p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms")
+    print(
+        f"\n[flood] flooding socket closed after {flood_seconds * 1000:.0f} ms ({flood_sent} frames written); 20 rooms relayed {len(latencies)} messages, "
+        f"p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms"
+    )
     # Behaviour only: the flooder is closed (within the 10 s wait) and every room kept relaying. The
     # latency figures are printed; their goals live in bench/signaling.py, not in a test that must
     # pass on a busy machine.

@@ -15,9 +15,8 @@ from django.conf import settings
 from django.db import connection
 
 from bench.socket_baseline import NOISE, Footprint, cycle
-from mentoring.demo import _book_directly
 from mentoring.models import CallAttendance
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from signaling.tests.test_daphne_limits import cookie_for
 from tests.servers import DaphneProcess, RedisProcess, database_url
 
@@ -28,7 +27,9 @@ CLIENT_TOKEN = "5ca1ab1e" * 4  # one page: every socket resumes (or starts again
 @pytest.fixture
 def own_servers(live_db):
     own_redis = RedisProcess().start()
-    server = DaphneProcess(env={"DATABASE_URL": database_url(connection.settings_dict), "REDIS_URL": own_redis.url}).start()
+    server = DaphneProcess(
+        env={"DATABASE_URL": database_url(connection.settings_dict), "REDIS_URL": own_redis.url}
+    ).start()
     try:
         yield own_redis, server
     finally:
@@ -39,7 +40,7 @@ def own_servers(live_db):
 def test_sockets_that_come_and_go_leave_no_subscriptions_clients_or_memory_behind(own_servers, mentor, learner):
     own_redis, server = own_servers
     session = make_session(mentor, title="Baseline", starts_in=timedelta(minutes=5), capacity=2)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     origin = f"http://127.0.0.1:{server.port}"
     call_url = f"ws://127.0.0.1:{server.port}/ws/session/{session.room_id}/?client={CLIENT_TOKEN}"
     notifications_url = f"ws://127.0.0.1:{server.port}/ws/notifications/"
@@ -62,7 +63,10 @@ def test_sockets_that_come_and_go_leave_no_subscriptions_clients_or_memory_behin
     after = footprint.settle(15, before)
     tracebacks = server.log_text().count("Traceback")
 
-    clients = {when: sample["layer_clients"] + sample["other_clients"] for when, sample in (("before", before), ("after", after))}
+    clients = {
+        when: sample["layer_clients"] + sample["other_clients"]
+        for when, sample in (("before", before), ("after", after))
+    }
     print(
         f"\n[baseline] {CYCLES} call + {notification_cycles} notification socket cycles in {took:.0f} s "
         f"(half closed 1000, half dropped): subscriptions {before['subscriptions']} -> {after['subscriptions']}, "

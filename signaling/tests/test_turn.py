@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -18,6 +19,7 @@ from signaling import turn
 from signaling.turn import ice_servers_for, turn_credentials
 from tests.coturn import CoturnProcess, config_lines, peer_range
 from tests.turn_client import stun_binding, turn_allocate, turn_create_permission
+from tests.waiting import wait_until
 
 DEPLOY_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "turnserver.conf"
 
@@ -209,9 +211,27 @@ REQUIRED_DENIED = [
 # What an attacker would point a relay at: the TURN host itself, the cloud metadata service, the
 # private network, multicast and broadcast, also spelled as IPv4-mapped or NAT64 IPv6.
 FORBIDDEN_PEERS = [
-    "127.0.0.1", "127.255.255.254", "0.0.0.0", "10.1.2.3", "10.255.255.254", "172.16.0.1", "172.31.255.254",
-    "192.168.1.1", "192.168.255.254", "169.254.169.254", "100.64.0.1", "198.18.0.1", "224.0.0.1", "255.255.255.255",
-    "::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1", "fe80::1", "fc00::1",
+    "127.0.0.1",
+    "127.255.255.254",
+    "0.0.0.0",
+    "10.1.2.3",
+    "10.255.255.254",
+    "172.16.0.1",
+    "172.31.255.254",
+    "192.168.1.1",
+    "192.168.255.254",
+    "169.254.169.254",
+    "100.64.0.1",
+    "198.18.0.1",
+    "224.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a00:1",
+    "fe80::1",
+    "fc00::1",
 ]
 PUBLIC_PEERS = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2001:4860:4860::8888"]
 
@@ -245,8 +265,15 @@ def test_the_shipped_config_denies_private_peers_and_uses_the_shared_secret():
 
 def test_coturn_starts_with_the_shipped_config_and_enforces_it():
     denied_values = [value for key, value in config_lines(DEPLOY_CONFIG.read_text()) if key == "denied-peer-ip"]
-    with CoturnProcess(base_config=DEPLOY_CONFIG, secret=secrets.token_urlsafe(24)) as server:
-        time.sleep(1.0)
+    with CoturnProcess(
+        base_config=DEPLOY_CONFIG, secret=secrets.token_urlsafe(24)
+    ) as server:  # returns once it answers STUN
+        # It logs its configuration before that, but the log may reach the file a moment later; if it
+        # never does, the assertions below say what is missing.
+        with contextlib.suppress(TimeoutError):
+            wait_until(
+                lambda: all(f"Black listing: {value}" in server.log_text() for value in denied_values), timeout=5
+            )
         assert server.running(), server.log_text()[-3000:]
         assert server.config_errors() == [], server.config_errors()
         log = server.log_text()
@@ -259,7 +286,9 @@ def test_coturn_starts_with_the_shipped_config_and_enforces_it():
         try:
             assert allocation.ok, f"{allocation.error_code} {allocation.reason}\n{server.log_text()[-2000:]}"
             assert allocation.realm == "peerlearn.example.com"
-            answers = {peer: turn_create_permission(allocation, peer)[0] for peer in FORBIDDEN_PEERS + ["8.8.8.8", "1.1.1.1"]}
+            answers = {
+                peer: turn_create_permission(allocation, peer)[0] for peer in FORBIDDEN_PEERS + ["8.8.8.8", "1.1.1.1"]
+            }
         finally:
             allocation.close()
         allowed = [peer for peer in FORBIDDEN_PEERS if answers[peer] == 0]
@@ -269,9 +298,11 @@ def test_coturn_starts_with_the_shipped_config_and_enforces_it():
             "permissions " + ", ".join(f"{peer}={code or 'ok'}" for peer, code in answers.items())
         )
         v4 = [peer for peer in FORBIDDEN_PEERS if ":" not in peer]
-        print(f"[turn] relay policy: {len(FORBIDDEN_PEERS)} forbidden targets probed with valid credentials, relays allowed {len(allowed)} "
-              f"({len(v4)} IPv4 refused by denied-peer-ip with 403; {len(FORBIDDEN_PEERS) - len(v4)} IPv6 refused by the IPv4 relay's "
-              "address family with 443, their denied ranges checked in the config)")
+        print(
+            f"[turn] relay policy: {len(FORBIDDEN_PEERS)} forbidden targets probed with valid credentials, relays allowed {len(allowed)} "
+            f"({len(v4)} IPv4 refused by denied-peer-ip with 403; {len(FORBIDDEN_PEERS) - len(v4)} IPv6 refused by the IPv4 relay's "
+            "address family with 443, their denied ranges checked in the config)"
+        )
         assert allowed == []
         # IPv4 targets are refused by denied-peer-ip (403); the IPv6 ones, on this IPv4 relay, by the
         # address family (443) before the list is consulted; the list's IPv6 ranges are checked above.

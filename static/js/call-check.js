@@ -4,6 +4,8 @@
 // Every network step has a time limit, so the page always ends with a verdict. The relay test is
 // end to end: two peer connections in this page, both limited to relay candidates, signalled
 // locally, with a data channel that must open and echo a message.
+import { selectedCandidatePair } from "./lib/candidate-pair.js";
+import { micMeterStart } from "./lib/mic-meter.js";
 
 const STEP_TIMEOUT_MS = 8000;
 const PERMISSION_HINT_MS = 2500;
@@ -41,7 +43,7 @@ const state = {
 };
 window.peerlearnCallCheck = state; // for support ("copy results") and the browser tests
 
-const media = { stream: null, audioContext: null, source: null, frame: 0, generation: 0, quietTimer: 0, heard: false };
+const media = { stream: null, audioContext: null, meter: null, generation: 0, quietTimer: 0, heard: false };
 
 // ------------------------------------------------------------------ helpers
 function withTimeout(promise, timeoutMs, fallback) {
@@ -119,11 +121,10 @@ function mediaProblem(error, device) {
 }
 
 function stopMedia() {
-  cancelAnimationFrame(media.frame);
+  media.meter?.stop();
+  media.meter = null;
   clearTimeout(media.quietTimer);
-  media.source?.disconnect();
-  media.source = null;
-  media.stream?.getTracks().forEach((track) => track.stop());
+  for (const track of media.stream?.getTracks() ?? []) track.stop();
   media.stream = null;
   const meter = $("#cc-mic-level");
   meter.style.setProperty("--level", "0%");
@@ -169,7 +170,7 @@ async function startMedia() {
   const { stream, cameraError, micError } = await openMedia({ cameraId: $("#cc-camera-select").value, micId: $("#cc-mic-select").value });
   clearTimeout(hint);
   if (generation !== media.generation) {
-    stream.getTracks().forEach((track) => track.stop()); // a newer run took over
+    for (const track of stream.getTracks()) track.stop(); // a newer run took over
     return;
   }
   media.stream = stream;
@@ -210,19 +211,10 @@ function startMeter(track, stream) {
   if (!window.AudioContext) return;
   media.audioContext ||= new AudioContext();
   media.audioContext.resume().catch(() => {});
-  const analyser = media.audioContext.createAnalyser();
-  analyser.fftSize = 1024;
-  media.source = media.audioContext.createMediaStreamSource(new MediaStream([track]));
-  media.source.connect(analyser);
-  const data = new Uint8Array(analyser.fftSize);
   const meter = $("#cc-mic-level");
   let shown = 0;
   let announcedAt = 0;
-  const tick = (now) => {
-    analyser.getByteTimeDomainData(data);
-    let peak = 0;
-    for (const value of data) peak = Math.max(peak, Math.abs(value - 128));
-    const level = Math.min(100, Math.round((peak / 128) * 140));
+  media.meter = micMeterStart(media.audioContext, track, (level, now) => {
     shown = Math.max(level, shown * 0.9); // rise at once, fall gently
     meter.style.setProperty("--level", `${shown.toFixed(1)}%`);
     if (now - announcedAt > 120) {
@@ -230,9 +222,8 @@ function startMeter(track, stream) {
       announcedAt = now;
     }
     if (level >= HEARD_LEVEL && !media.heard) heardYou(stream);
-    media.frame = requestAnimationFrame(tick);
-  };
-  media.frame = requestAnimationFrame(tick);
+    return true;
+  }, { fftSize: 1024 });
   media.quietTimer = setTimeout(() => {
     if (media.heard || media.stream !== stream) return;
     state.media.microphone = {
@@ -430,19 +421,9 @@ function trickle(from, to) {
 }
 
 async function selectedPair(pc) {
-  const stats = await pc.getStats();
-  let pair = null;
-  stats.forEach((report) => {
-    if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
-  });
-  if (!pair) {
-    stats.forEach((report) => {
-      if (report.type === "candidate-pair" && report.state === "succeeded" && (report.nominated || !pair)) pair = report;
-    });
-  }
-  if (!pair) return null;
-  const local = stats.get(pair.localCandidateId);
-  const remote = stats.get(pair.remoteCandidateId);
+  const selected = selectedCandidatePair(await pc.getStats());
+  if (!selected) return null;
+  const { pair, local, remote } = selected;
   return {
     localType: local?.candidateType,
     protocol: local?.protocol,

@@ -7,6 +7,9 @@
 // (each page says on load whom it was rendered for, over BroadcastChannel) or, failing that, from
 // GET /live/identity/. The same person: reconnect. Anyone else, or nobody: a banner, and no socket.
 // Runs on signed-out pages too, to tell the other tabs.
+import { backoffDelay } from "./lib/backoff.js";
+
+const RETRY = { baseMs: 500, capMs: 30000 }; // the socket's reconnect delays, with backoff and jitter
 
 const banner = document.querySelector("[data-session-banner]");
 const bell = document.querySelector("[data-notifications-socket]");
@@ -75,7 +78,7 @@ function hideBanner() {
 
 function scheduleRetry() {
   if (retryTimer || socket || signedOut) return;
-  const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random());
+  const delay = backoffDelay(attempt, RETRY);
   attempt += 1;
   retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay);
 }

@@ -56,10 +56,10 @@ document.addEventListener("submit", (event) => {
   // Sent once, however often the button is pressed; pressable again if the answer never comes.
   form.dataset.sent = "true";
   const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
-  buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
+  for (const b of buttons) b.setAttribute("aria-disabled", "true");
   setTimeout(() => {
     delete form.dataset.sent;
-    buttons.forEach((b) => b.removeAttribute("aria-disabled"));
+    for (const b of buttons) b.removeAttribute("aria-disabled");
   }, 15000);
 });
 
@@ -68,7 +68,7 @@ window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return;
   for (const form of document.querySelectorAll("form[data-sent]")) {
     delete form.dataset.sent;
-    form.querySelectorAll("[aria-disabled=true]").forEach((b) => b.removeAttribute("aria-disabled"));
+    for (const b of form.querySelectorAll("[aria-disabled=true]")) b.removeAttribute("aria-disabled");
   }
 });
 

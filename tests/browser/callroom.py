@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from conftest import PASSWORD
 from tests.servers import CHROMIUM_FLAGS
+from tests.waiting import wait_until
 
 # Three fake cameras, so a person can switch cameras mid-call. Chromium's second fake camera
 # (fake_device_1) gives Y16 depth frames, which no video encoder takes (as with a real depth camera),
@@ -30,7 +31,8 @@ JOIN_DELAYS_MS = (0, 100, 500, 2000)
 ANSWER_AFTER_MS = 1200
 SLOW_ANSWER = """(() => { const md = navigator.mediaDevices; if (!md) return; const ask = md.getUserMedia.bind(md);
   md.getUserMedia = (constraints) => new Promise((resolve) => setTimeout(resolve, MS)).then(() => ask(constraints)); })();""".replace(
-    "MS", str(ANSWER_AFTER_MS))
+    "MS", str(ANSWER_AFTER_MS)
+)
 SETTLE_SECONDS = 15  # how long the room may take to get every invariant back after a step
 
 # What a person does with the mouse, done in the page: find a control by its visible name.
@@ -43,9 +45,12 @@ FILL = """([label, value]) => { const l = [...document.querySelectorAll("label")
 # Picking the other camera from the list (its change event is what a person's pick fires).
 OTHER_CAMERA = """() => { const s = document.querySelector("#camera-select");
   const other = [...s.options].find((o) => o.value !== s.value && o.textContent !== "DEPTH"); if (!other) return false;
-  s.value = other.value; s.dispatchEvent(new Event("change")); return other.textContent; }""".replace("DEPTH", DEPTH_CAMERA)
+  s.value = other.value; s.dispatchEvent(new Event("change")); return other.textContent; }""".replace(
+    "DEPTH", DEPTH_CAMERA
+)
 CAMERAS = """() => [...(document.querySelector("#camera-select")?.options || [])].filter((o) => o.textContent !== "DEPTH").length""".replace(
-    "DEPTH", DEPTH_CAMERA)
+    "DEPTH", DEPTH_CAMERA
+)
 
 # Everything the invariants need from one page, in one round trip.
 SNAPSHOT = """async () => {
@@ -256,7 +261,7 @@ def join(person: Person, after_ms: int, button: str = "Join the call") -> None:
     if person.where != "prejoin":
         open_room(person)
     if after_ms:
-        time.sleep(after_ms / 1000)
+        time.sleep(after_ms / 1000)  # real time on purpose: the click comes at this moment of the camera's start
     person.tab.click("Join the call")
     if button != "Join the call" and person.tab.evaluate("() => !document.querySelector('#join-now').hidden"):
         person.tab.click(button)
@@ -291,10 +296,12 @@ def act_share(person, rng):
     person.tab.click("Stop sharing" if person.screen else "Share screen")
     person.screen = not person.screen
     if person.screen:  # the picker answers asynchronously; the button says when it is done
-        deadline = time.monotonic() + 10
-        while not person.tab.evaluate("() => !!window.peerlearnCall.screen"):
-            assert time.monotonic() < deadline, "screen share never started"
-            time.sleep(0.1)
+        wait_until(
+            lambda: person.tab.evaluate("() => !!window.peerlearnCall.screen"),
+            timeout=10,
+            interval=0.1,
+            what="the screen share starting",
+        )
     return "share screen" if person.screen else "stop sharing"
 
 
@@ -348,7 +355,9 @@ def violations(people: list[Person], before: dict, after: dict) -> list[str]:
         if now["audio"] != me.audio or now["video"] != me.video:
             problems.append(f"{me.name} sends audio={now['audio']} video={now['video']}, chose {me.audio}/{me.video}")
         if me.seen and not (now["own"]["shown"] and now["own"]["width"] > 0):
-            problems.append(f"{me.name}'s own tile does not show their {'screen' if me.screen else 'camera'}: {now['own']}")
+            problems.append(
+                f"{me.name}'s own tile does not show their {'screen' if me.screen else 'camera'}: {now['own']}"
+            )
         for other in in_call:
             if other is me:
                 continue
@@ -368,7 +377,9 @@ def violations(people: list[Person], before: dict, after: dict) -> list[str]:
             elif not peer["off"]:
                 problems.append(f"{me.name} shows {other.name}'s tile as on while their camera is off")
             if other.audio and (earlier is None or peer["packets"] <= earlier["packets"]):
-                problems.append(f"{me.name} does not hear {other.name}: {earlier and earlier['packets']} -> {peer['packets']}")
+                problems.append(
+                    f"{me.name} does not hear {other.name}: {earlier and earlier['packets']} -> {peer['packets']}"
+                )
     return problems
 
 
@@ -381,7 +392,7 @@ def settle(people: list[Person], timeout: float = SETTLE_SECONDS) -> tuple[float
     started = time.monotonic()
     while True:
         before = snapshot(people)
-        time.sleep(0.7)
+        time.sleep(0.7)  # real time on purpose: media must be seen flowing (frames growing) over a window
         after = snapshot(people)
         problems = violations(people, before, after)
         elapsed = time.monotonic() - started

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import make_user
-from mentoring.demo import _book_directly
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from tests.browser.helpers import log_in as log_in_page
 
 pytestmark = pytest.mark.browser
@@ -57,7 +56,7 @@ def join(page, base: str, session, *, after_ms: int = 0, wait_for_media: bool = 
     if wait_for_media:
         expect(page.get_by_text("Camera and microphone are ready.")).to_be_visible(timeout=10_000)
     elif after_ms:
-        page.wait_for_timeout(after_ms)
+        page.wait_for_timeout(after_ms)  # real time on purpose: the click comes this long after the page loaded
     page.get_by_role("button", name="Join the call").click()
     expect(page.locator("#call")).to_be_visible(timeout=15_000)
 
@@ -92,10 +91,15 @@ def _wait_frames(page, names, timeout_ms):
         if all(stats.get(n, {}).get("frames", 0) > 0 for n in names):
             break
         assert time.monotonic() < deadline, f"no decoded video from {names}: {stats}"
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(200)  # the poll interval
     first = page.evaluate(FRAMES_DECODED)
-    page.wait_for_timeout(1500)
-    second = page.evaluate(FRAMES_DECODED)
+    deadline = time.monotonic() + 15
+    while True:  # and it keeps coming: every tile decodes more frames
+        second = page.evaluate(FRAMES_DECODED)
+        if all(second.get(n, {}).get("frames", 0) > first[n]["frames"] for n in names):
+            break
+        assert time.monotonic() < deadline, f"video from {names} stopped: {first} -> {second}"
+        page.wait_for_timeout(200)  # the poll interval
     for name in names:
         assert second[name]["frames"] > first[name]["frames"] > 0, (name, first, second)
     return second
@@ -106,7 +110,7 @@ def call_setup(live_server_url):
     mentor = make_user("maya@example.com", "Maya Mentor", "mentor")
     learner = make_user("alice@example.com", "Alice Learner")
     session = make_session(mentor, title="Live pairing", starts_in=timedelta(minutes=5), capacity=3)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     return live_server_url, mentor, learner, session
 
 
@@ -154,7 +158,7 @@ def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused
         deadline = time.monotonic() + 15
         while (shared_size := inbound_size(m_page, "Alice Learner")) == camera_size:
             assert time.monotonic() < deadline, f"the mentor still gets the camera's {camera_size}"
-            m_page.wait_for_timeout(200)
+            m_page.wait_for_timeout(200)  # the poll interval
         wait_for_video(m_page, ["Alice Learner"])
         print(f"\n[call] screen share: the mentor's video from the learner went from {camera_size} to {shared_size}")
 
@@ -171,8 +175,12 @@ def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused
 def test_three_person_group_call_connects_every_pair(call_setup, chromium):
     base, mentor, learner, session = call_setup
     second = make_user("bob@example.com", "Bob Learner")
-    _book_directly(session, second)
-    people = [(mentor, ["Alice Learner", "Bob Learner"]), (learner, ["Maya Mentor", "Bob Learner"]), (second, ["Maya Mentor", "Alice Learner"])]
+    make_booking(session, second)
+    people = [
+        (mentor, ["Alice Learner", "Bob Learner"]),
+        (learner, ["Maya Mentor", "Bob Learner"]),
+        (second, ["Maya Mentor", "Alice Learner"]),
+    ]
     contexts = [chromium.new_context(viewport={"width": 900, "height": 700}) for _ in people]
     try:
         pages = []
@@ -180,9 +188,20 @@ def test_three_person_group_call_connects_every_pair(call_setup, chromium):
             page = log_in(context, base, person.email)
             join(page, base, session)
             pages.append(page)
-        page_states = lambda: [p.evaluate("() => [...window.peerlearnCall.peers.values()].map(e => [e.info.name, e.link.pc.connectionState, e.link.pc.signalingState])") for p in pages]  # noqa: E731
+
+        def page_states():
+            return [
+                p.evaluate(
+                    "() => [...window.peerlearnCall.peers.values()].map(e => [e.info.name, e.link.pc.connectionState, e.link.pc.signalingState])"
+                )
+                for p in pages
+            ]
+
         try:
-            pages[0].wait_for_function("() => [...window.peerlearnCall.peers.values()].filter(e => e.link.pc.connectionState === 'connected').length === 2", timeout=30_000)
+            pages[0].wait_for_function(
+                "() => [...window.peerlearnCall.peers.values()].filter(e => e.link.pc.connectionState === 'connected').length === 2",
+                timeout=30_000,
+            )
         finally:
             print("\n[call] peer states:", page_states())
         for page, (_, others) in zip(pages, people, strict=True):
@@ -202,7 +221,7 @@ def test_relay_only_call_through_a_local_coturn(live_db, daphne_server, chromium
     mentor = make_user("maya@example.com", "Maya Mentor", "mentor")
     learner = make_user("alice@example.com", "Alice Learner")
     session = make_session(mentor, title="Relay pairing", starts_in=timedelta(minutes=5), capacity=2)
-    _book_directly(session, learner)
+    make_booking(session, learner)
     with CoturnProcess(allow_loopback=True) as turn:
         relay_server = DaphneProcess(
             env={
@@ -214,7 +233,10 @@ def test_relay_only_call_through_a_local_coturn(live_db, daphne_server, chromium
         ).start()
         contexts = [chromium.new_context() for _ in range(2)]
         try:
-            pages = [log_in(contexts[0], relay_server.url, mentor.email), log_in(contexts[1], relay_server.url, learner.email)]
+            pages = [
+                log_in(contexts[0], relay_server.url, mentor.email),
+                log_in(contexts[1], relay_server.url, learner.email),
+            ]
             for page in pages:
                 join(page, relay_server.url, session)
             m_stats = wait_for_video(pages[0], ["Alice Learner"])
@@ -295,7 +317,9 @@ def test_a_learner_on_a_phone_uses_the_call_with_the_keyboard_alone(call_setup, 
         l_page.keyboard.press("Enter")
         expect(l_page).to_have_url(f"{base}/sessions/{session.pk}/")
         expect(m_page.locator("#participant-count")).to_have_text("1")
-        print(f"\n[call] keyboard only on a 390 px phone: joined, muted, chatted, reported, left; controls on screen {controls}")
+        print(
+            f"\n[call] keyboard only on a 390 px phone: joined, muted, chatted, reported, left; controls on screen {controls}"
+        )
     finally:
         m_context.close()
         l_context.close()

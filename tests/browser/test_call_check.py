@@ -9,8 +9,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from mentoring.demo import _book_directly
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from tests.browser.helpers import log_in
 from tests.coturn import CoturnProcess, free_port_pair
 from tests.servers import DaphneProcess
@@ -46,7 +45,7 @@ def daphne_with(daphne_server):
 @pytest.fixture
 def booked_learner(live_db, learner, mentor):
     """Relay credentials come with a session ahead: the learner has one booked."""
-    _book_directly(make_session(mentor, capacity=2), learner)
+    make_booking(make_session(mentor, capacity=2), learner)
     return learner
 
 

@@ -24,8 +24,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import make_user
-from mentoring.demo import _book_directly
-from mentoring.tests.factories import make_session
+from mentoring.tests.factories import make_booking, make_session
 from tests.browser.callroom import (
     CHROMIUM_CAMERAS,
     DIAGNOSE,
@@ -42,6 +41,7 @@ from tests.browser.callroom import (
 )
 from tests.firefox import Firefox
 from tests.servers import CHROMIUM, CHROMIUM_FLAGS
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -74,13 +74,21 @@ def room(live_server_url, daphne_server):
     alice = make_user("alice@example.com", "Alice Learner")
     bob = make_user("bob@example.com", "Bob Learner")
     session = make_session(mentor, title="Orders", starts_in=timedelta(minutes=5), capacity=3)
-    _book_directly(session, alice)
-    _book_directly(session, bob)
+    make_booking(session, alice)
+    make_booking(session, bob)
     return daphne_server, [mentor, alice, bob], f"/sessions/{session.room_id}/room/"
 
 
-def make_people(stack: ExitStack, server, users, path, engines, chromium_browser, firefox_options=None,
-                init_script: str = SLOW_ANSWER) -> list[Person]:
+def make_people(
+    stack: ExitStack,
+    server,
+    users,
+    path,
+    engines,
+    chromium_browser,
+    firefox_options=None,
+    init_script: str = SLOW_ANSWER,
+) -> list[Person]:
     people = []
     for user, engine in zip(users, engines, strict=False):
         proxy = CuttableProxy(server.port)
@@ -132,23 +140,29 @@ def test_join_at_any_moment_and_any_order_of_actions(config, room, cameras_chrom
                     person.where = "out"
             run = run_sequence(people, seed, STEPS)
             runs.append(run)
-            print(f"[orders] {config} seed {seed}: {len(run.steps)} steps, violations {len(run.violations)}, "
-                  f"slowest settle {run.slowest:.1f} s")
+            print(
+                f"[orders] {config} seed {seed}: {len(run.steps)} steps, violations {len(run.violations)}, "
+                f"slowest settle {run.slowest:.1f} s"
+            )
             print("  steps: " + " | ".join(run.steps))
             if run.violations:
                 print("  " + "\n  ".join(run.violations))
                 print(f"  connections: {run.diagnosis}")
         total = sum(len(r.steps) for r in runs)
-        print(f"[orders] {config}: {len(runs)} sequence(s) x {STEPS} steps x {len(people)} participants "
-              f"({', '.join(p.tab.engine for p in people)}), {total} steps checked, "
-              f"invariant violations {sum(len(r.violations) for r in runs)}")
+        print(
+            f"[orders] {config}: {len(runs)} sequence(s) x {STEPS} steps x {len(people)} participants "
+            f"({', '.join(p.tab.engine for p in people)}), {total} steps checked, "
+            f"invariant violations {sum(len(r.violations) for r in runs)}"
+        )
         assert [v for r in runs for v in r.violations] == []
 
 
 # ------------------------------------------------------------------ denied and missing devices
 CAMERA_BLOCKED = "Your camera is blocked in your browser. You can join with your microphone only; allow the camera and it is added to the call."
-BOTH_BLOCKED = ("Your camera and microphone are not available (the camera is blocked in your browser). "
-                "You can still join and listen; allow them and they are added to the call.")
+BOTH_BLOCKED = (
+    "Your camera and microphone are not available (the camera is blocked in your browser). "
+    "You can still join and listen; allow them and they are added to the call."
+)
 STATUS = "() => document.querySelector('#prejoin-status').textContent"
 
 
@@ -161,7 +175,8 @@ def test_denied_devices_join_with_what_is_left_and_granting_later_adds_it(engine
         if engine == "chromium":
             # No automatic "allow": each context grants only what the person allowed.
             strict = chromium.browser_type.launch(
-                executable_path=CHROMIUM, args=[f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"])
+                executable_path=CHROMIUM, args=[f for f in CHROMIUM_FLAGS if f != "--use-fake-ui-for-media-stream"]
+            )
             stack.callback(strict.close)
             for user, granted in ((alice, ["microphone"]), (bob, [])):
                 (person,) = make_people(stack, server, [user], path, ["chromium"], strict)
@@ -210,16 +225,18 @@ def test_denied_devices_join_with_what_is_left_and_granting_later_adds_it(engine
         bob_p.video = bob_p.audio = True
         took_bob, problems = settle([maya, alice_p, bob_p])
         assert problems == [], problems
-        print(f"\n[devices] {engine}: camera blocked -> joined with microphone ({seen[alice_p.name]!r}); both blocked -> "
-              f"joined to listen ({seen[bob_p.name]!r}); settled in {joined_s:.1f} s; granted later -> camera added for "
-              f"Alice in {took_alice:.1f} s, camera and microphone for Bob in {took_bob:.1f} s, seen and heard by all")
+        print(
+            f"\n[devices] {engine}: camera blocked -> joined with microphone ({seen[alice_p.name]!r}); both blocked -> "
+            f"joined to listen ({seen[bob_p.name]!r}); settled in {joined_s:.1f} s; granted later -> camera added for "
+            f"Alice in {took_alice:.1f} s, camera and microphone for Bob in {took_bob:.1f} s, seen and heard by all"
+        )
 
 
 def wait_for_text(person: Person, words: str, timeout: float = 15) -> str:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while (text := person.tab.evaluate(STATUS)) != words:
-        assert time.monotonic() < deadline, f"{person.name} reads {text!r}, expected {words!r}"
-        time.sleep(0.1)
-    return text
+    wait_until(
+        lambda: person.tab.evaluate(STATUS) == words,
+        timeout=timeout,
+        interval=0.1,
+        what=f"{person.name} reading {words!r}",
+    )
+    return words

@@ -67,8 +67,8 @@ def test_a_call_survives_its_daphne_process_being_killed_and_restarted(call_setu
             states = [m_page.evaluate(CALL_STATE), l_page.evaluate(CALL_STATE)]
             if all(s["reconnects"] >= 1 for s in states):
                 break
-            l_page.wait_for_timeout(100)
-        l_page.wait_for_timeout(1000)
+            l_page.wait_for_timeout(100)  # the poll interval
+        l_page.wait_for_timeout(1000)  # real time on purpose: the media sampled for a second after the reconnect
         samples = l_page.evaluate("() => { clearInterval(window.__sampler); return window.__media; }")
         reconnect_s = max(s["welcomedAt"] for s in states) / 1000 - restarted
         outage_bytes = [b for t, b in samples if killed <= t <= restarted]
@@ -104,9 +104,20 @@ def test_a_call_survives_its_daphne_process_being_killed_and_restarted(call_setu
         expect(m_page.locator(".tile .tile-screen")).to_be_visible(timeout=10_000)
         wait_for_video(m_page, ["Alice Learner"])
 
-        # The browsers' getStats summaries are on record, reconnect included.
-        l_page.wait_for_timeout(2500)
-        quality = {q.user_id: q for q in CallQuality.objects.filter(session=session)}
+        # The browsers' getStats summaries are on record, reconnect included (they come every few seconds).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            quality = {q.user_id: q for q in CallQuality.objects.filter(session=session)}
+            learners = quality.get(learner.pk)
+            if (
+                mentor.pk in quality
+                and learners
+                and learners.samples >= 2
+                and learners.reconnects == 1
+                and learners.rtt_ms_max is not None
+            ):
+                break
+            l_page.wait_for_timeout(200)  # the poll interval
         assert set(quality) == {mentor.pk, learner.pk}
         assert quality[learner.pk].samples >= 2 and quality[learner.pk].reconnects == 1
         assert "host/host" in quality[learner.pk].candidate_types and quality[learner.pk].rtt_ms_max is not None
@@ -137,13 +148,15 @@ def test_mentor_on_one_process_and_learner_on_another_call_each_other(call_setup
 def test_a_room_recovers_when_redis_restarts(call_setup, chromium, layer):  # noqa: F811
     _, mentor, learner, session = call_setup
     redis = RedisProcess().start()
-    server = own_daphne(REDIS_URL=redis.url, CHANNEL_LAYER=layer, CHANNEL_GROUP_REFRESH_SECONDS="2", CALL_HEARTBEAT_SECONDS="1")
+    server = own_daphne(
+        REDIS_URL=redis.url, CHANNEL_LAYER=layer, CHANNEL_GROUP_REFRESH_SECONDS="2", CALL_HEARTBEAT_SECONDS="1"
+    )
     contexts = []
     try:
         contexts, m_page, l_page = two_pages(chromium, server.url, server.url, mentor, learner, session)
         redis.stop()  # Redis forgets everything: groups, queued messages
         down = time.time()
-        l_page.wait_for_timeout(1500)
+        l_page.wait_for_timeout(1500)  # real time on purpose: the outage lasts this long
         redis.start()
         restarted = time.time()
         # Depending on the channel layer, consumers either ride the outage out (pub/sub re-subscribes)
@@ -152,22 +165,30 @@ def test_a_room_recovers_when_redis_restarts(call_setup, chromium, layer):  # no
         # still reconnecting is not kept for it, so wait until both pages have been steady for 3 s.
         steady_since, last = time.time(), None
         while time.time() - restarted < 30:
-            now = [page.evaluate("() => [window.peerlearnCall.reconnects, window.peerlearnCall.socket.readyState]") for page in (m_page, l_page)]
+            now = [
+                page.evaluate("() => [window.peerlearnCall.reconnects, window.peerlearnCall.socket.readyState]")
+                for page in (m_page, l_page)
+            ]
             if now != last or any(state != 1 for _, state in now):
                 steady_since, last = time.time(), now
             elif time.time() - steady_since >= 3:
                 break
-            m_page.wait_for_timeout(200)
+            m_page.wait_for_timeout(200)  # the poll interval
         steady = steady_since - restarted
         # Chat sent after the restart reaches every peer, both ways.
-        for sender, receiver, text in ((m_page, l_page, "after the restart, from the mentor"), (l_page, m_page, "and back from the learner")):
+        for sender, receiver, text in (
+            (m_page, l_page, "after the restart, from the mentor"),
+            (l_page, m_page, "and back from the learner"),
+        ):
             sender.get_by_label("Message").fill(text)
             sender.get_by_role("button", name="Send").click()
             expect(receiver.locator("#chat-log")).to_contain_text(text, timeout=20_000)
         recovered = time.time() - restarted
         states = [m_page.evaluate(CALL_STATE), l_page.evaluate(CALL_STATE)]
-        print(f"\n[redis] {layer} layer: down {restarted - down:.1f} s; steady again {steady:.1f} s and chat delivered both ways {recovered:.1f} s after Redis came back; "
-              f"reconnects {[s['reconnects'] for s in states]}")
+        print(
+            f"\n[redis] {layer} layer: down {restarted - down:.1f} s; steady again {steady:.1f} s and chat delivered both ways {recovered:.1f} s after Redis came back; "
+            f"reconnects {[s['reconnects'] for s in states]}"
+        )
         assert [(s["peers"], s["rows"]) for s in states] == [(1, 2), (1, 2)]
         wait_for_video(m_page, ["Alice Learner"])
     finally:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from cms_pages.models import CourseIndexPage, CoursePage
-from cms_pages.services import home_page_get
+from cms_pages.selectors import home_page_get
 from conftest import PASSWORD, make_user
 from mentoring.models import Booking
 from mentoring.tests.factories import make_session, skill
@@ -88,11 +88,15 @@ def test_learner_goes_from_a_course_page_to_booking_one_of_its_sessions(live_ser
     django = skill("Django")
     mentor = make_user("maya@example.com", "Maya Mentor", "mentor")
     learner = make_user("alice@example.com", "Alice Learner")
-    session = make_session(mentor, title="Django office hours", skills=[django], starts_in=timedelta(days=2), capacity=3)
+    session = make_session(
+        mentor, title="Django office hours", skills=[django], starts_in=timedelta(days=2), capacity=3
+    )
     index = CourseIndexPage(title="Courses", slug="courses")
     home_page_get().add_child(instance=index)
     index.save_revision().publish()
-    course = CoursePage(title="Web apps with Django", slug="web-apps", summary="Ship a Django app.", level="intermediate")
+    course = CoursePage(
+        title="Web apps with Django", slug="web-apps", summary="Ship a Django app.", level="intermediate"
+    )
     course.skills = [django]
     index.add_child(instance=course)
     course.save_revision().publish()

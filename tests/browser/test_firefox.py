@@ -68,19 +68,29 @@ def test_a_call_between_firefox_and_chromium(call_setup, chromium, firefox):  # 
         firefox.evaluate(CLICK, "Join the call")
         firefox.wait_for(
             """() => [...(window.peerlearnCall?.peers.values() || [])].some((e) => e.link.pc.connectionState === "connected")""",
-            timeout=30, message="a connected peer in Firefox",
+            timeout=30,
+            message="a connected peer in Firefox",
         )
         connected_ms = (time.monotonic() - clicked) * 1000
 
         # Video both ways: each side decodes more and more frames from the other.
         m_stats = wait_for_video(m_page, ["Alice Learner"])
-        first = firefox.wait_for(f"async () => (await ({FRAMES_DECODED})())['Maya Mentor']?.frames || 0", timeout=30,
-                                 message="decoded video from the mentor in Firefox")
-        time.sleep(1.5)
+        first = firefox.wait_for(
+            f"async () => (await ({FRAMES_DECODED})())['Maya Mentor']?.frames || 0",
+            timeout=30,
+            message="decoded video from the mentor in Firefox",
+        )
+        firefox.wait_for(
+            f"async () => ((await ({FRAMES_DECODED})())['Maya Mentor']?.frames || 0) > {first}",
+            timeout=30,
+            message="more decoded video from the mentor in Firefox",
+        )
         second = frames_seen(firefox, "Maya Mentor")
         assert second > first > 0, (first, second)
-        print(f"\n[firefox] Join click to connected in Firefox {connected_ms:.0f} ms; Firefox decoded {first}->{second} "
-              f"frames from Chromium; Chromium sees {m_stats}")
+        print(
+            f"\n[firefox] Join click to connected in Firefox {connected_ms:.0f} ms; Firefox decoded {first}->{second} "
+            f"frames from Chromium; Chromium sees {m_stats}"
+        )
 
         # Chat both ways.
         firefox.evaluate(FILL, "Message", "Hello from Firefox <i>italics?</i>")
@@ -88,7 +98,9 @@ def test_a_call_between_firefox_and_chromium(call_setup, chromium, firefox):  # 
         expect(m_page.locator("#chat-log")).to_contain_text("Hello from Firefox <i>italics?</i>")
         m_page.get_by_label("Message").fill("Hi Firefox, Chromium here.")
         m_page.get_by_role("button", name="Send").click()
-        firefox.wait_for(TEXT_IN, ["#chat-log", "Hi Firefox, Chromium here."], message="the mentor's chat line in Firefox")
+        firefox.wait_for(
+            TEXT_IN, ["#chat-log", "Hi Firefox, Chromium here."], message="the mentor's chat line in Firefox"
+        )
 
         # Muting shows on the other side, in both directions.
         firefox.evaluate(CLICK, "Mute")
@@ -100,7 +112,9 @@ def test_a_call_between_firefox_and_chromium(call_setup, chromium, firefox):  # 
 
         # Headless Firefox has no screen to share: the page says so and the camera keeps flowing.
         firefox.evaluate(CLICK, "Share screen")
-        firefox.wait_for(TEXT_IN, ["#call-status", "Screen sharing is not available here."], message="the share refusal")
+        firefox.wait_for(
+            TEXT_IN, ["#call-status", "Screen sharing is not available here."], message="the share refusal"
+        )
         wait_for_video(m_page, ["Alice Learner"])
 
         assert firefox.evaluate("() => window.__csp") == []
@@ -117,24 +131,49 @@ def test_pages_in_firefox_on_laptops_and_a_phone(live_server_url, firefox):
     and nothing wider than a phone's screen."""
     call_command("seed_demo", verbosity=0)
     base = live_server_url
-    live = Session.objects.filter(mentor__email="mentor1@peerlearn.local", status="scheduled").order_by("starts_at").first()
-    public = ["/", "/courses/", "/courses/python-foundations/", "/mentors/", "/sessions/", "/search/?q=python",
-              "/accounts/login/", "/accounts/signup/", "/about/"]
-    signed_in = ["/dashboard/", "/accounts/email/", "/notifications/", "/profile/", "/calendar/", "/accounts/2fa/",
-                 "/call-check/", f"/sessions/{live.pk}/", f"/sessions/{live.room_id}/room/"]
+    live = (
+        Session.objects.filter(mentor__email="mentor1@peerlearn.local", status="scheduled")
+        .order_by("starts_at")
+        .first()
+    )
+    public = [
+        "/",
+        "/courses/",
+        "/courses/python-foundations/",
+        "/mentors/",
+        "/sessions/",
+        "/search/?q=python",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/about/",
+    ]
+    signed_in = [
+        "/dashboard/",
+        "/accounts/email/",
+        "/notifications/",
+        "/profile/",
+        "/calendar/",
+        "/accounts/2fa/",
+        "/call-check/",
+        f"/sessions/{live.pk}/",
+        f"/sessions/{live.room_id}/room/",
+    ]
     problems: list[str] = []
     checked = 0
 
     def visit_all(paths: list[str]) -> None:
         nonlocal checked
         for width, height in (LAPTOP, SMALL_LAPTOP, PHONE):
-            firefox.command("browsingContext.setViewport",
-                            {"context": firefox.context, "viewport": {"width": width, "height": height}})
+            firefox.command(
+                "browsingContext.setViewport",
+                {"context": firefox.context, "viewport": {"width": width, "height": height}},
+            )
             for path in paths:
                 firefox.goto(base + path)
                 status, wide, screen, heading = firefox.evaluate(
                     f"""() => [({STATUS})(), document.documentElement.scrollWidth, innerWidth,
-                               !!document.querySelector("h1")]""")
+                               !!document.querySelector("h1")]"""
+                )
                 checked += 1
                 problems.extend(f"CSP on {path} at {width}px: {v}" for v in firefox.evaluate("() => window.__csp"))
                 if status != 200 or not heading:
@@ -148,6 +187,8 @@ def test_pages_in_firefox_on_laptops_and_a_phone(live_server_url, firefox):
     firefox.wait_for(TEXT_IN, ["#prejoin", "Camera and microphone are ready."], message="the camera preview")
     problems += [f"CSP in the room: {v}" for v in firefox.evaluate("() => window.__csp")]
     problems += [f"console: {e}" for e in firefox.errors()]
-    print(f"\n[firefox] {firefox.version}: {checked} page views ({len(public)} public and {len(signed_in)} signed-in "
-          f"pages at 1280, 1024 and 390 px); problems {len(problems)}")
+    print(
+        f"\n[firefox] {firefox.version}: {checked} page views ({len(public)} public and {len(signed_in)} signed-in "
+        f"pages at 1280, 1024 and 390 px); problems {len(problems)}"
+    )
     assert problems == []

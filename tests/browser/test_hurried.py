@@ -108,10 +108,17 @@ def _people(n: int) -> tuple[User, User]:
     return mentor, learner
 
 
-def _session(mentor: User, title: str, *, capacity: int = 2, starts_in: timedelta = timedelta(days=2), skills=()) -> Session:
+def _session(
+    mentor: User, title: str, *, capacity: int = 2, starts_in: timedelta = timedelta(days=2), skills=()
+) -> Session:
     return session_create(
-        mentor=mentor, title=title, description="Bring your questions.", skills=list(skills),
-        starts_at=timezone.now() + starts_in, duration_minutes=60, capacity=capacity,
+        mentor=mentor,
+        title=title,
+        description="Bring your questions.",
+        skills=list(skills),
+        starts_at=timezone.now() + starts_in,
+        duration_minutes=60,
+        capacity=capacity,
     )
 
 
@@ -154,11 +161,17 @@ def book(site: Site, n: int) -> Plan:
     mentor, learner = _people(n)
     session = _session(mentor, f"Hurried {n}: booking")
     return Plan(
-        user=learner, path=f"/sessions/{session.pk}/", button=_button("Book a seat"),
+        user=learner,
+        path=f"/sessions/{session.pk}/",
+        button=_button("Book a seat"),
         success=f"You are booked on “{session.title}”",
         rows=lambda: [
             ("active bookings", Booking.objects.filter(session=session, learner=learner, status="active").count(), 1),
-            ("booking_made notifications to the mentor", Notification.objects.filter(user=mentor, kind="booking_made").count(), 1),
+            (
+                "booking_made notifications to the mentor",
+                Notification.objects.filter(user=mentor, kind="booking_made").count(),
+                1,
+            ),
             *_emails(site, mentor.email),
         ],
     )
@@ -170,10 +183,16 @@ def join_waitlist(site: Site, n: int) -> Plan:
     session = _session(mentor, f"Hurried {n}: full", capacity=1)
     _book(session, other)
     return Plan(
-        user=learner, path=f"/sessions/{session.pk}/", button=_button("Join the waitlist"),
+        user=learner,
+        path=f"/sessions/{session.pk}/",
+        button=_button("Join the waitlist"),
         success="You are on the waitlist",
         rows=lambda: [
-            ("waiting waitlist entries", WaitlistEntry.objects.filter(session=session, learner=learner, status="waiting").count(), 1),
+            (
+                "waiting waitlist entries",
+                WaitlistEntry.objects.filter(session=session, learner=learner, status="waiting").count(),
+                1,
+            ),
             ("waitlist entries", WaitlistEntry.objects.filter(session=session, learner=learner).count(), 1),
         ],
     )
@@ -186,10 +205,17 @@ def leave_waitlist(site: Site, n: int) -> Plan:
     _book(session, other)
     WaitlistEntry.objects.create(session=session, learner=learner)
     return Plan(
-        user=learner, path=f"/sessions/{session.pk}/", button=_button("Leave the waitlist"),
-        success="You left the waitlist.", confirms=True,
+        user=learner,
+        path=f"/sessions/{session.pk}/",
+        button=_button("Leave the waitlist"),
+        success="You left the waitlist.",
+        confirms=True,
         rows=lambda: [
-            ("waitlist entries left", WaitlistEntry.objects.filter(session=session, learner=learner, status="left").count(), 1),
+            (
+                "waitlist entries left",
+                WaitlistEntry.objects.filter(session=session, learner=learner, status="left").count(),
+                1,
+            ),
             ("waitlist entries", WaitlistEntry.objects.filter(session=session, learner=learner).count(), 1),
         ],
     )
@@ -204,11 +230,23 @@ def _cancel_booking(site: Site, n: int, where: str) -> Plan:
     else:
         path, button = "/dashboard/", _button(f"Cancel your seat on “{session.title}”")
     return Plan(
-        user=learner, path=path, button=button, success=f"Your seat on “{session.title}” is cancelled.", confirms=True,
+        user=learner,
+        path=path,
+        button=button,
+        success=f"Your seat on “{session.title}” is cancelled.",
+        confirms=True,
         rows=lambda: [
-            ("cancelled bookings", Booking.objects.filter(session=session, learner=learner, status="cancelled").count(), 1),
+            (
+                "cancelled bookings",
+                Booking.objects.filter(session=session, learner=learner, status="cancelled").count(),
+                1,
+            ),
             ("bookings", Booking.objects.filter(session=session, learner=learner).count(), 1),
-            ("booking_cancelled notifications to the mentor", Notification.objects.filter(user=mentor, kind="booking_cancelled").count(), 1),
+            (
+                "booking_cancelled notifications to the mentor",
+                Notification.objects.filter(user=mentor, kind="booking_cancelled").count(),
+                1,
+            ),
             *_emails(site, mentor.email),
         ],
     )
@@ -235,7 +273,11 @@ def create_session(site: Site, n: int) -> Plan:
         page.get_by_label("Seats").select_option("2")
 
     return Plan(
-        user=mentor, path="/sessions/new/", fill=fill, button=_button("Publish session"), field=_label("Title"),
+        user=mentor,
+        path="/sessions/new/",
+        fill=fill,
+        button=_button("Publish session"),
+        field=_label("Title"),
         success="Your session is published.",
         rows=lambda: [("sessions with that title", Session.objects.filter(mentor=mentor, title=title).count(), 1)],
     )
@@ -247,10 +289,18 @@ def edit_session(site: Site, n: int) -> Plan:
     _book(session, learner)
     moved = (session.starts_at + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     return Plan(
-        user=mentor, path=f"/sessions/{session.pk}/edit/", fill=lambda page: page.get_by_label("Starts").fill(moved),
-        button=_button("Save changes"), field=_label("Title"), success="Session updated.",
+        user=mentor,
+        path=f"/sessions/{session.pk}/edit/",
+        fill=lambda page: page.get_by_label("Starts").fill(moved),
+        button=_button("Save changes"),
+        field=_label("Title"),
+        success="Session updated.",
         rows=lambda: [
-            ("session_changed notifications to the learner", Notification.objects.filter(user=learner, kind="session_changed").count(), 1),
+            (
+                "session_changed notifications to the learner",
+                Notification.objects.filter(user=learner, kind="session_changed").count(),
+                1,
+            ),
             *_emails(site, learner.email),
         ],
     )
@@ -261,11 +311,18 @@ def cancel_session(site: Site, n: int) -> Plan:
     session = _session(mentor, f"Hurried {n}: called off")
     _book(session, learner)
     return Plan(
-        user=mentor, path=f"/sessions/{session.pk}/", button=_button("Cancel session"), success="Session cancelled",
+        user=mentor,
+        path=f"/sessions/{session.pk}/",
+        button=_button("Cancel session"),
+        success="Session cancelled",
         confirms=True,
         rows=lambda: [
             ("cancelled sessions", Session.objects.filter(pk=session.pk, status="cancelled").count(), 1),
-            ("session_cancelled notifications to the learner", Notification.objects.filter(user=learner, kind="session_cancelled").count(), 1),
+            (
+                "session_cancelled notifications to the learner",
+                Notification.objects.filter(user=learner, kind="session_cancelled").count(),
+                1,
+            ),
             *_emails(site, learner.email),
         ],
     )
@@ -276,7 +333,10 @@ def report_session(site: Site, n: int) -> Plan:
     session = _session(mentor, f"Hurried {n}: reported")
     _book(session, learner)
     return Plan(
-        user=learner, path=f"/sessions/{session.pk}/report/", fill=_fill_report, button=_button("Send report"),
+        user=learner,
+        path=f"/sessions/{session.pk}/report/",
+        fill=_fill_report,
+        button=_button("Send report"),
         success="Thank you. Our moderators will look at your report.",
         rows=lambda: [("reports", Report.objects.filter(reporter=learner).count(), 1)],
     )
@@ -285,7 +345,10 @@ def report_session(site: Site, n: int) -> Plan:
 def report_mentor(site: Site, n: int) -> Plan:
     mentor, learner = _people(n)
     return Plan(
-        user=learner, path=f"/mentors/{mentor.pk}/report/", fill=_fill_report, button=_button("Send report"),
+        user=learner,
+        path=f"/mentors/{mentor.pk}/report/",
+        fill=_fill_report,
+        button=_button("Send report"),
         success="Thank you. Our moderators will look at your report.",
         rows=lambda: [("reports", Report.objects.filter(reporter=learner, reported_user=mentor).count(), 1)],
     )
@@ -296,7 +359,10 @@ def mark_all_read(site: Site, n: int) -> Plan:
     for text in ("A seat freed up.", "Your session moved."):
         Notification.objects.create(user=learner, kind="reminder", text=text)
     return Plan(
-        user=learner, path="/notifications/", button=_button("Mark all as read"), success="All notifications marked as read.",
+        user=learner,
+        path="/notifications/",
+        button=_button("Mark all as read"),
+        success="All notifications marked as read.",
         rows=lambda: [
             ("notifications", Notification.objects.filter(user=learner).count(), 2),
             ("notifications read", Notification.objects.filter(user=learner, is_read=True).count(), 2),
@@ -307,16 +373,24 @@ def mark_all_read(site: Site, n: int) -> Plan:
 def new_calendar_link(site: Site, n: int) -> Plan:
     learner = make_user(f"learner{n}@hurried.example", f"Learner {n}", "learner")
     return Plan(
-        user=learner, path="/calendar/", button=_button("Make a new link"), success="Your calendar link was replaced.",
-        confirms=True, rows=lambda: [("calendar feeds", CalendarFeed.objects.filter(user=learner).count(), 1)],
+        user=learner,
+        path="/calendar/",
+        button=_button("Make a new link"),
+        success="Your calendar link was replaced.",
+        confirms=True,
+        rows=lambda: [("calendar feeds", CalendarFeed.objects.filter(user=learner).count(), 1)],
     )
 
 
 def save_profile(site: Site, n: int) -> Plan:
     learner = make_user(f"learner{n}@hurried.example", f"Learner {n}", "learner")
     return Plan(
-        user=learner, path="/profile/", fill=lambda page: page.get_by_label("Your name").fill(f"Renamed {n}"),
-        button=_button("Save profile"), field=_label("Your name"), success="Your profile is saved.",
+        user=learner,
+        path="/profile/",
+        fill=lambda page: page.get_by_label("Your name").fill(f"Renamed {n}"),
+        button=_button("Save profile"),
+        field=_label("Your name"),
+        success="Your profile is saved.",
         rows=lambda: [
             ("learner profiles", LearnerProfile.objects.filter(user=learner).count(), 1),
             ("users with the new name", User.objects.filter(pk=learner.pk, display_name=f"Renamed {n}").count(), 1),
@@ -329,8 +403,14 @@ def rate_session(site: Site, n: int) -> Plan:
     starts = timezone.now() - timedelta(hours=3)
     # A finished session, written directly: the services (rightly) refuse to create one.
     session = Session.objects.create(
-        mentor=mentor, title=f"Hurried {n}: finished", starts_at=starts, duration_minutes=60,
-        ends_at=starts + timedelta(minutes=60), capacity=2, booked_count=1, status=Session.Status.COMPLETED,
+        mentor=mentor,
+        title=f"Hurried {n}: finished",
+        starts_at=starts,
+        duration_minutes=60,
+        ends_at=starts + timedelta(minutes=60),
+        capacity=2,
+        booked_count=1,
+        status=Session.Status.COMPLETED,
     )
     Booking.objects.create(session=session, learner=learner)
 
@@ -339,7 +419,10 @@ def rate_session(site: Site, n: int) -> Plan:
         page.get_by_label("Comment").fill("Clear and patient.")
 
     return Plan(
-        user=learner, path=f"/sessions/{session.pk}/feedback/", fill=fill, button=_button("Save feedback"),
+        user=learner,
+        path=f"/sessions/{session.pk}/feedback/",
+        fill=fill,
+        button=_button("Save feedback"),
         success="Thank you! Your feedback is saved.",
         rows=lambda: [("feedback", Feedback.objects.filter(session=session, learner=learner).count(), 1)],
     )
@@ -352,7 +435,9 @@ def not_interested(site: Site, n: int) -> Plan:
     # Soon and matching the learner's interest: first among the dashboard's suggestions.
     session = _session(mentor, f"Hurried {n}: suggested", starts_in=timedelta(hours=3), skills=[skill])
     return Plan(
-        user=learner, path="/dashboard/", button=_button(f"Not interested in “{session.title}”"),
+        user=learner,
+        path="/dashboard/",
+        button=_button(f"Not interested in “{session.title}”"),
         success="Got it: we will not suggest that again.",
         rows=lambda: [("not-interested marks", NotInterested.objects.filter(user=learner, session=session).count(), 1)],
     )
@@ -368,7 +453,11 @@ def sign_up(site: Site, n: int) -> Plan:
         page.get_by_label("Repeat password").fill(PASSWORD)
 
     return Plan(
-        user=None, path="/accounts/signup/", fill=fill, button=_button("Sign Up"), field=_label("Repeat password"),
+        user=None,
+        path="/accounts/signup/",
+        fill=fill,
+        button=_button("Sign Up"),
+        field=_label("Repeat password"),
         success=_signed_in_check,
         rows=lambda: [("users", User.objects.filter(email=email).count(), 1), *_emails(site, email, exactly=1)],
     )
@@ -382,8 +471,13 @@ def sign_in(site: Site, n: int) -> Plan:
         page.get_by_label("Password").fill(PASSWORD)
 
     return Plan(
-        user=None, path="/accounts/login/", fill=fill, button=_button("Sign In"), field=_label("Password"),
-        success=_signed_in_check, rows=lambda: [],
+        user=None,
+        path="/accounts/login/",
+        fill=fill,
+        button=_button("Sign In"),
+        field=_label("Password"),
+        success=_signed_in_check,
+        rows=lambda: [],
     )
 
 
@@ -396,8 +490,12 @@ def reset_password(site: Site, n: int) -> Plan:
         return f"no “We have sent you an email” (page “{page.title()}” at {urlsplit(page.url).path})"
 
     return Plan(
-        user=None, path="/accounts/password/reset/", fill=lambda page: page.get_by_label("Email").fill(learner.email),
-        button=_button("Reset My Password"), field=_label("Email"), success=success,
+        user=None,
+        path="/accounts/password/reset/",
+        fill=lambda page: page.get_by_label("Email").fill(learner.email),
+        button=_button("Reset My Password"),
+        field=_label("Email"),
+        success=success,
         rows=lambda: _emails(site, learner.email, exactly=1),
     )
 
@@ -536,7 +634,9 @@ def test_cancel_after_signing_out_in_another_tab_leads_back_to_the_action_after_
         context.close()
     where = f"{view.path} (status {view.status}, “{view.heading}”, messages {view.messages})"
     assert asked_to_sign_in, f"tab A was not asked to sign in: {where}"
-    assert not problems and (offered or done), f"after signing in again the person is at {where}: {problems or 'no cancel button'}"
+    assert not problems and (offered or done), (
+        f"after signing in again the person is at {where}: {problems or 'no cancel button'}"
+    )
 
 
 def test_a_login_form_left_open_while_signing_in_elsewhere_still_signs_the_person_in(site, chromium):

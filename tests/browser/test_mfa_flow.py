@@ -21,7 +21,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def strict_server(live_db):
-    server = DaphneProcess(env={"DATABASE_URL": database_url(connection.settings_dict), "MFA_REQUIRED_FOR_STAFF": "true"}).start()
+    server = DaphneProcess(
+        env={"DATABASE_URL": database_url(connection.settings_dict), "MFA_REQUIRED_FOR_STAFF": "true"}
+    ).start()
     yield server
     server.stop()
 
@@ -77,5 +79,7 @@ def test_staff_set_up_an_authenticator_on_first_visit_then_sign_in_with_a_code(s
         raise
     finally:
         context.close()
-    print(f"\n[mfa] staff set up an authenticator on first visit and signed in with password + code; CSP violations {len(violations)}")
+    print(
+        f"\n[mfa] staff set up an authenticator on first visit and signed in with password + code; CSP violations {len(violations)}"
+    )
     assert violations == []

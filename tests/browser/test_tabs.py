@@ -105,7 +105,7 @@ def test_read_state_and_sign_in_reach_every_tab(live_server_url, chromium):
         expect(bell_of(tab_b)).to_have_attribute("data-live", "true", timeout=LIVE)
         notify(user=bob, text="Only for Bob")
         expect(count_of(tab_b)).to_have_text("1", timeout=LIVE)
-        tab_a.wait_for_timeout(300)
+        tab_a.wait_for_timeout(300)  # real time: a toast (none expected) would show meanwhile
         expect(tab_a.locator(".toast").filter(has_text="Only for Bob")).to_have_count(0)
         expect(count_of(tab_a)).to_have_text("1")  # still Alice's page: her count, not Bob's
 
@@ -134,7 +134,7 @@ def test_without_broadcast_channel_a_revisited_tab_asks_the_server(live_server_u
         log_out(tab_b)
         expect(tab_a.get_by_text("You were signed out in another tab.")).to_be_visible(timeout=LIVE)
         log_in(tab_b, live_server_url, alice.email)
-        tab_a.wait_for_timeout(500)
+        tab_a.wait_for_timeout(500)  # real time: a wrong reconnect (none expected) would happen meanwhile
         expect(bell_of(tab_a)).to_have_attribute("data-live", "false")  # nobody told it yet
 
         # A notification made while tab A was closed counts once it is back.

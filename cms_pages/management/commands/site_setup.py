@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from cms_pages.services import site_sync_from_settings
+from cms_pages.sites import site_sync_from_settings
 
 
 class Command(BaseCommand):
@@ -8,4 +8,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         site = site_sync_from_settings()
+        if site is None:
+            raise CommandError("There is no default Wagtail site yet: run migrate first.")
         self.stdout.write(f"Default site: {site.hostname}:{site.port}")

@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
-        parser.add_argument("--source", choices=("synthetic", "db", "csv"), default="synthetic", help="Default synthetic.")
+        parser.add_argument(
+            "--source", choices=("synthetic", "db", "csv"), default="synthetic", help="Default synthetic."
+        )
         parser.add_argument("--users", type=int, help=f"Synthetic learners (default {SYNTHETIC_USERS}).")
         parser.add_argument("--items", type=int, help=f"Synthetic sessions (default {SYNTHETIC_ITEMS}).")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the data, the split and training (default 0).")
@@ -41,11 +43,19 @@ class Command(BaseCommand):
         if options["max_users"] < 1:
             raise CommandError(f"--max-users must be at least 1, not {options['max_users']}")
         data = self._data(options)
-        progress = None if options["json"] or options["verbosity"] < 1 else ProgressBar(lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty())
+        progress = (
+            None
+            if options["json"] or options["verbosity"] < 1
+            else ProgressBar(lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty())
+        )
         try:
             report = evaluate(
-                data, cold=options["cold"], seed=options["seed"], max_users=options["max_users"],
-                progress=progress, **params,
+                data,
+                cold=options["cold"],
+                seed=options["seed"],
+                max_users=options["max_users"],
+                progress=progress,
+                **params,
             )
         except ValueError as exc:
             raise CommandError(f"cannot evaluate: {exc}") from None
@@ -66,7 +76,11 @@ class Command(BaseCommand):
     def _data(self, options):
         source = options["source"]
         synthetic_only = [f"--{name}" for name in ("users", "items") if options[name] is not None]
-        csv_only = [f"--{name.replace('_', '-')}" for name in ("interactions", "user_features", "item_features") if options[name]]
+        csv_only = [
+            f"--{name.replace('_', '-')}"
+            for name in ("interactions", "user_features", "item_features")
+            if options[name]
+        ]
         if source != "synthetic" and synthetic_only:
             raise CommandError(f"{', '.join(synthetic_only)} only apply to --source synthetic")
         if source != "csv" and csv_only:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mentoring.recommender.cli import ProgressBar, add_training_arguments, training_params
+from mentoring.services.recommendations import recommender_train
 
 
 class Command(BaseCommand):
@@ -21,20 +22,22 @@ class Command(BaseCommand):
         add_training_arguments(parser)
 
     def handle(self, *args, **options):
-        from mentoring.recommender.db import from_database
-        from mentoring.recommender.training import train_and_save
-
         try:
             params = training_params(options)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if options["keep"] < 1:
             raise CommandError(f"--keep must be at least 1, not {options['keep']}")
-        directory = Path(options["dir"] or getattr(settings, "RECOMMENDER_DIR", settings.BASE_DIR / "var" / "recommender"))
-        data = from_database()
-        progress = ProgressBar(lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty()) if options["verbosity"] >= 1 else None
+        directory = Path(options["dir"] or settings.RECOMMENDER_DIR)
+        progress = (
+            ProgressBar(lambda text: self.stderr.write(text, ending=""), interactive=self.stderr.isatty())
+            if options["verbosity"] >= 1
+            else None
+        )
         try:
-            result = train_and_save(data, directory, params=params, seed=options["seed"], keep=options["keep"], progress=progress)
+            result = recommender_train(
+                directory=directory, params=params, seed=options["seed"], keep=options["keep"], progress=progress
+            )
         except ValueError as exc:  # e.g. training diverged with a too high learning rate
             raise CommandError(f"training failed: {exc}") from None
         counts = result.counts

@@ -7,10 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from mentoring.demo import _book_directly
 from mentoring.recommender import artifact
 from mentoring.recommender.db import session_item_id, user_item_id
-from mentoring.tests.factories import make_session, skill
+from mentoring.tests.factories import make_booking, make_session, skill
 
 SMALL = ["--users", "200", "--items", "60", "--epochs", "5", "--components", "8"]
 
@@ -38,8 +37,20 @@ def test_evaluate_on_csv_files_has_no_oracle_and_can_hold_out_cold_users(tmp_pat
     interactions.write_text("user_id,item_id,weight\n" + "\n".join(rows) + "\n")
     users = tmp_path / "users.csv"
     users.write_text("id,feature\n" + "\n".join(f"u{u},group:{u % 5}" for u in range(60)) + "\n")
-    out, _ = run("evaluate_recommender", "--json", "--source", "csv", "--interactions", str(interactions),
-                 "--user-features", str(users), "--cold", "users", "--epochs", "3")
+    out, _ = run(
+        "evaluate_recommender",
+        "--json",
+        "--source",
+        "csv",
+        "--interactions",
+        str(interactions),
+        "--user-features",
+        str(users),
+        "--cold",
+        "users",
+        "--epochs",
+        "3",
+    )
     report = json.loads(out)
     assert report["source"] == "csv" and report["split"] == "cold-users"
     assert set(report["models"]) == {"lightfm_hybrid", "lightfm_pure", "popularity", "random"}
@@ -54,7 +65,10 @@ def test_evaluate_prints_a_table_without_json():
     "args, message",
     [
         (["--source", "csv"], "--source csv needs --interactions FILE"),
-        (["--source", "csv", "--interactions", "/nonexistent/x.csv"], "--interactions: no such file: /nonexistent/x.csv"),
+        (
+            ["--source", "csv", "--interactions", "/nonexistent/x.csv"],
+            "--interactions: no such file: /nonexistent/x.csv",
+        ),
         (["--users", "-5"], "--users must be between 2 and 1000000, not -5"),
         (["--items", "0"], "--items must be between 2 and 100000, not 0"),
         (["--epochs", "0"], "--epochs must be between 1 and 1000, not 0"),
@@ -88,12 +102,14 @@ def test_train_with_too_little_data_says_so_and_writes_nothing(tmp_path, learner
 @pytest.mark.django_db
 def test_train_saves_a_version_with_metadata(tmp_path, learner, other_learner, mentor):
     python = skill("Python")
-    sessions = [make_session(mentor, starts_in=timedelta(days=n + 1), capacity=3, skills=[python], title=f"S{n}")
-                for n in range(4)]
+    sessions = [
+        make_session(mentor, starts_in=timedelta(days=n + 1), capacity=3, skills=[python], title=f"S{n}")
+        for n in range(4)
+    ]
     for session in sessions[:3]:
-        _book_directly(session, learner)
+        make_booking(session, learner)
     for session in sessions[1:]:
-        _book_directly(session, other_learner)
+        make_booking(session, other_learner)
     directory = tmp_path / "models"
     out, err = run("train_recommender", "--dir", str(directory), "--epochs", "3", "--components", "4")
     assert "Trained on 2 learners, 4 sessions and 6 interactions (6 positive)" in out

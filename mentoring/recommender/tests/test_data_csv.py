@@ -14,7 +14,8 @@ def write(tmp_path, name, text, encoding="utf-8"):
 
 def test_reads_interactions_and_features(tmp_path):
     interactions = write(
-        tmp_path, "interactions.csv",
+        tmp_path,
+        "interactions.csv",
         "user_id,item_id,weight,timestamp\n"
         "u1,i1,2.5,1700000000\n"
         "\n"
@@ -39,8 +40,10 @@ def test_weight_and_timestamp_columns_are_optional_and_may_come_in_any_order(tmp
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("user_id,item_id,weight\nu1,i1,1\nu1,i2,1\nu2,i3,1\nu2,i4,1\nu3,i1,1\nu3,i9,abc\n",
-         "interactions.csv line 7: weight 'abc' is not a number"),
+        (
+            "user_id,item_id,weight\nu1,i1,1\nu1,i2,1\nu2,i3,1\nu2,i4,1\nu3,i1,1\nu3,i9,abc\n",
+            "interactions.csv line 7: weight 'abc' is not a number",
+        ),
         ("user_id,item_id,weight\nu1,i1,nan\n", "interactions.csv line 2: weight 'nan' is not a finite number"),
         ("user_id,item_id\nu1,i1\nu2\n", "interactions.csv line 3: expected 2 fields, got 1"),
         ("user_id,item_id\nu1,i1\n\nu2,i1,7\n", "interactions.csv line 4: expected 2 fields, got 3"),
@@ -51,8 +54,10 @@ def test_weight_and_timestamp_columns_are_optional_and_may_come_in_any_order(tmp
         ("user_id,item_id,user_id\nu1,i1,u1\n", "interactions.csv line 1: column 'user_id' appears twice"),
         ("user_id,item_id\n,i1\n", "interactions.csv line 2: user_id is empty"),
         ("user_id,item_id\nu1, \n", "interactions.csv line 2: item_id is empty"),
-        ("user_id,item_id,timestamp\nu1,i1,yesterday\n",
-         "interactions.csv line 2: timestamp 'yesterday' is neither seconds since the epoch nor an ISO 8601 date"),
+        (
+            "user_id,item_id,timestamp\nu1,i1,yesterday\n",
+            "interactions.csv line 2: timestamp 'yesterday' is neither seconds since the epoch nor an ISO 8601 date",
+        ),
         ("user_id,item_id,timestamp\nu1,i1,\n", "interactions.csv line 2: timestamp is empty"),
         ("user_id,item_id\n", "interactions.csv: no interactions after the header row"),
         ("", "interactions.csv: the file is empty"),

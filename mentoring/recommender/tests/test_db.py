@@ -9,7 +9,6 @@ from wagtail.models import Site
 
 from cms_pages.models import CourseIndexPage, CoursePage
 from conftest import make_user
-from mentoring.demo import _book_directly
 from mentoring.models import Booking, CallAttendance, Feedback, Session
 from mentoring.recommender.db import (
     from_database,
@@ -20,7 +19,7 @@ from mentoring.recommender.db import (
     session_item_id,
     user_item_id,
 )
-from mentoring.tests.factories import make_session, past_session, skill
+from mentoring.tests.factories import make_booking, make_session, past_session, skill
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +52,14 @@ def site(learner, other_learner, mentor):
     Session.objects.filter(pk=s3.pk).update(course=course("intermediate"))
     s3.refresh_from_db()
     s4 = make_session(other_mentor, starts_in=timedelta(days=3), title="Later")
-    _book_directly(s1, learner)
+    make_booking(s1, learner)
     CallAttendance.objects.create(session=s1, user=learner, peer_id="a" * 16, joined_at=timezone.now())
     CallAttendance.objects.create(session=s1, user=learner, peer_id="b" * 16, joined_at=timezone.now())
     Feedback.objects.create(session=s1, learner=learner, rating=5)
-    Booking.objects.filter(pk=_book_directly(s2, other_learner).pk).update(status=Booking.Status.CANCELLED)
-    _book_directly(s3, other_learner)
+    Booking.objects.filter(pk=make_booking(s2, other_learner).pk).update(status=Booking.Status.CANCELLED)
+    make_booking(s3, other_learner)
     Feedback.objects.create(session=s3, learner=other_learner, rating=2)
-    _book_directly(s4, other_mentor)
+    make_booking(s4, other_mentor)
     dismissals = not_interested_model()
     if dismissals is not None:
         dismissals.objects.create(user=learner, session=s2)
@@ -114,7 +113,11 @@ def test_an_empty_site_gives_empty_data():
 
 def test_goal_keywords_drop_stop_words_numbers_and_repeats():
     assert goal_keywords("I want to learn Python, python and SQL in 2026 for my data-science job") == [
-        "python", "sql", "data", "science", "job"
+        "python",
+        "sql",
+        "data",
+        "science",
+        "job",
     ]
     assert len(goal_keywords(" ".join(f"word{n}x" for n in range(30)))) == 10
     assert goal_keywords("") == []

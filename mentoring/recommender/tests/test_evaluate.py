@@ -24,7 +24,9 @@ def warm(data):
 
 @pytest.fixture(scope="module")
 def cold_items(data):
-    return evaluate(data, seed=3, threads=1, cold="items", models=("lightfm_hybrid", "lightfm_pure", "random", "oracle"))
+    return evaluate(
+        data, seed=3, threads=1, cold="items", models=("lightfm_hybrid", "lightfm_pure", "random", "oracle")
+    )
 
 
 def p10(report, model):

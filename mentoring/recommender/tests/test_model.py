@@ -30,8 +30,10 @@ def test_scores_equal_lightfm_predict_for_known_users_and_items(fitted, small_da
     user_matrix = rows(fitted.user_feature_names, [(user, small_data.user_features[user])])
     item_matrix = rows(fitted.item_feature_names, items)
     theirs = fitted.lightfm.predict(
-        np.zeros(len(items), dtype=np.int32), np.arange(len(items), dtype=np.int32),
-        user_features=user_matrix, item_features=item_matrix,
+        np.zeros(len(items), dtype=np.int32),
+        np.arange(len(items), dtype=np.int32),
+        user_features=user_matrix,
+        item_features=item_matrix,
     )
     # LightFM's predict leaves out nothing but adds the user bias too: a constant, so compare exactly.
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
@@ -83,8 +85,10 @@ def test_unknown_feature_names_are_ignored(fitted, small_data):
     plain = fitted.score(None, [], items)
     np.testing.assert_array_equal(fitted.score(None, ["skill:cobol", "id:u1"], items), plain)
     np.testing.assert_array_equal(fitted.score("nobody", [], items), plain)
-    np.testing.assert_array_equal(fitted.score(None, [], [("i0", ["nonsense:1", *small_data.item_features["i0"]])]),
-                                  fitted.score(None, [], [("i0", small_data.item_features["i0"])]))
+    np.testing.assert_array_equal(
+        fitted.score(None, [], [("i0", ["nonsense:1", *small_data.item_features["i0"]])]),
+        fitted.score(None, [], [("i0", small_data.item_features["i0"])]),
+    )
 
 
 def test_explanations_add_up_and_name_the_shared_interest(fitted, small_data):
@@ -140,9 +144,12 @@ def test_the_item_cache_gives_the_same_answers_when_hit_grown_and_reset(small_da
     model.ITEM_CACHE_SIZE = 100  # forces a reset on every call from now on
     again = model.item_matrix(items)
     fresh = Recommender.from_arrays(
-        user_feature_names=model.user_feature_names, item_feature_names=model.item_feature_names,
-        user_embeddings=model.user_embeddings, user_biases=model.user_biases,
-        item_embeddings=model.item_embeddings, item_biases=model.item_biases,
+        user_feature_names=model.user_feature_names,
+        item_feature_names=model.item_feature_names,
+        user_embeddings=model.user_embeddings,
+        user_biases=model.user_biases,
+        item_embeddings=model.item_embeddings,
+        item_biases=model.item_biases,
     ).item_matrix(items)
     for matrix in (again, fresh):
         np.testing.assert_allclose(matrix.vectors, first.vectors, rtol=1e-6)

@@ -66,7 +66,9 @@ def test_refusals_have_clear_messages_and_change_nothing(case, message, learner,
     assert session.booked_count == Booking.objects.filter(session=session, status="active").count()
 
 
-def test_full_session_offers_the_waitlist_and_a_freed_seat_goes_to_the_first_waiting(learner, other_learner, outsider, mentor):
+def test_full_session_offers_the_waitlist_and_a_freed_seat_goes_to_the_first_waiting(
+    learner, other_learner, outsider, mentor
+):
     session = make_session(mentor, capacity=1)
     first = booking_create(session_id=session.pk, learner=learner)
     with pytest.raises(SessionFull):

@@ -57,7 +57,14 @@ def test_overlapping_sessions_of_one_mentor_are_refused_but_other_mentors_may(me
 def test_the_exclusion_constraint_holds_even_without_the_python_check(mentor):
     first = make_session(mentor)
     with pytest.raises(IntegrityError, match="session_mentor_no_overlap"), transaction.atomic():
-        Session.objects.create(mentor=mentor, title="Sneaky", starts_at=first.starts_at, duration_minutes=60, ends_at=first.ends_at, capacity=1)
+        Session.objects.create(
+            mentor=mentor,
+            title="Sneaky",
+            starts_at=first.starts_at,
+            duration_minutes=60,
+            ends_at=first.ends_at,
+            capacity=1,
+        )
     # A cancelled session no longer blocks the slot.
     session_cancel(session_id=first.pk, actor=mentor)
     make_session(mentor, starts_at=first.starts_at)
@@ -69,8 +76,14 @@ def test_capacity_cannot_drop_below_bookings(mentor, learner, other_learner):
     booking_create(session_id=session.pk, learner=other_learner)
     with pytest.raises(MentoringError, match="2 learners have booked this session"):
         session_update(
-            session_id=session.pk, mentor=mentor, title=session.title, description="", skills=[],
-            starts_at=session.starts_at, duration_minutes=60, capacity=1,
+            session_id=session.pk,
+            mentor=mentor,
+            title=session.title,
+            description="",
+            skills=[],
+            starts_at=session.starts_at,
+            duration_minutes=60,
+            capacity=1,
         )
     session.refresh_from_db()
     assert session.capacity == 3
@@ -81,8 +94,14 @@ def test_changing_the_time_tells_booked_learners_in_their_own_zone(mentor, learn
     booking_create(session_id=session.pk, learner=learner)
     new_start = (session.starts_at + timedelta(days=1)).replace(second=0, microsecond=0)
     session_update(
-        session_id=session.pk, mentor=mentor, title=session.title, description="", skills=[],
-        starts_at=new_start, duration_minutes=60, capacity=1,
+        session_id=session.pk,
+        mentor=mentor,
+        title=session.title,
+        description="",
+        skills=[],
+        starts_at=new_start,
+        duration_minutes=60,
+        capacity=1,
     )
     note = Notification.objects.get(user=learner, kind="session_changed")
     local = timezone.localtime(new_start, __import__("zoneinfo").ZoneInfo("Asia/Kolkata"))

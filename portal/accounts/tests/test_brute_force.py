@@ -56,20 +56,26 @@ def test_guessing_one_accounts_password_stops_after_5_whatever_the_forwarded_for
         for _ in range(5):
             client.post(LOGIN, {"login": accounts[0].email, "password": PASSWORD}, **headers(behind_proxy))
             bypasses += "_auth_user_id" in client.session
-    print(f"\n[brute-force] one account, {'behind proxy' if behind_proxy else 'direct'}, X-Forwarded-For forged every time: "
-          f"{allowed} attempts before throttle, bypasses {bypasses}")
+    print(
+        f"\n[brute-force] one account, {'behind proxy' if behind_proxy else 'direct'}, X-Forwarded-For forged every time: "
+        f"{allowed} attempts before throttle, bypasses {bypasses}"
+    )
     assert allowed == 5
     assert bypasses == 0
 
 
 @pytest.mark.parametrize("behind_proxy", [False, True], ids=["direct", "behind-proxy"])
-def test_guessing_across_accounts_from_one_client_stops_after_10_whatever_the_forwarded_for(client, accounts, behind_proxy):
+def test_guessing_across_accounts_from_one_client_stops_after_10_whatever_the_forwarded_for(
+    client, accounts, behind_proxy
+):
     with override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=1 if behind_proxy else 0):
         allowed = attempts_until_throttled(client, [a.email for a in accounts], behind_proxy)
         # the throttle holds for a fresh account and a fresh forged address, with the right password too
         bypass = client.post(LOGIN, {"login": accounts[-1].email, "password": PASSWORD}, **headers(behind_proxy))
-    print(f"\n[brute-force] 12 accounts from one client, {'behind proxy' if behind_proxy else 'direct'}: "
-          f"{allowed} attempts before throttle, bypasses {int('_auth_user_id' in client.session)}")
+    print(
+        f"\n[brute-force] 12 accounts from one client, {'behind proxy' if behind_proxy else 'direct'}: "
+        f"{allowed} attempts before throttle, bypasses {int('_auth_user_id' in client.session)}"
+    )
     assert allowed == 10
     assert THROTTLED in bypass.text and "_auth_user_id" not in client.session
 
@@ -83,12 +89,19 @@ def test_the_admins_login_pages_are_the_same_throttled_form(client, admin_user, 
         assert "_auth_user_id" not in client.session, path
     allowed = attempts_until_throttled(client, [admin_user.email], behind_proxy=False)
     refused = client.post(LOGIN, {"login": admin_user.email, "password": PASSWORD}, REMOTE_ADDR=spoofed())
-    print(f"\n[brute-force] staff account through the admin's login: {allowed} attempts before throttle, "
-          f"bypasses {int('_auth_user_id' in client.session)}")
+    print(
+        f"\n[brute-force] staff account through the admin's login: {allowed} attempts before throttle, "
+        f"bypasses {int('_auth_user_id' in client.session)}"
+    )
     assert allowed == 5 and THROTTLED in refused.text and "_auth_user_id" not in client.session
 
 
 def test_password_reset_requests_are_throttled_per_account(client, accounts):
-    answers = [client.post("/accounts/password/reset/", {"email": accounts[0].email}, REMOTE_ADDR=spoofed()).status_code for _ in range(8)]
-    print(f"\n[brute-force] password reset mails for one account: {answers.index(429) if 429 in answers else len(answers)} before throttle")
+    answers = [
+        client.post("/accounts/password/reset/", {"email": accounts[0].email}, REMOTE_ADDR=spoofed()).status_code
+        for _ in range(8)
+    ]
+    print(
+        f"\n[brute-force] password reset mails for one account: {answers.index(429) if 429 in answers else len(answers)} before throttle"
+    )
     assert answers[:5] == [302] * 5 and 429 in answers

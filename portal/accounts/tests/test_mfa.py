@@ -31,11 +31,16 @@ def verified(user):
 def activate_totp(client, user) -> str:
     """Sign in, open the activation page, read the secret like a person would, confirm a code."""
     client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
-    assert client.get("/accounts/2fa/totp/activate/")["Location"].startswith("/accounts/reauthenticate/"), "asks for the password again"
+    assert client.get("/accounts/2fa/totp/activate/")["Location"].startswith("/accounts/reauthenticate/"), (
+        "asks for the password again"
+    )
     client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     page = client.get("/accounts/2fa/totp/activate/")
     assert page.status_code == 200
-    secret = re.search(r'id="authenticator_secret"[^>]*value="([A-Z2-7]+)"|value="([A-Z2-7]{16,})"[^>]*id="authenticator_secret"', page.text)
+    secret = re.search(
+        r'id="authenticator_secret"[^>]*value="([A-Z2-7]+)"|value="([A-Z2-7]{16,})"[^>]*id="authenticator_secret"',
+        page.text,
+    )
     secret = next(g for g in secret.groups() if g)
     response = client.post("/accounts/2fa/totp/activate/", {"code": totp(secret)})
     assert response.status_code == 302, response.text
@@ -45,7 +50,12 @@ def activate_totp(client, user) -> str:
 
 
 def test_staff_and_editors_are_sent_to_set_up_an_authenticator_before_the_admins(client, admin_user, editor):
-    for user, path in [(admin_user, "/admin/"), (admin_user, "/admin/mentoring/session/"), (editor, "/cms/"), (editor, "/cms/pages/")]:
+    for user, path in [
+        (admin_user, "/admin/"),
+        (admin_user, "/admin/mentoring/session/"),
+        (editor, "/cms/"),
+        (editor, "/cms/pages/"),
+    ]:
         client.force_login(user)
         response = client.get(path)
         assert response.status_code == 302, path
@@ -57,7 +67,10 @@ def test_staff_and_editors_are_sent_to_set_up_an_authenticator_before_the_admins
 def test_learners_are_not_asked_and_can_turn_it_on_themselves(client, learner):
     client.force_login(learner)
     assert client.get("/cms/").status_code == 302 and "2fa" not in client.get("/cms/")["Location"]
-    assert "Authenticator app" in client.get("/accounts/2fa/").text or "Authenticator App" in client.get("/accounts/2fa/").text
+    assert (
+        "Authenticator app" in client.get("/accounts/2fa/").text
+        or "Authenticator App" in client.get("/accounts/2fa/").text
+    )
     client.logout()
     activate_totp(client, verified(learner))
 
@@ -67,7 +80,9 @@ def test_with_an_authenticator_staff_log_in_with_password_then_code_and_reach_th
     response = client.post("/accounts/login/", {"login": admin_user.email, "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
     assert client.get("/admin/").status_code == 302, "a password alone does not sign in"
-    wrong = client.post("/accounts/2fa/authenticate/", {"code": "000000" if totp(secret, step_offset=1) != "000000" else "111111"})
+    wrong = client.post(
+        "/accounts/2fa/authenticate/", {"code": "000000" if totp(secret, step_offset=1) != "000000" else "111111"}
+    )
     assert wrong.status_code == 200 and "Incorrect code" in wrong.text
     response = client.post("/accounts/2fa/authenticate/", {"code": totp(secret, step_offset=1)})
     assert response.status_code == 302
@@ -97,4 +112,3 @@ def test_wrong_codes_are_throttled_like_wrong_passwords(client, admin_user):
     assert throttled == 5  # ACCOUNT_RATE_LIMITS['login_failed']: 5 per account
     response = client.post("/accounts/2fa/authenticate/", {"code": totp(secret, step_offset=1)})
     assert "_auth_user_id" not in client.session or response.status_code == 429, "a throttled login is not completed"
-

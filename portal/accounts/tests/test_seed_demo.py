@@ -26,7 +26,12 @@ def test_seed_demo_is_idempotent_and_creates_the_documented_accounts(monkeypatch
     assert StandardPage.objects.filter(slug="about").count() == 1
     assert Site.objects.get(is_default_site=True).root_page.specific.body
 
-    assert client.post("/accounts/login/", {"login": "learner1@peerlearn.local", "password": "local-demo-pass-1"}).status_code == 302
+    assert (
+        client.post(
+            "/accounts/login/", {"login": "learner1@peerlearn.local", "password": "local-demo-pass-1"}
+        ).status_code
+        == 302
+    )
 
     from cms_pages.models import CoursePage, SiteChrome
     from mentoring.models import Session

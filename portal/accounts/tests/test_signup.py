@@ -51,7 +51,7 @@ def test_signup_page_labels_every_field(client):
         ("id_time_zone", "Time zone"),
     ]:
         assert f'<label class="field-label" for="{field_id}">{label}' in page
-    assert "<legend class=\"field-label\">I want to</legend>" in page
+    assert '<legend class="field-label">I want to</legend>' in page
 
 
 @pytest.mark.django_db

@@ -26,7 +26,13 @@ pytestmark = pytest.mark.django_db
 
 SIGNUP = "/accounts/signup/"
 ROUNDS = 15
-FORM = {"display_name": "Mallory", "role": "learner", "time_zone": "UTC", "password1": PASSWORD + "x", "password2": PASSWORD + "x"}
+FORM = {
+    "display_name": "Mallory",
+    "role": "learner",
+    "time_zone": "UTC",
+    "password1": PASSWORD + "x",
+    "password2": PASSWORD + "x",
+}
 
 
 def sign_up(email: str, address: str) -> tuple[float, int, str]:
@@ -74,15 +80,20 @@ def test_a_taken_address_is_answered_as_slowly_as_a_new_one(settings, monkeypatc
 
     taken, new = statistics.median(timings["taken"]), statistics.median(timings["new"])
     ratio = taken / new
-    print(f"\n[signup-timing] taken median {taken:.0f} ms, new median {new:.0f} ms, ratio {ratio:.2f} "
-          f"({ROUNDS} alternating sign-ups each; password hashes: taken {hashed['taken']}, new {hashed['new']}; "
-          f"hasher {hasher.__name__})")
+    print(
+        f"\n[signup-timing] taken median {taken:.0f} ms, new median {new:.0f} ms, ratio {ratio:.2f} "
+        f"({ROUNDS} alternating sign-ups each; password hashes: taken {hashed['taken']}, new {hashed['new']}; "
+        f"hasher {hasher.__name__})"
+    )
 
     # The same answer, the same costly work, the same mail, and only the new addresses got accounts.
     assert answers["taken"] == answers["new"] == {(302, "/accounts/confirm-email/")}
     assert hashed["taken"] == hashed["new"] == ROUNDS
     subjects = Counter(m.subject for m in mail.outbox)
-    assert subjects == {"[PeerLearn] Account Already Exists": ROUNDS, "[PeerLearn] Please Confirm Your Email Address": ROUNDS}
+    assert subjects == {
+        "[PeerLearn] Account Already Exists": ROUNDS,
+        "[PeerLearn] Please Confirm Your Email Address": ROUNDS,
+    }
     assert User.objects.count() == users_before + ROUNDS + 1
     assert EmailAddress.objects.filter(email__startswith="newcomer").count() == ROUNDS
     # Generous: the machine running the suite is busy. Before the fix the real hasher made it ~0.05.

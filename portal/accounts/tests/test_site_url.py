@@ -19,7 +19,13 @@ from portal.tests.test_settings import run_manage
 pytestmark = pytest.mark.django_db
 
 PUBLIC = "https://learn.peerlearn.test"
-SIGNUP = {"display_name": "Grace Hopper", "role": "learner", "time_zone": "UTC", "password1": "compiler-cobol-1959", "password2": "compiler-cobol-1959"}
+SIGNUP = {
+    "display_name": "Grace Hopper",
+    "role": "learner",
+    "time_zone": "UTC",
+    "password1": "compiler-cobol-1959",
+    "password2": "compiler-cobol-1959",
+}
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
 
@@ -44,22 +50,34 @@ def test_account_emails_and_site_records_follow_site_url(settings, client):
     client.post("/accounts/password/reset/", {"email": "ada@mail.test"})
     client.post("/accounts/password/reset/", {"email": "nobody@mail.test"})  # unknown: "sign up instead"
     by_subject = {m.subject.removeprefix("[PeerLearn] "): m.body for m in mail.outbox}
-    assert set(by_subject) == {"Please Confirm Your Email Address", "Account Already Exists", "Password Reset Email", "Unknown Account"}
+    assert set(by_subject) == {
+        "Please Confirm Your Email Address",
+        "Account Already Exists",
+        "Password Reset Email",
+        "Unknown Account",
+    }
     assert f"{PUBLIC}/accounts/confirm-email/" in by_subject["Please Confirm Your Email Address"]
     assert f"{PUBLIC}/accounts/password/reset/key/" in by_subject["Password Reset Email"]
     assert f"{PUBLIC}/accounts/signup/" in by_subject["Unknown Account"]
     for subject, body in by_subject.items():
         assert "example.com" not in body and "testserver" not in body, (subject, body)
         assert hosts_in(body) == {"learn.peerlearn.test"}, (subject, body)
-        assert "Hello from PeerLearn!" in body and "learn.peerlearn.test" in body.split("Thank you for using PeerLearn!")[1]
+        assert (
+            "Hello from PeerLearn!" in body
+            and "learn.peerlearn.test" in body.split("Thank you for using PeerLearn!")[1]
+        )
 
     # The site's other absolute links: robots.txt, the sitemap, canonical URLs.
     robots, sitemap, home = client.get("/robots.txt").text, client.get("/sitemap.xml").text, client.get("/").text
     assert f"Sitemap: {PUBLIC}/sitemap.xml" in robots
-    assert f"<loc>{PUBLIC}/</loc>" in sitemap and hosts_in(sitemap) - {"www.sitemaps.org", "www.w3.org"} == {"learn.peerlearn.test"}
+    assert f"<loc>{PUBLIC}/</loc>" in sitemap and hosts_in(sitemap) - {"www.sitemaps.org", "www.w3.org"} == {
+        "learn.peerlearn.test"
+    }
     assert f'<link rel="canonical" href="{PUBLIC}/">' in home
-    print(f"\n[site] emails and links use {current.domain}: {len(by_subject)} account emails, robots.txt, sitemap, "
-          f"canonical URL; example.com 0, request host 0")
+    print(
+        f"\n[site] emails and links use {current.domain}: {len(by_subject)} account emails, robots.txt, sitemap, "
+        f"canonical URL; example.com 0, request host 0"
+    )
 
 
 def test_a_site_url_with_a_port_reaches_both_site_records(settings, client):
@@ -92,6 +110,8 @@ def test_seed_demo_brings_the_site_records_along_too(settings):
 def test_dev_site_url_follows_make_run_host_and_port(env, site_url):
     """`make run HOST=... PORT=...` exports both to its processes (Makefile); dev settings build SITE_URL from them."""
     code = "from django.conf import settings; print(settings.SITE_URL, settings.WAGTAILADMIN_BASE_URL)"
-    result = run_manage("shell", "--no-imports", "-c", code, env={"DJANGO_ENV": "dev", "SITE_URL": "", "HOST": "", "PORT": "", **env})
+    result = run_manage(
+        "shell", "--no-imports", "-c", code, env={"DJANGO_ENV": "dev", "SITE_URL": "", "HOST": "", "PORT": "", **env}
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [site_url, site_url]

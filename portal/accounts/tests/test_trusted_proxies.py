@@ -61,8 +61,10 @@ def test_a_direct_client_forging_x_forwarded_for_is_counted_by_its_own_address(c
         for spoof in (forged(), NGINX, f"{forged()}, {NGINX}"):
             text = guess(client, account.email, PASSWORD, REMOTE_ADDR=ATTACKER, HTTP_X_FORWARDED_FOR=spoof)
             bypasses += THROTTLED not in text or "_auth_user_id" in client.session
-    print(f"\n[proxy] forged X-Forwarded-For from an untrusted peer: bypasses {bypasses} "
-          f"(throttled after {allowed} guesses across {allowed} accounts, the documented {PER_CLIENT_LIMIT} per client)")
+    print(
+        f"\n[proxy] forged X-Forwarded-For from an untrusted peer: bypasses {bypasses} "
+        f"(throttled after {allowed} guesses across {allowed} accounts, the documented {PER_CLIENT_LIMIT} per client)"
+    )
     assert allowed == PER_CLIENT_LIMIT
     assert bypasses == 0
 
@@ -72,10 +74,17 @@ def test_behind_the_trusted_proxy_each_client_is_counted_by_its_forwarded_addres
     for i, account in enumerate(accounts[:12]):
         assert "not correct" in guess(client, account.email, REMOTE_ADDR=NGINX, HTTP_X_FORWARDED_FOR=f"192.0.2.{i + 1}")
     # One client behind nginx guessing across accounts is throttled at the limit, by its forwarded address.
-    answers = [guess(client, account.email, REMOTE_ADDR=NGINX, HTTP_X_FORWARDED_FOR="192.0.2.200") for account in accounts[:12]]
+    answers = [
+        guess(client, account.email, REMOTE_ADDR=NGINX, HTTP_X_FORWARDED_FOR="192.0.2.200") for account in accounts[:12]
+    ]
     assert [THROTTLED in text for text in answers].index(True) == PER_CLIENT_LIMIT
     # ...while its neighbour behind the same proxy still gets through.
-    client.post(LOGIN, {"login": accounts[13].email, "password": PASSWORD}, REMOTE_ADDR=NGINX, HTTP_X_FORWARDED_FOR="192.0.2.201")
+    client.post(
+        LOGIN,
+        {"login": accounts[13].email, "password": PASSWORD},
+        REMOTE_ADDR=NGINX,
+        HTTP_X_FORWARDED_FOR="192.0.2.201",
+    )
     assert "_auth_user_id" in client.session
 
 
@@ -118,10 +127,21 @@ def test_production_reads_and_checks_trusted_proxy_ips():
     code = "from django.conf import settings; print(','.join(settings.TRUSTED_PROXY_IPS) or '-')"
     env = {**PRODUCTION_ENV, "SECRET_KEY": secrets.token_urlsafe(64)}
     default = run_manage("shell", "--no-imports", "-c", code, env={**env, "BEHIND_PROXY": "true"})
-    assert default.stdout.split()[-1] == "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7", default.stderr
-    told = run_manage("shell", "--no-imports", "-c", code, env={**env, "BEHIND_PROXY": "true", "TRUSTED_PROXY_IPS": "10.1.2.3, 10.9.0.0/16"})
+    assert default.stdout.split()[-1] == "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7", (
+        default.stderr
+    )
+    told = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        env={**env, "BEHIND_PROXY": "true", "TRUSTED_PROXY_IPS": "10.1.2.3, 10.9.0.0/16"},
+    )
     assert told.stdout.split()[-1] == "10.1.2.3,10.9.0.0/16"
-    assert run_manage("shell", "--no-imports", "-c", code, env={**env, "TRUSTED_PROXY_IPS": "10.1.2.3"}).stdout.split()[-1] == "-"
+    assert (
+        run_manage("shell", "--no-imports", "-c", code, env={**env, "TRUSTED_PROXY_IPS": "10.1.2.3"}).stdout.split()[-1]
+        == "-"
+    )
     wrong = run_manage("check", env={**env, "BEHIND_PROXY": "true", "TRUSTED_PROXY_IPS": "nginx"})
     assert wrong.returncode != 0 and "TRUSTED_PROXY_IPS: 'nginx' is not an IP address or network" in wrong.stderr
 

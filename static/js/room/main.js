@@ -1,4 +1,5 @@
 // The call room: pre-join (preview, mic level, devices), then a mesh call over /ws/session/<room>/.
+import { backoffDelay } from "../lib/backoff.js";
 import { LocalMedia } from "./media.js";
 import { PeerLink } from "./peer.js";
 
@@ -70,7 +71,7 @@ function showMedia() {
   }
   showToggles();
   if (root.dataset.state === "prejoin") $("#prejoin-status").textContent = call.waiting ? waitingWords() : mediaWords();
-  else if (media.ready && (!media.audioTrack || !media.videoTrack)) setStatus(mediaWords().split(". ")[0] + ".");
+  else if (media.ready && (!media.audioTrack || !media.videoTrack)) setStatus(`${mediaWords().split(". ")[0]}.`);
   if (media.ready && call.metered !== media.audioTrack) {
     call.metered = media.audioTrack;
     media.meter($("#mic-level"));
@@ -175,15 +176,14 @@ function reconnectLater() {
   root.dataset.connection = "reconnecting";
   showBanner("Reconnecting… Your video keeps going while we do.");
   setStatus("Reconnecting…");
-  // "Equal jitter": half the exponential delay, plus a random part of the other half.
-  const delay = Math.min(RETRY.capMs, RETRY.baseMs * 2 ** call.attempt);
+  const delay = backoffDelay(call.attempt, RETRY);
   call.attempt += 1;
-  call.retryTimer = setTimeout(connect, delay / 2 + Math.random() * (delay / 2));
+  call.retryTimer = setTimeout(connect, delay);
 }
 
 function endCall(text) {
   stopTimers();
-  call.screen?.getTracks().forEach((t) => t.stop());
+  for (const t of call.screen?.getTracks() ?? []) t.stop();
   call.screen = null;
   media.stop(); // the call is over: camera and microphone lights go off
   setStatus(text);
@@ -477,7 +477,10 @@ $("#toggle-screen").addEventListener("click", async (event) => {
   } finally {
     call.screenPending = false;
   }
-  if (call.leaving || root.dataset.state === "ended") return screen.getTracks().forEach((t) => t.stop());
+  if (call.leaving || root.dataset.state === "ended") {
+    for (const t of screen.getTracks()) t.stop();
+    return;
+  }
   call.screen = screen;
   screen.getVideoTracks()[0].addEventListener("ended", () => { if (call.screen === screen) stopScreen(button); });
   toggle(button, false, ["Share screen", "Stop sharing"]);
@@ -485,7 +488,7 @@ $("#toggle-screen").addEventListener("click", async (event) => {
 });
 
 function stopScreen(button) {
-  call.screen?.getTracks().forEach((t) => t.stop());
+  for (const t of call.screen?.getTracks() ?? []) t.stop();
   call.screen = null;
   toggle(button, true, ["Share screen", "Stop sharing"]);
   showMedia();

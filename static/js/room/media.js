@@ -5,6 +5,8 @@
 // kind (or none) and tells its listeners every time that changes; the call hands each change to
 // every peer connection, so what the others receive never depends on when Join was clicked.
 
+import { micMeterStart } from "../lib/mic-meter.js";
+
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 } };
 
 export class LocalMedia extends EventTarget {
@@ -16,7 +18,7 @@ export class LocalMedia extends EventTarget {
     this.state = "idle"; // idle -> asking -> settled (whatever was granted)
     this.generation = 0; // a newer request wins over an older one still waiting for its answer
     this.audioContext = null;
-    this.meterFrame = 0;
+    this.meterHandle = null; // the level bar's analyser, while it draws
     this.settled = new Promise((resolve) => { this.resolveSettled = resolve; });
     navigator.mediaDevices?.addEventListener?.("devicechange", () => this.fillGaps("devicechange"));
     this.watchPermissions();
@@ -51,7 +53,7 @@ export class LocalMedia extends EventTarget {
     }
     if (generation !== this.generation) {
       // A newer request (another device picked meanwhile) owns the outcome.
-      Object.values(got).forEach((t) => t?.stop());
+      for (const t of Object.values(got)) t?.stop();
       return;
     }
     this.errors = errors;
@@ -151,8 +153,7 @@ export class LocalMedia extends EventTarget {
   stop() {
     this.generation += 1;
     this.state = "stopped";
-    cancelAnimationFrame(this.meterFrame);
-    this.meterSource?.disconnect();
+    this.meterHandle?.stop();
     for (const kind of ["audio", "video"]) this.use(kind, null);
     this.audioContext?.close().catch(() => {});
     this.audioContext = null;
@@ -164,29 +165,17 @@ export class LocalMedia extends EventTarget {
   }
 
   meter(element) {
-    cancelAnimationFrame(this.meterFrame);
-    this.meterSource?.disconnect();
-    this.meterSource = null;
+    this.meterHandle?.stop();
+    this.meterHandle = null;
     const track = this.audioTrack;
     if (!track || !window.AudioContext || this.state === "stopped") return;
     this.audioContext ||= new AudioContext();
     this.audioContext.resume?.().catch(() => {});
-    const source = this.audioContext.createMediaStreamSource(new MediaStream([track]));
-    this.meterSource = source;
-    const analyser = this.audioContext.createAnalyser();
-    analyser.fftSize = 512;
-    source.connect(analyser);
-    const data = new Uint8Array(analyser.fftSize);
-    const tick = () => {
-      if (!element.checkVisibility?.() && element.offsetParent === null) return; // hidden in the call: stop drawing
-      analyser.getByteTimeDomainData(data);
-      let peak = 0;
-      for (const v of data) peak = Math.max(peak, Math.abs(v - 128));
-      const level = Math.min(100, Math.round((peak / 128) * 140));
+    this.meterHandle = micMeterStart(this.audioContext, track, (level) => {
+      if (!element.checkVisibility?.() && element.offsetParent === null) return false; // hidden in the call: stop drawing
       element.style.setProperty("--level", `${level}%`);
       element.setAttribute("aria-valuenow", String(level));
-      this.meterFrame = requestAnimationFrame(tick);
-    };
-    tick();
+      return true;
+    });
   }
 }

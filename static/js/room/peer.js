@@ -6,6 +6,8 @@
 // offer whether or not we have a track yet: a camera or microphone that comes later (permission
 // answered late, a device plugged in, another device picked, a screen shared) is swapped in with
 // replaceTrack, which needs no renegotiation and cannot be lost to a negotiation in flight.
+import { selectedCandidatePair } from "../lib/candidate-pair.js";
+
 const KINDS = ["audio", "video"];
 
 export class PeerLink {
@@ -102,24 +104,16 @@ export class PeerLink {
     const report = await this.pc.getStats();
     const now = performance.now();
     const totals = { lost: 0, received: 0, bytesIn: 0, bytesOut: 0 };
-    let pair = null;
-    const byId = new Map();
     report.forEach((s) => {
-      byId.set(s.id, s);
       if (s.type === "inbound-rtp") {
         totals.lost += s.packetsLost || 0;
         totals.received += s.packetsReceived || 0;
         totals.bytesIn += s.bytesReceived || 0;
       } else if (s.type === "outbound-rtp") {
         totals.bytesOut += s.bytesSent || 0;
-      } else if (s.type === "transport" && s.selectedCandidatePairId) {
-        pair = s.selectedCandidatePairId;
       }
     });
-    if (!pair) report.forEach((s) => { if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = pair || s.id; });
-    const selected = pair ? byId.get(pair) : null;
-    const local = selected ? byId.get(selected.localCandidateId) : null;
-    const remote = selected ? byId.get(selected.remoteCandidateId) : null;
+    const { pair: selected, local, remote } = selectedCandidatePair(report) || {};
     const previous = this.last;
     this.last = { ...totals, at: now };
     const seconds = previous ? (now - previous.at) / 1000 : 0;

@@ -1,11 +1,13 @@
-"""Writes on the page tree that code (not editors) performs: demo content."""
+"""Demo content for local use (``seed_demo``): the home and About pages, the course catalog and the
+site's menus. Never for production data."""
 
 from __future__ import annotations
 
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.models import Page
 
-from .models import HomePage, StandardPage
+from .models import StandardPage
+from .selectors import home_page_get
 
 DEMO_HOME = {
     "hero_heading": "Learn faster with a mentor who has been there",
@@ -71,11 +73,6 @@ DEMO_ABOUT = {
 }
 
 
-def home_page_get() -> HomePage:
-    site = Site.objects.get(is_default_site=True)
-    return site.root_page.specific
-
-
 @transaction.atomic
 def demo_pages_seed() -> dict[str, bool]:
     """Fill the home page and create an About page, unless an editor has already given them content."""
@@ -100,16 +97,79 @@ def demo_pages_seed() -> dict[str, bool]:
     return created
 
 
-# ---------------------------------------------------------------------------- demo catalog
 DEMO_COURSES = [
-    ("Python foundations", "python-foundations", "Write clear Python: data structures, functions, testing and the standard library.", "beginner", "4 weeks, 3 hours a week", ["Python"], ("#4f46e5", "#06b6d4")),
-    ("Web apps with Django", "web-apps-with-django", "Build and ship a real Django app: models, views, forms, auth and deployment.", "intermediate", "6 weeks, 4 hours a week", ["Django", "Python"], ("#7c3aed", "#f59e0b")),
-    ("SQL for everyday work", "sql-for-everyday-work", "Joins, window functions and query plans, on data that looks like your job's.", "beginner", "3 weeks, 2 hours a week", ["SQL"], ("#0ea5e9", "#22c55e")),
-    ("Data science in practice", "data-science-in-practice", "From a messy spreadsheet to an honest analysis with pandas and plots.", "intermediate", "6 weeks, 5 hours a week", ["Data Science", "Python"], ("#db2777", "#f97316")),
-    ("Machine learning that ships", "machine-learning-that-ships", "Evaluate, deploy and monitor models without fooling yourself.", "advanced", "8 weeks, 5 hours a week", ["Machine Learning", "Data Science"], ("#1e1b4b", "#6366f1")),
-    ("UX design portfolio", "ux-design-portfolio", "Turn your projects into case studies that hiring managers read to the end.", "beginner", "4 weeks, 3 hours a week", ["UX Design"], ("#be185d", "#fbbf24")),
-    ("Career switch into tech", "career-switch-into-tech", "Plan the switch, prepare for interviews and negotiate your first offer.", "beginner", "5 weeks, 2 hours a week", ["Career Coaching", "Product Management"], ("#15803d", "#a3e635")),
-    ("DevOps for developers", "devops-for-developers", "Containers, CI and observability for people who mostly write application code.", "advanced", "6 weeks, 4 hours a week", ["DevOps"], ("#334155", "#38bdf8")),
+    (
+        "Python foundations",
+        "python-foundations",
+        "Write clear Python: data structures, functions, testing and the standard library.",
+        "beginner",
+        "4 weeks, 3 hours a week",
+        ["Python"],
+        ("#4f46e5", "#06b6d4"),
+    ),
+    (
+        "Web apps with Django",
+        "web-apps-with-django",
+        "Build and ship a real Django app: models, views, forms, auth and deployment.",
+        "intermediate",
+        "6 weeks, 4 hours a week",
+        ["Django", "Python"],
+        ("#7c3aed", "#f59e0b"),
+    ),
+    (
+        "SQL for everyday work",
+        "sql-for-everyday-work",
+        "Joins, window functions and query plans, on data that looks like your job's.",
+        "beginner",
+        "3 weeks, 2 hours a week",
+        ["SQL"],
+        ("#0ea5e9", "#22c55e"),
+    ),
+    (
+        "Data science in practice",
+        "data-science-in-practice",
+        "From a messy spreadsheet to an honest analysis with pandas and plots.",
+        "intermediate",
+        "6 weeks, 5 hours a week",
+        ["Data Science", "Python"],
+        ("#db2777", "#f97316"),
+    ),
+    (
+        "Machine learning that ships",
+        "machine-learning-that-ships",
+        "Evaluate, deploy and monitor models without fooling yourself.",
+        "advanced",
+        "8 weeks, 5 hours a week",
+        ["Machine Learning", "Data Science"],
+        ("#1e1b4b", "#6366f1"),
+    ),
+    (
+        "UX design portfolio",
+        "ux-design-portfolio",
+        "Turn your projects into case studies that hiring managers read to the end.",
+        "beginner",
+        "4 weeks, 3 hours a week",
+        ["UX Design"],
+        ("#be185d", "#fbbf24"),
+    ),
+    (
+        "Career switch into tech",
+        "career-switch-into-tech",
+        "Plan the switch, prepare for interviews and negotiate your first offer.",
+        "beginner",
+        "5 weeks, 2 hours a week",
+        ["Career Coaching", "Product Management"],
+        ("#15803d", "#a3e635"),
+    ),
+    (
+        "DevOps for developers",
+        "devops-for-developers",
+        "Containers, CI and observability for people who mostly write application code.",
+        "advanced",
+        "6 weeks, 4 hours a week",
+        ["DevOps"],
+        ("#334155", "#38bdf8"),
+    ),
 ]
 
 
@@ -140,7 +200,9 @@ def _demo_image(title: str, colors: tuple[str, str]):
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 255, 255), width=6 if i % 2 else 3)
     buffer = io.BytesIO()
     img.save(buffer, format="PNG", optimize=True)
-    return Image.objects.create(title=f"Cover: {title}", file=ImageFile(buffer, name=f"{title.lower().replace(' ', '-')}.png"))
+    return Image.objects.create(
+        title=f"Cover: {title}", file=ImageFile(buffer, name=f"{title.lower().replace(' ', '-')}.png")
+    )
 
 
 @transaction.atomic
@@ -157,7 +219,8 @@ def demo_catalog_seed() -> dict[str, int]:
     index = CourseIndexPage.objects.child_of(home).first()
     if index is None:
         index = CourseIndexPage(
-            title="Courses", slug="courses",
+            title="Courses",
+            slug="courses",
             intro="Structured paths through a topic, each with live sessions you can book with mentors who teach it.",
             search_description="PeerLearn courses in programming, data, design and careers, with live mentoring sessions.",
         )
@@ -168,12 +231,20 @@ def demo_catalog_seed() -> dict[str, int]:
             continue
         skills = list(Skill.objects.filter(name__in=skill_names))
         course = CoursePage(
-            title=title, slug=slug, summary=summary, level=level, estimated_effort=effort,
-            hero_image=_demo_image(title, colors), hero_image_alt=f"Abstract cover illustration for the course {title}",
+            title=title,
+            slug=slug,
+            summary=summary,
+            level=level,
+            estimated_effort=effort,
+            hero_image=_demo_image(title, colors),
+            hero_image_alt=f"Abstract cover illustration for the course {title}",
             body=[
                 ("heading", {"text": "What you will learn", "size": "h2"}),
-                ("paragraph", f"<p>{summary}</p><ul><li>Short explanations, then practice on real examples</li>"
-                 "<li>Live sessions where a mentor reviews your work</li><li>A small project you can show</li></ul>"),
+                (
+                    "paragraph",
+                    f"<p>{summary}</p><ul><li>Short explanations, then practice on real examples</li>"
+                    "<li>Live sessions where a mentor reviews your work</li><li>A small project you can show</li></ul>",
+                ),
                 ("quote", {"text": "The live sessions are what made it stick.", "attribution": "A PeerLearn learner"}),
             ],
         )
@@ -202,18 +273,3 @@ def demo_catalog_seed() -> dict[str, int]:
             chrome.footer_links.create(label=label, link_page=page, link_url=url, sort_order=order)
         chrome.save()  # child rows of a ClusterableModel are written when the parent is saved
     return created
-
-
-def site_sync_from_settings() -> Site:
-    """Point the default Wagtail site at SITE_URL, so sitemaps, canonical and share links are absolute and right."""
-    from urllib.parse import urlsplit
-
-    from django.conf import settings
-
-    url = urlsplit(settings.SITE_URL)
-    site = Site.objects.get(is_default_site=True)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    if (site.hostname, site.port) != (url.hostname, port):
-        site.hostname, site.port = url.hostname or "localhost", port
-        site.save(update_fields=["hostname", "port"])
-    return site

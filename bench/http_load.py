@@ -1,7 +1,7 @@
 """HTTP throughput of PeerLearn pages, measured against a trivial Django view on the same Daphne server.
 
-    .venv/bin/python bench/http.py                 # a table
-    .venv/bin/python bench/http.py --json          # exactly one JSON object on stdout
+    .venv/bin/python -m bench.http_load                 # a table
+    .venv/bin/python -m bench.http_load --json          # exactly one JSON object on stdout
 
 What one run does:
 
@@ -36,29 +36,16 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and there this very file would stand in
-# for the standard library's ``http`` package. Put the repository root there instead: ``bench`` and
-# ``tests`` import from it.
-_BENCH_DIR = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH_DIR]
-sys.path.insert(0, str(_BENCH_DIR.parent))
-sys.dont_write_bytecode = True  # the repository is shared; leave no __pycache__ behind
-
-from bench._common import (  # noqa: E402
-    DEMO_LEARNER,
+from bench.http_client import DEMO_LEARNER, HTTP_FAILURES, HttpConnection, build_request, cookie_header, login
+from bench.report import percentile, progress
+from bench.servers import (
     HOST,
-    HTTP_FAILURES,
     BenchError,
-    HttpConnection,
     add_server_arguments,
     app_env,
-    build_request,
-    cookie_header,
     fresh_database,
-    login,
     manage,
     parse_server_env,
-    percentile,
     process_cpu_seconds,
     running_daphne,
     stop_on_signals,
@@ -158,13 +145,6 @@ def summarise(endpoint: Endpoint, sample: Sample, duration: float, body_bytes: i
         "server_cpu_pct": pct_of_core(sample.server_cpu_s),  # of one core: Daphne runs Django in one process
         "client_cpu_pct": pct_of_core(sample.client_cpu_s),  # this process competes for the same cores
     }
-
-
-_STARTED = time.monotonic()
-
-
-def progress(message: str) -> None:
-    print(f"[bench {time.monotonic() - _STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 async def run_endpoints(args: argparse.Namespace, port: int, server_pid: int) -> dict[str, dict]:
@@ -268,7 +248,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections (default 8)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as failed")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    add_server_arguments(parser, setup_help="seconds allowed for migrate and for seed_demo each", env_example="DB_CONN_MAX_AGE=60")
+    add_server_arguments(
+        parser, setup_help="seconds allowed for migrate and for seed_demo each", env_example="DB_CONN_MAX_AGE=60"
+    )
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.warmup < 0 or args.connections < 1 or args.timeout <= 0:
         parser.error("--duration and --timeout must be positive, --warmup >= 0, --connections >= 1")
