@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -38,18 +39,11 @@ from portal.accounts.models import User
 from portal.dates import safe_localtime
 
 from ..models import Booking, MentorProfile, NotInterested, Session
-from ..recommender import artifact
-from ..recommender.db import (
-    from_database,
-    learner_features,
-    mentor_features,
-    session_features,
-    session_item_id,
-    user_item_id,
-)
-from ..recommender.training import TrainingResult, train_and_save
 from ..selectors import mentors_directory, sessions_open_for_booking
 from . import MentoringError
+
+if TYPE_CHECKING:
+    from ..recommender.training import TrainingResult
 
 logger = logging.getLogger(__name__)
 POPULAR_DAYS = 7
@@ -82,6 +76,8 @@ class _ModelCache:
         self.failed = None  # (directory, version) that could not be loaded: not tried again
 
     def get(self):
+        from ..recommender import artifact  # numpy and the model code: loaded on first use, not at import
+
         directory = settings.RECOMMENDER_DIR
         with self.lock:
             try:
@@ -229,6 +225,8 @@ def _rank_by_popularity(
 def _rank_with_model(
     model, user: User, candidates: list[Session], limit: int, interests: dict[int, str]
 ) -> list[Recommendation]:
+    from ..recommender.db import learner_features, session_features, session_item_id, user_item_id
+
     features = learner_features(user)
     items = [(session_item_id(s.pk), session_features(s)) for s in candidates]
     top = model.top_k(user_item_id(user.pk), features, items, limit)
@@ -261,6 +259,8 @@ def _reason(drivers: list[tuple[str, float]], session: Session, interests: dict[
 
 # --------------------------------------------------------------------------- mentors
 def recommend_mentors(*, user: User, limit: int = 6, now: datetime | None = None) -> Recommendations:
+    from ..recommender.db import learner_features, mentor_features, user_item_id
+
     now = now or timezone.now()
     dismissed = NotInterested.objects.filter(user=user, mentor__isnull=False).values("mentor_id")
     candidates = list(
@@ -371,11 +371,16 @@ def recommender_train(
     """Train on the site's data as it stood at ``now`` (default: as it is) and save a new version in
     ``directory`` (default ``RECOMMENDER_DIR``), keeping the newest ``keep``; ``result.skipped`` says
     why nothing was written. ``ValueError`` when training fails (e.g. a diverging learning rate)."""
+    from ..recommender.db import from_database
+    from ..recommender.training import train_and_save
+
     directory = Path(directory or settings.RECOMMENDER_DIR)
     return train_and_save(from_database(now=now), directory, params=params, seed=seed, keep=keep, progress=progress)
 
 
 def _latest_trained_at(directory: Path) -> datetime | None:
+    from ..recommender import artifact
+
     try:
         metadata = artifact.read_metadata(directory, artifact.latest_version(directory))
         return datetime.fromisoformat(metadata["trained_at"])

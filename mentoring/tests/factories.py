@@ -37,19 +37,29 @@ def make_session(
 
 
 def past_session(
-    mentor, *, ended_ago: timedelta = timedelta(hours=1), capacity: int = 2, title: str = "Past session"
+    mentor,
+    *,
+    ended_ago: timedelta = timedelta(hours=1),
+    starts_at: datetime | None = None,
+    capacity: int = 2,
+    title: str = "Past session",
+    status: str = Session.Status.COMPLETED,
+    skills=(),
 ) -> Session:
-    """A finished session, written directly: the services (rightly) refuse to create one."""
-    starts_at = timezone.now() - ended_ago - timedelta(minutes=60)
-    return Session.objects.create(
+    """A finished (or given) session written directly: the services (rightly) refuse a start in the past."""
+    starts_at = starts_at or timezone.now() - ended_ago - timedelta(minutes=60)
+    session = Session.objects.create(
         mentor=mentor,
         title=title,
         starts_at=starts_at,
         duration_minutes=60,
         ends_at=starts_at + timedelta(minutes=60),
         capacity=capacity,
-        status=Session.Status.COMPLETED,
+        status=status,
     )
+    if skills:
+        session.skills.set(skills)
+    return session
 
 
 def make_booking(session: Session, learner, *, from_waitlist: bool = False) -> Booking | None:

@@ -16,6 +16,7 @@ from mentoring.analytics import ATTENDANCE_NOTE, CSV_HEADER, analytics_overview,
 from mentoring.models import Booking, CallAttendance, Feedback, Session, Skill
 from mentoring.services.bookings import booking_create
 from mentoring.services.sessions import session_create
+from mentoring.tests.factories import past_session
 
 ANALYTICS_URL = "/admin/analytics/"
 CSV_URL = "/admin/analytics/analytics.csv"
@@ -26,21 +27,6 @@ IMG_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
 # --------------------------------------------------------------------------- helpers
-def past_session(mentor, *, starts_at, capacity=2, title="Past session", status=Session.Status.COMPLETED, skills=()):
-    """Rows the services refuse to create (a start in the past), written directly."""
-    session = Session.objects.create(
-        mentor=mentor,
-        title=title,
-        starts_at=starts_at,
-        duration_minutes=60,
-        ends_at=starts_at + timedelta(minutes=60),
-        capacity=capacity,
-        status=status,
-    )
-    session.skills.set(skills)
-    return session
-
-
 def past_booking(session, learner) -> Booking:
     booking = Booking.objects.create(session=session, learner=learner)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") + 1)
