@@ -43,6 +43,7 @@ from .protocol import (
     MediaState,
     Ping,
     ProtocolError,
+    ScreenShare,
     Signal,
     Stats,
     TokenBucket,
@@ -238,6 +239,19 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                     "screen": message.screen,
                 },
             )
+        elif isinstance(message, ScreenShare):
+            # To everyone, the sender too: each page orders the starts by the server's time, the
+            # sender's own included, and the latest one keeps the screen.
+            await self.channel_layer.group_send(
+                room,
+                {
+                    "type": "relay.screen_share",
+                    "from": self.peer_id,
+                    "name": self.display_name,
+                    "action": message.action,
+                    "at": timezone.now().isoformat(),
+                },
+            )
         elif isinstance(message, Leave):
             await self._end(1000)
         elif isinstance(message, Ping):
@@ -326,6 +340,17 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                     "screen": event["screen"],
                 }
             )
+
+    async def relay_screen_share(self, event: dict) -> None:
+        await self._send(
+            {
+                "type": "screen-share",
+                "from": event["from"],
+                "name": event["name"],
+                "action": event["action"],
+                "at": event["at"],
+            }
+        )
 
     async def call_revoke(self, event: dict) -> None:  # the learner's booking was cancelled
         await self.revoke()

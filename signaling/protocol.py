@@ -26,6 +26,7 @@ CLOSE_REVOKED = 4401  # logged out, deactivated or booking cancelled
 CLOSE_REPLACED = 4409  # the same page reconnected on a newer socket; this one is stale
 CLOSE_SILENT = 4408  # nothing heard from the client within the presence timeout
 CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
+SCREEN_SHARE_ACTIONS = ("start", "stop")
 
 
 # The answer to a message whose handling failed on the server: only its sender hears of it, and the
@@ -66,6 +67,14 @@ class MediaState:
 
 
 @dataclass(frozen=True)
+class ScreenShare:
+    """The sender started or stopped sharing its screen. The server stamps who and when; each page
+    decides from those stamps whose share wins (the latest start), so the server keeps no state."""
+
+    action: str  # "start" | "stop"
+
+
+@dataclass(frozen=True)
 class Leave:
     pass
 
@@ -90,7 +99,7 @@ class Stats:
     reconnects: int
 
 
-ClientMessage = Signal | Chat | MediaState | Leave | Ping | Stats
+ClientMessage = Signal | Chat | MediaState | ScreenShare | Leave | Ping | Stats
 
 
 def _number(value: Any, name: str, high: float) -> float | None:
@@ -221,6 +230,11 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
             video=_bool(msg["video"], "video"),
             screen=_bool(msg["screen"], "screen"),
         )
+    if kind == "screen-share":
+        msg = _fields(obj, {"type", "action"})
+        if msg["action"] not in SCREEN_SHARE_ACTIONS:
+            raise ProtocolError("bad_value", "action must be start or stop.")
+        return ScreenShare(action=msg["action"])
     if kind == "leave":
         _fields(obj, {"type"})
         return Leave()

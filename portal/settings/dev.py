@@ -19,6 +19,11 @@ SITE_URL = (env_str("SITE_URL") or f"http://{_browsable(env_str('HOST', '127.0.0
 )
 WAGTAILADMIN_BASE_URL = SITE_URL
 
+# DEBUG shows tracebacks of 500s on a laptop, but a wrong link gets the site's own 404 page, as in
+# production, never Django's list of every URL (portal/dev_errors.py).
+if DEBUG:
+    MIDDLEWARE = [*MIDDLEWARE, "portal.dev_errors.SiteNotFoundPageMiddleware"]  # noqa: F405
+
 # Serve static files straight from the source folders; no collectstatic needed for `make run`.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True

@@ -25,8 +25,22 @@ json_value = st.recursive(
     ),
     max_leaves=12,
 )
-KEYS = ["type", "to", "data", "text", "audio", "video", "screen", "t", "from", "description", "candidate", "sdp"]
-TYPES = ["signal", "chat", "media-state", "leave", "ping", "welcome", "error", "", "SIGNAL"]
+KEYS = [
+    "type",
+    "to",
+    "data",
+    "text",
+    "audio",
+    "video",
+    "screen",
+    "t",
+    "from",
+    "description",
+    "candidate",
+    "sdp",
+    "action",
+]
+TYPES = ["signal", "chat", "media-state", "screen-share", "leave", "ping", "welcome", "error", "", "SIGNAL"]
 near_valid = st.dictionaries(
     st.sampled_from(KEYS), st.one_of(json_value, st.sampled_from(TYPES), st.just("0123456789abcdef")), max_size=5
 ).map(lambda d: {**d, "type": d.get("type", "chat")})
@@ -46,6 +60,9 @@ valid_like = st.one_of(
         optional={"t": st.one_of(st.integers(), st.floats(allow_nan=False), st.text(max_size=3))},
     ),
     st.fixed_dictionaries({"type": st.just("leave")}),
+    st.fixed_dictionaries(
+        {"type": st.just("screen-share"), "action": st.one_of(st.sampled_from(["start", "stop"]), json_leaf)}
+    ),
     st.fixed_dictionaries(
         {
             "type": st.just("signal"),
@@ -94,7 +111,7 @@ frames = st.one_of(
 COUNTS = {"parsed": 0, "valid": 0, "refused": 0}
 CONSUMER_RUNS: list[int] = []
 
-SERVER_TYPES = {"welcome", "peer-joined", "peer-left", "signal", "chat", "media-state", "pong", "error"}
+SERVER_TYPES = {"welcome", "peer-joined", "peer-left", "signal", "chat", "media-state", "screen-share", "pong", "error"}
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,11 +130,12 @@ def test_validator_never_crashes_and_only_accepts_closed_shapes(raw):
         "signal": {"type", "to", "data"},
         "chat": {"type", "text"},
         "media-state": {"type", "audio", "video", "screen"},
+        "screen-share": {"type", "action"},
         "leave": {"type"},
         "ping": {"type", "t"},
     }[obj["type"]]
     assert set(obj) <= allowed  # nothing unknown got through
-    assert type(message).__name__ in {"Signal", "Chat", "MediaState", "Leave", "Ping"}
+    assert type(message).__name__ in {"Signal", "Chat", "MediaState", "ScreenShare", "Leave", "Ping"}
 
 
 def test_zz_report_validator_figures():
@@ -195,6 +213,8 @@ def test_consumer_survives_fuzzed_frames_and_relays_only_valid_messages(mentor, 
             assert set(message) == {"type", "from", "name", "text", "at"} and isinstance(message["text"], str)
         if message["type"] == "media-state":
             assert set(message) == {"type", "from", "audio", "video", "screen"}
+        if message["type"] == "screen-share":
+            assert set(message) == {"type", "from", "name", "action", "at"} and message["action"] in ("start", "stop")
     assert sent[0] == len(inputs)
     canaries = [
         m["text"]

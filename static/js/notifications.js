@@ -14,6 +14,8 @@ const RETRY = { baseMs: 500, capMs: 30000 }; // the socket's reconnect delays, w
 const banner = document.querySelector("[data-session-banner]");
 const bell = document.querySelector("[data-notifications-socket]");
 const counter = document.querySelector("[data-unread-count]");
+const menuCounter = document.querySelector("[data-menu-count]"); // the same count on the phone's ☰ button
+const menuLabel = document.querySelector("[data-menu-label]");
 const toasts = document.querySelector("[data-toasts]");
 const renderedFor = banner?.dataset.userId || null; // the user id this page shows, as text; null: signed out
 const renderedName = banner?.dataset.userName || "";
@@ -48,6 +50,11 @@ function setCount(count) {
   counter.textContent = String(count);
   counter.hidden = count === 0;
   bell.setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
+  if (menuCounter) {
+    menuCounter.textContent = String(count);
+    menuCounter.hidden = count === 0;
+  }
+  if (menuLabel) menuLabel.textContent = count ? `Menu, ${count} unread notifications` : "Menu";
 }
 
 function showBanner(userId, name) {

@@ -240,6 +240,11 @@ class Person:
     audio: bool = True
     video: bool = True
     screen: bool = False
+    company: list[Person] = field(default_factory=list, repr=False)  # everyone in the run, this person too
+
+    @property
+    def others(self) -> list[Person]:
+        return [p for p in self.company if p is not self]
 
     @property
     def url(self) -> str:
@@ -295,6 +300,11 @@ def act_camera(person, rng):
 def act_share(person, rng):
     person.tab.click("Stop sharing" if person.screen else "Share screen")
     person.screen = not person.screen
+    if person.screen and person.tab.evaluate("() => document.querySelector('#share-dialog').open"):
+        # Someone else shares: one screen at a time, so this share takes over from theirs.
+        person.tab.click("Share instead")
+        for other in person.others:
+            other.screen = False
     if person.screen:  # the picker answers asynchronously; the button says when it is done
         wait_until(
             lambda: person.tab.evaluate("() => !!window.peerlearnCall.screen"),
@@ -414,6 +424,8 @@ def run_sequence(people: list[Person], seed: int, steps: int) -> Run:
     after each. Stops at the first step whose invariants do not come back."""
     rng = random.Random(seed)
     run = Run(seed)
+    for person in people:
+        person.company = people
     for number in range(1, steps + 1):
         person = rng.choice(people)
         action = rng.choice(actions_for(person))

@@ -8,7 +8,9 @@ const $ = (sel) => root.querySelector(sel);
 const media = new LocalMedia();
 const peers = new Map(); // peer id -> { info, link, tile, state }
 const early = new Map(); // signals from peers we have not been told about yet
-const call = { myId: null, socket: null, config: null, audio: true, video: true, screen: null, peers };
+// shares: peer id -> the server's time (ms) of the screen share that peer started, for peers sharing now;
+// myShareAt: that time for this page's own share, once its start came back from the server.
+const call = { myId: null, socket: null, config: null, audio: true, video: true, screen: null, peers, shares: new Map(), myShareAt: null, startsOut: 0 };
 window.peerlearnCall = call; // for diagnostics and the end-to-end tests
 
 // ------------------------------------------------------------------ pre-join
@@ -63,6 +65,9 @@ function showMedia() {
   for (const track of call.localStream.getTracks()) call.localStream.removeTrack(track);
   for (const track of Object.values(tracks)) if (track) call.localStream.addTrack(track);
   $(".tile-self").classList.toggle("video-off", !call.screen && !(call.video && media.videoTrack));
+  // Only a camera is shown mirrored, as in a mirror; a screen reads as it is.
+  $(".tile-self").classList.toggle("sharing", Boolean(call.screen));
+  $("#preview").parentElement.classList.toggle("sharing", Boolean(call.screen));
   $("#preview").parentElement.classList.toggle("video-off", !(call.video && media.videoTrack));
   $("#preview").parentElement.classList.toggle("asking", !media.ready);
   for (const { link } of peers.values()) {
@@ -233,6 +238,11 @@ const handlers = {
       }
     }
     for (const peer of message.peers) addPeer(peer, { initiator: true });
+    // A share whose start never came back stamped (the socket dropped meanwhile) is announced again.
+    if (call.screen && call.myShareAt === null) {
+      call.startsOut = 0;
+      announceShare("start");
+    }
     sendMediaState();
     for (const text of outbox.splice(0)) send({ type: "chat", text });
     startTimers(message.heartbeat || 10, message.stats || 15);
@@ -262,10 +272,27 @@ const handlers = {
   "media-state"(message) {
     const entry = peers.get(message.from);
     if (!entry) return;
+    entry.screen = message.screen === true;
+    if (!entry.screen) call.shares.delete(message.from); // its share is over, whatever happened to its "stop"
     entry.tile.querySelector(".tile-muted").hidden = message.audio;
     entry.tile.querySelector(".tile-screen").hidden = !message.screen;
     entry.tile.classList.toggle("video-off", !message.video && !message.screen);
     entry.row.querySelector(".p-media").textContent = `${message.audio ? "" : "Muted"}${message.screen ? " · Sharing screen" : ""}`;
+  },
+  "screen-share"(message) {
+    const at = Date.parse(message.at);
+    if (!Number.isFinite(at) || (message.action !== "start" && message.action !== "stop")) return;
+    if (message.from === call.myId) {
+      // Our own start, stamped: the one that counts is the last one sent for the share we have now.
+      if (message.action !== "start" || call.startsOut === 0) return;
+      call.startsOut -= 1;
+      if (call.startsOut === 0 && call.screen) call.myShareAt = at;
+    } else {
+      if (!peers.has(message.from)) return; // nobody in this call: changes nothing
+      if (message.action === "start") call.shares.set(message.from, at);
+      else call.shares.delete(message.from);
+    }
+    yieldToLaterShare();
   },
   error(message) { console.warn("signaling error", message.code, message.message); },
   pong() {},
@@ -353,6 +380,7 @@ function addPeer(info, { initiator }) {
 
 function removePeer(id) {
   const entry = peers.get(id);
+  call.shares.delete(id);
   if (!entry) return;
   entry.link.close();
   entry.tile.remove();
@@ -459,11 +487,33 @@ for (const button of root.querySelectorAll("[data-toggle]")) {
 }
 
 // Phones and some browsers cannot share a screen at all: offer no button that cannot work.
+// One person shares at a time: sharing while someone else does asks first, and takes the screen over.
+const shareDialog = $("#share-dialog");
 $("#toggle-screen").hidden = !navigator.mediaDevices?.getDisplayMedia;
-$("#toggle-screen").addEventListener("click", async (event) => {
-  const button = event.currentTarget;
-  if (call.screen) return stopScreen(button);
+$("#toggle-screen").addEventListener("click", () => {
+  if (call.screen) return stopScreen();
   if (call.screenPending) return; // the picker is already open
+  const other = currentSharer();
+  if (!other) return startScreen();
+  $("#share-question").textContent = `${other.info.name} is sharing. Share instead?`;
+  shareDialog.showModal();
+});
+$("#share-cancel").addEventListener("click", () => shareDialog.close());
+$("#share-instead").addEventListener("click", () => {
+  shareDialog.close();
+  startScreen(); // this click is the gesture the browser's screen picker needs
+});
+
+// Who else shares now: the latest start heard, or else anyone whose media state says so.
+function currentSharer() {
+  let latest = null;
+  for (const [id, at] of call.shares) if (peers.has(id) && (!latest || at > latest.at)) latest = { id, at };
+  if (latest) return peers.get(latest.id);
+  return [...peers.values()].find((entry) => entry.screen) || null;
+}
+
+async function startScreen() {
+  if (call.screen || call.screenPending) return;
   call.screenPending = true;
   let screen;
   try {
@@ -482,16 +532,41 @@ $("#toggle-screen").addEventListener("click", async (event) => {
     return;
   }
   call.screen = screen;
-  screen.getVideoTracks()[0].addEventListener("ended", () => { if (call.screen === screen) stopScreen(button); });
-  toggle(button, false, ["Share screen", "Stop sharing"]);
+  call.myShareAt = null;
+  screen.getVideoTracks()[0].addEventListener("ended", () => { if (call.screen === screen) stopScreen(); });
+  toggle($("#toggle-screen"), false, ["Share screen", "Stop sharing"]);
+  announceShare("start");
   showMedia();
-});
+}
 
-function stopScreen(button) {
-  for (const t of call.screen?.getTracks() ?? []) t.stop();
+function stopScreen() {
+  if (!call.screen) return;
+  for (const t of call.screen.getTracks()) t.stop();
   call.screen = null;
-  toggle(button, true, ["Share screen", "Stop sharing"]);
+  call.myShareAt = null;
+  toggle($("#toggle-screen"), true, ["Share screen", "Stop sharing"]);
+  announceShare("stop");
   showMedia();
+}
+
+function announceShare(action) {
+  if (action === "start" && call.socket?.readyState === WebSocket.OPEN) call.startsOut += 1;
+  send({ type: "screen-share", action });
+}
+
+// Every page orders the starts by the server's stamps (then by peer id), so all agree on the latest
+// one, even for two people who pressed Share at once: an earlier share gives way to it.
+function yieldToLaterShare() {
+  if (!call.screen || call.myShareAt === null) return;
+  const mine = call.myShareAt;
+  for (const [id, at] of call.shares) {
+    if (at > mine || (at === mine && id > call.myId)) {
+      const name = peers.get(id)?.info.name || "Someone";
+      stopScreen();
+      setStatus(`${name} took over the screen share.`);
+      return;
+    }
+  }
 }
 
 $("#leave").addEventListener("click", () => {
