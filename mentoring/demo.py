@@ -107,6 +107,16 @@ SESSION_TITLES = {
         ("Your first 90 days in a new role", ["Career Coaching"], 6),
     ],
 }
+# The open demo call's description, as a mentor would write it. Earlier seeds wrote instructions for
+# developers there; a row that still holds them word for word gets this text (a changed one is kept).
+DEMO_CALL_DESCRIPTION = (
+    "Bring the Django question you are stuck on: a view that misbehaves, a slow query, a test that "
+    "will not pass, or a design you are unsure about. We share a screen, read the code together and "
+    "work it through step by step.\n\nYou leave with a fix or a clear next step, and the reasons behind it."
+)
+OLD_DEMO_CALL_DESCRIPTIONS = (
+    "The demo call: log in as mentor1 in one window and learner1 in another, then press Join.",
+)
 COMMENTS = [
     "Clear, patient and practical.",
     "Exactly what I needed before my interview.",
@@ -276,6 +286,9 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
     """
     if not mentor or not learner:
         return 0
+    Session.objects.filter(mentor=mentor, description__in=OLD_DEMO_CALL_DESCRIPTIONS).update(
+        description=DEMO_CALL_DESCRIPTION
+    )
     booked = Session.objects.filter(mentor=mentor, bookings__learner=learner, bookings__status=Booking.Status.ACTIVE)
     if any(session_is_live(s, now) for s in booked.filter(starts_at__lte=now + timedelta(hours=1), ends_at__gt=now)):
         return 0
@@ -296,7 +309,7 @@ def _ensure_live_session(mentor: User | None, learner: User | None, now: datetim
             mentor=mentor,
             title="Live now: pair on your Django question",
             skills=[skills["Django"], skills["Python"]],
-            description="The demo call: log in as mentor1 in one window and learner1 in another, then press Join.",
+            description=DEMO_CALL_DESCRIPTION,
             starts_at=starts_at,
             duration_minutes=60,
             capacity=2,

@@ -9,6 +9,7 @@ from portal.dates import safe_localtime
 from portal.validators import normalize_newlines, validate_multi_line, validate_one_line
 
 from .models import Feedback, Language, Report, Session, Skill
+from .selectors import mentor_languages_in_use
 from .services import MentoringError
 from .services.sessions import SESSION_WINDOW_TEXT, session_start_check
 
@@ -170,7 +171,16 @@ class LearnerProfileForm(forms.Form):
     )
 
 
+class LanguageCountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Language) -> str:
+        count = getattr(obj, "mentor_count", None)
+        return str(obj) if count is None else f"{obj} ({count})"
+
+
 class DirectoryFilterForm(forms.Form):
+    """The mentor directory's filters. The language list offers only languages that listed mentors
+    speak, with how many of them do."""
+
     label_suffix = ""
     q = forms.CharField(
         label="Search",
@@ -181,9 +191,13 @@ class DirectoryFilterForm(forms.Form):
     skill = forms.ModelChoiceField(
         queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill"
     )
-    language = forms.ModelChoiceField(
-        queryset=Language.objects.all(), required=False, to_field_name="code", empty_label="Any language"
+    language = LanguageCountChoiceField(
+        queryset=Language.objects.none(), required=False, to_field_name="code", empty_label="Any language"
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].queryset = mentor_languages_in_use()
 
 
 class SessionFilterForm(forms.Form):

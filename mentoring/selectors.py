@@ -18,7 +18,7 @@ from django.utils import timezone
 from portal.accounts.models import User
 
 from .errors import NotFound
-from .models import Booking, CalendarFeed, Feedback, MentorProfile, Notification, Session, WaitlistEntry
+from .models import Booking, CalendarFeed, Feedback, Language, MentorProfile, Notification, Session, WaitlistEntry
 
 
 # --------------------------------------------------------------------------- time
@@ -321,6 +321,17 @@ def mentors_directory(*, q: str = "", skill: str = "", language: str = "") -> Qu
     if language:
         profiles = profiles.filter(languages__code=language)
     return profiles.distinct()
+
+
+def mentor_languages_in_use() -> QuerySet[Language]:
+    """The languages that mentors listed in the directory speak, each with ``mentor_count`` (how many
+    of them), by name: what the directory's language filter offers."""
+    listed = mentors_directory().values("pk")
+    return (
+        Language.objects.filter(mentors__pk__in=listed)
+        .annotate(mentor_count=Count("mentors", distinct=True))
+        .order_by("name", "pk")
+    )
 
 
 def mentor_get_public(*, user_id: int) -> MentorProfile:

@@ -40,3 +40,31 @@ def safe_localtime(value: T, tz: tzinfo | str | None = None) -> T:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
         return value
+
+
+# Django ``date`` format characters (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date).
+_MONTH_NAMES = frozenset("bEFMN")
+_HAS_YEAR = frozenset("coruUyY")  # formats that already show (or stand for) the year
+
+
+def format_with_year(format_string: str, value: datetime, now: datetime) -> str:
+    """``format_string`` with the year after its month name when ``value`` is not in ``now``'s year
+    (both already in the viewer's zone): "D j M, H:i" shows "Thu 1 Jan, 10:00" this year and
+    "Thu 1 Jan 2099, 10:00" otherwise. Formats without a month name, or with a year, stay as they are.
+    A backslash escapes a character, as in Django's own formats."""
+    if value.year == now.year:
+        return format_string
+    month_at = None
+    escaped = False
+    for index, char in enumerate(format_string):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in _HAS_YEAR:
+            return format_string
+        elif char in _MONTH_NAMES and month_at is None:
+            month_at = index
+    if month_at is None:
+        return format_string
+    return f"{format_string[: month_at + 1]} Y{format_string[month_at + 1 :]}"
