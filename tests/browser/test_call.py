@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -108,7 +109,7 @@ def _wait_frames(page, names, timeout_ms):
 @pytest.fixture
 def call_setup(live_server_url):
     mentor = make_user("maya@example.com", "Maya Mentor", "mentor")
-    learner = make_user("alice@example.com", "Alice Learner")
+    learner = make_user("alice@example.com", "Alice Learner", "learner", "Asia/Kolkata")
     session = make_session(mentor, title="Live pairing", starts_in=timedelta(minutes=5), capacity=3)
     make_booking(session, learner)
     return live_server_url, mentor, learner, session
@@ -117,7 +118,11 @@ def call_setup(live_server_url):
 def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused(call_setup, chromium):
     base, mentor, learner, session = call_setup
     outsider = make_user("charlie@example.com", "Charlie Outsider")
-    contexts = [chromium.new_context(viewport={"width": 1280, "height": 800}) for _ in range(3)]
+    # Browsers in New York with a 12-hour locale: chat times still follow each person's profile (24-hour).
+    contexts = [
+        chromium.new_context(viewport={"width": 1280, "height": 800}, timezone_id="America/New_York", locale="en-US")
+        for _ in range(3)
+    ]
     try:
         m_page = log_in(contexts[0], base, mentor.email)
         l_page = log_in(contexts[1], base, learner.email)
@@ -135,6 +140,13 @@ def test_two_browsers_call_chat_mute_and_share_screen_and_an_outsider_is_refused
         l_page.get_by_label("Message").fill("Hi! Learner here.")
         l_page.get_by_role("button", name="Send").click()
         expect(m_page.locator("#chat-log")).to_contain_text("Hi! Learner here.")
+        for page, zone in ((m_page, "UTC"), (l_page, "Asia/Kolkata")):
+            for stamp in page.locator("#chat-log time").all():
+                sent = datetime.fromisoformat(stamp.get_attribute("datetime").replace("Z", "+00:00"))
+                assert stamp.inner_text() == sent.astimezone(ZoneInfo(zone)).strftime("%H:%M"), (
+                    zone,
+                    stamp.inner_text(),
+                )
 
         # Muting shows on the other side.
         m_page.get_by_role("button", name="Mute", exact=True).click()

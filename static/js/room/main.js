@@ -412,6 +412,15 @@ function layout() {
 }
 
 // ------------------------------------------------------------------ chat
+// Chat times as the rest of the site shows them: 24-hour, in the person's own time zone (their profile's).
+const chatClock = (() => {
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: root.dataset.timeZone || "UTC" });
+  } catch {
+    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" }); // a zone this browser does not know
+  }
+})();
 function addChat({ from, name, text, at }) {
   const item = document.createElement("li");
   item.className = from === call.myId ? "mine" : "";
@@ -419,7 +428,8 @@ function addChat({ from, name, text, at }) {
   who.textContent = from === call.myId ? "You" : name;
   const time = document.createElement("time");
   time.dateTime = at;
-  time.textContent = new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const sent = new Date(at);
+  time.textContent = Number.isNaN(sent.getTime()) ? "" : chatClock.format(sent);
   const body = document.createElement("p");
   body.textContent = text; // never innerHTML: chat text comes from people
   item.append(who, time, body);
