@@ -77,7 +77,14 @@ class DaphneProcess:
         self.port = port or free_port()
         inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
         # Tests reset the database between them, which this process's in-memory caches cannot see.
-        defaults = {"DJANGO_ENV": "test", "DJANGO_SETTINGS_MODULE": "portal.settings.test", "PAGE_CACHE_SECONDS": "0"}
+        # No load balancer watches a test's Daphne: stopping it need not wait out the drain (5 s each, ~20 times a
+        # run); the shutdown test sets its own.
+        defaults = {
+            "DJANGO_ENV": "test",
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "PAGE_CACHE_SECONDS": "0",
+            "SHUTDOWN_DRAIN_SECONDS": "0",
+        }
         self.env = {**inherited, **defaults, **env}
         self.log_path = log_path or ROOT / "var" / f"daphne-{self.port}.log"
         self.proc: subprocess.Popen | None = None
