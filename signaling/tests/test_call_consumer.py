@@ -30,6 +30,19 @@ from signaling.protocol import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
+# A well-formed call-quality report, as the room's page sends it.
+STATS_REPORT = {
+    "type": "stats",
+    "rtt_ms": 40,
+    "loss_pct": 0,
+    "in_kbps": 1,
+    "out_kbps": 1,
+    "local": "host",
+    "remote": "host",
+    "protocol": "udp",
+    "ice_restarts": 0,
+    "reconnects": 0,
+}
 
 
 @pytest.fixture
@@ -360,18 +373,7 @@ async def test_a_consumer_that_stops_hearing_the_channel_layer_asks_its_client_t
 async def test_call_quality_reports_faster_than_half_the_interval_are_ignored(room, learner, settings):
     settings.CALL_STATS_SECONDS = 15
     a, _ = await joined(room, learner)
-    report = {
-        "type": "stats",
-        "rtt_ms": 40,
-        "loss_pct": 0,
-        "in_kbps": 1,
-        "out_kbps": 1,
-        "local": "host",
-        "remote": "host",
-        "protocol": "udp",
-        "ice_restarts": 0,
-        "reconnects": 0,
-    }
+    report = dict(STATS_REPORT)
     for _ in range(5):
         await a.send_json_to(report)
     await a.send_json_to({"type": "ping"})
@@ -415,18 +417,7 @@ async def test_a_message_whose_handling_fails_costs_that_message_not_the_socket(
     m, _ = await joined(room, mentor)
     a, welcome = await joined(room, learner)
     assert (await m.receive_json_from(timeout=5))["type"] == "peer-joined"
-    report = {
-        "type": "stats",
-        "rtt_ms": 40,
-        "loss_pct": 0,
-        "in_kbps": 1,
-        "out_kbps": 1,
-        "local": "host",
-        "remote": "host",
-        "protocol": "udp",
-        "ice_restarts": 0,
-        "reconnects": 0,
-    }
+    report = dict(STATS_REPORT)
     await a.send_json_to(report)
     assert await a.receive_json_from(timeout=5) == {
         "type": "error",

@@ -9,6 +9,15 @@ function setupNavToggle() {
     toggle.setAttribute("aria-expanded", String(!open));
     nav.classList.toggle("open", !open);
   });
+  // Escape closes the open menu and gives the focus back to the button, so a keyboard user is never
+  // left inside a menu they cannot see out of. An open dialog keeps its own Escape.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented || toggle.getAttribute("aria-expanded") !== "true") return;
+    if (document.querySelector("dialog[open]")) return;
+    toggle.setAttribute("aria-expanded", "false");
+    nav.classList.remove("open");
+    toggle.focus();
+  });
 }
 
 // Sign-up: default the time zone to the browser's, unless the person already picked one.
