@@ -31,13 +31,19 @@ def _clear_cache():
     cache.clear()
 
 
-def make_user(email: str, name: str, role: str = "learner", time_zone: str = "UTC", **extra):
+def make_user(email: str, name: str, role: str = "learner", time_zone: str = "UTC", approved: bool = True, **extra):
     from portal.accounts.models import User
     from portal.accounts.services import user_register
 
     user = User(email=email, **extra)
     user.set_password(PASSWORD)
-    return user_register(user=user, display_name=name, role=role, time_zone=time_zone)
+    user = user_register(user=user, display_name=name, role=role, time_zone=time_zone)
+    if role == "mentor" and approved:
+        # A mentor in a test is one staff have reviewed, unless the test is about the review.
+        from mentoring.models import MentorProfile
+
+        MentorProfile.objects.filter(user=user).update(review_status=MentorProfile.Review.APPROVED)
+    return user
 
 
 @pytest.fixture

@@ -42,6 +42,26 @@ class MentorProfile(models.Model):
     years_experience = models.PositiveSmallIntegerField(default=0)
     accepting_bookings = models.BooleanField("accepting bookings", default=True)
 
+    class Review(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        CHANGES = "changes", "Changes requested"
+
+    review_status = models.CharField(
+        max_length=10,
+        choices=Review.choices,
+        default=Review.PENDING,
+        db_index=True,
+        help_text="Staff review a new mentor's profile before it is listed or bookable.",
+    )
+    review_message = models.TextField(
+        max_length=2000, blank=True, help_text="What staff told the mentor with the last review."
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(years_experience__lte=70), name="mentor_years_experience_sane"),
@@ -92,12 +112,25 @@ class Session(models.Model):
     duration_minutes = models.PositiveSmallIntegerField(default=60)
     ends_at = models.DateTimeField(editable=False)
     capacity = models.PositiveSmallIntegerField(default=1)
+    private = models.BooleanField(
+        default=False,
+        help_text="A one-to-one session made from a learner's request: not listed, not bookable by others.",
+    )
+    series = models.ForeignKey(
+        "SessionSeries", null=True, blank=True, on_delete=models.SET_NULL, related_name="occurrences"
+    )
+    ics_sequence = models.PositiveIntegerField(
+        default=0, editable=False, help_text="iCalendar SEQUENCE: raised by every change a calendar must follow."
+    )
     booked_count = models.PositiveSmallIntegerField(default=0, editable=False)
     room_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_late = models.BooleanField(
+        default=False, help_text="Cancelled by the mentor within the late-cancellation notice."
+    )
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -141,6 +174,9 @@ class Booking(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     promoted_from_waitlist = models.BooleanField(default=False)
+    cancelled_late = models.BooleanField(
+        default=False, help_text="Cancelled by the learner within the late-cancellation notice."
+    )
     reminded_24h_at = models.DateTimeField(null=True, blank=True)
     reminded_15m_at = models.DateTimeField(null=True, blank=True)
     no_show = models.BooleanField(
@@ -248,6 +284,17 @@ class Notification(models.Model):
         SESSION_CANCELLED = "session_cancelled", "Session cancelled"
         WAITLIST_PROMOTED = "waitlist_promoted", "Booked from the waitlist"
         REMINDER = "reminder", "Reminder"
+        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+        REQUEST_RECEIVED = "request_received", "New session request"
+        REQUEST_SENT = "request_sent", "Request sent"
+        REQUEST_ACCEPTED = "request_accepted", "Request accepted"
+        REQUEST_DECLINED = "request_declined", "Request declined"
+        REQUEST_EXPIRED = "request_expired", "Request expired"
+        RESCHEDULE_PROPOSED = "reschedule_proposed", "New time proposed"
+        RESCHEDULE_ACCEPTED = "reschedule_accepted", "New time accepted"
+        RESCHEDULE_DECLINED = "reschedule_declined", "New time declined"
+        PROFILE_REVIEWED = "profile_reviewed", "Profile reviewed"
+        PROFILE_SUBMITTED = "profile_submitted", "Mentor profile to review"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -390,3 +437,199 @@ class NotInterested(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} not interested in {self.session or self.mentor}"
+
+
+class Availability(models.Model):
+    """A mentor's booking rules for one-to-one sessions, in the mentor's own time zone. Stored as
+    rules (:class:`WeeklyHours`, :class:`DateOverride`); free slots are computed on read
+    (:mod:`mentoring.services.availability`)."""
+
+    MAX_BUFFER = 120  # minutes
+    MAX_NOTICE = 14 * 24 * 60  # minutes
+    MAX_AHEAD_DAYS = 365
+
+    mentor = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="availability")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA zone the hours are in.")
+    session_lengths = models.JSONField(
+        default=list, blank=True, help_text="Lengths offered, in minutes, e.g. [30, 60]. Empty: no 1:1 requests."
+    )
+    buffer_before = models.PositiveSmallIntegerField(default=0, help_text="Minutes kept free before a session.")
+    buffer_after = models.PositiveSmallIntegerField(default=0, help_text="Minutes kept free after a session.")
+    min_notice = models.PositiveIntegerField(default=240, help_text="Minutes: no slot starts sooner than this.")
+    max_days_ahead = models.PositiveSmallIntegerField(default=60, help_text="Days: no slot further ahead.")
+    daily_cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="At most this many sessions a day (mentor's zone); empty: no cap."
+    )
+    weekly_cap = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="At most this many sessions a week (Monday to Sunday); empty: no cap."
+    )
+    auto_accept = models.BooleanField(
+        default=False, help_text="Accept requests for free slots at once, without a confirmation."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "availability"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(buffer_before__lte=120, buffer_after__lte=120), name="availability_buffers_sane"
+            ),
+            models.CheckConstraint(condition=Q(min_notice__lte=14 * 24 * 60), name="availability_notice_sane"),
+            models.CheckConstraint(
+                condition=Q(max_days_ahead__gte=1, max_days_ahead__lte=365), name="availability_ahead_sane"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Availability of {self.mentor}"
+
+
+class WeeklyHours(models.Model):
+    """One interval of a weekday's bookable hours, in minutes after local midnight."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    availability = models.ForeignKey(Availability, on_delete=models.CASCADE, related_name="weekly_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_minute = models.PositiveSmallIntegerField()
+    end_minute = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["weekday", "start_minute"]
+        verbose_name_plural = "weekly hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="weekly_hours_weekday_valid"),
+            models.CheckConstraint(
+                condition=Q(start_minute__lt=F("end_minute"), end_minute__lte=1440), name="weekly_hours_interval_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_minute // 60:02d}:{self.start_minute % 60:02d}"
+
+
+class DateOverride(models.Model):
+    """Hours for one date that replace the weekday's: rows with no minutes make a day off; rows with
+    minutes give that date's hours (extra hours on a day otherwise off, or different ones)."""
+
+    availability = models.ForeignKey(Availability, on_delete=models.CASCADE, related_name="date_overrides")
+    date = models.DateField()
+    start_minute = models.PositiveSmallIntegerField(null=True, blank=True)
+    end_minute = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "start_minute"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_minute__isnull=True, end_minute__isnull=True)
+                | Q(start_minute__lt=F("end_minute"), end_minute__lte=1440),
+                name="date_override_interval_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} override"
+
+
+class SessionRequest(models.Model):
+    """A learner asks a mentor for a one-to-one session in a free slot. While pending it holds the
+    slot (PostgreSQL's exclusion constraint makes that exact); accepted, it becomes a private session."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the mentor"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requests_received")
+    learner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="requests_made")
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField()
+    ends_at = models.DateTimeField()
+    agenda = models.TextField(max_length=1000, help_text="What the learner wants to work on.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    response = models.TextField(max_length=1000, blank=True, help_text="The mentor's message with a decline.")
+    session = models.OneToOneField(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="request")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="request_ends_after_start"),
+            models.UniqueConstraint(
+                fields=["mentor", "learner"], condition=Q(status="pending"), name="request_one_pending_per_pair"
+            ),
+            PortableExclusionConstraint(
+                name="request_pending_no_overlap",
+                expressions=[
+                    ("mentor", RangeOperators.EQUAL),
+                    (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} asks {self.mentor} ({self.get_status_display()})"
+
+
+class RescheduleProposal(models.Model):
+    """One side of a one-to-one session proposes a new time; the other accepts or declines."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="reschedule_proposals")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    message = models.TextField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reschedule_ends_after_start"),
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(status="pending"), name="reschedule_one_pending_per_session"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"New time for {self.session} ({self.get_status_display()})"
+
+
+class SessionSeries(models.Model):
+    """A recurring group session: weekly or fortnightly occurrences, each an ordinary :class:`Session`."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly", "Every week"
+        FORTNIGHTLY = "fortnightly", "Every two weeks"
+
+    MAX_OCCURRENCES = 52
+
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_series")
+    frequency = models.CharField(max_length=12, choices=Frequency.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "session series"
+
+    def __str__(self) -> str:
+        return f"{self.get_frequency_display()} series of {self.mentor}"

@@ -18,7 +18,17 @@ from django.utils import timezone
 from portal.accounts.models import User
 
 from .errors import NotFound
-from .models import Booking, CalendarFeed, Feedback, Language, MentorProfile, Notification, Session, WaitlistEntry
+from .models import (
+    Availability,
+    Booking,
+    CalendarFeed,
+    Feedback,
+    Language,
+    MentorProfile,
+    Notification,
+    Session,
+    WaitlistEntry,
+)
 
 
 # --------------------------------------------------------------------------- time
@@ -332,6 +342,18 @@ def mentor_languages_in_use() -> QuerySet[Language]:
         .annotate(mentor_count=Count("mentors", distinct=True))
         .order_by("name", "pk")
     )
+
+
+def mentor_is_listed(*, mentor_id: int) -> bool:
+    """Whether a mentor is open to learners: reviewed and approved by staff, and accepting bookings."""
+    return MentorProfile.objects.filter(
+        user_id=mentor_id, review_status=MentorProfile.Review.APPROVED, accepting_bookings=True, user__is_active=True
+    ).exists()
+
+
+def availability_get(*, mentor: User) -> Availability | None:
+    """The mentor's 1:1 booking rules (weekly hours prefetched), or ``None`` if never set."""
+    return Availability.objects.filter(mentor=mentor).prefetch_related("weekly_hours").first() if mentor.pk else None
 
 
 def mentor_get_public(*, user_id: int) -> MentorProfile:

@@ -49,9 +49,16 @@ def _calendar(name: str) -> Calendar:
     return cal
 
 
+def room_url(session: Session) -> str:
+    return f"{settings.SITE_URL}/sessions/{session.room_id}/room/"
+
+
 def _event(session: Session) -> Event:
+    # One UID per session everywhere (the feed, the download, every emailed invite), so a calendar app
+    # updates the same event; SEQUENCE tells it which version is newer.
     event = Event()
     event.add("uid", f"session-{session.pk}@peerlearn")
+    event.add("sequence", session.ics_sequence)
     event.add("dtstamp", timezone.now())
     event.add("dtstart", safe_localtime(session.starts_at, UTC))
     event.add("dtend", safe_localtime(session.ends_at, UTC))
@@ -69,6 +76,39 @@ def session_ics(session: Session) -> bytes:
     cal.add("method", "PUBLISH")
     cal.add_component(_event(session))
     return cal.to_ical()
+
+
+def invite_ics(*, session: Session, method: str, attendee=None) -> bytes:
+    """An emailed invitation (RFC 5546): METHOD:REQUEST to add or update the event, METHOD:CANCEL to
+    remove it from this attendee's calendar. It carries the room link, to join from the calendar."""
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError(f"unknown iTIP method {method!r}")
+    cal = _calendar(session.title)
+    cal.add("method", method)
+    event = _event(session)
+    link = room_url(session)
+    event["description"] = vText(_multi_line(f"Join the call: {link}\n\n{event['description']}"))
+    event.add("location", link)
+    event.add("organizer", f"mailto:{session.mentor.email}", parameters={"cn": _one_line(session.mentor.display_name)})
+    if attendee is not None:
+        event.add(
+            "attendee",
+            f"mailto:{attendee.email}",
+            parameters={"cn": _one_line(attendee.display_name), "role": "REQ-PARTICIPANT", "partstat": "ACCEPTED"},
+        )
+    if method == "CANCEL":
+        event["status"] = vText("CANCELLED")
+    cal.add_component(event)
+    return cal.to_ical()
+
+
+def calendar_sequence_bump(*, session: Session) -> None:
+    """Raise the session's iCalendar SEQUENCE: call it with every change a calendar must follow (a new
+    time, a cancellation, a seat given up or taken again) before building the invites for it."""
+    from django.db.models import F
+
+    Session.objects.filter(pk=session.pk).update(ics_sequence=F("ics_sequence") + 1)
+    session.refresh_from_db(fields=["ics_sequence"])
 
 
 def sessions_feed_ics(*, name: str, sessions: Iterable[Session]) -> bytes:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 
 from portal.accounts.models import User
 from signaling.events import push_notification, push_unread_count
 
-from ..models import Notification
+from ..models import Notification, Session
 from ..selectors import notifications_unread_count
+from .calendar import invite_ics
 
 logger = logging.getLogger(__name__)
 
@@ -36,30 +38,44 @@ def _unread_count(user: User) -> int | None:
         return None
 
 
-def _email(notification: Notification, user: User) -> None:
+@dataclass(frozen=True)
+class Invite:
+    """A calendar invitation to attach to a notification's email: ``REQUEST`` adds or updates the
+    session's event in the recipient's calendar, ``CANCEL`` removes it."""
+
+    session: Session
+    method: str = "REQUEST"
+
+
+def _email(notification: Notification, user: User, ics: bytes | None) -> None:
     # The email may not lose the stored notification: a failure is logged.
     if not user.email:
         return
     link = f"\n\n{settings.SITE_URL}{notification.link}" if notification.link else ""
     try:
-        send_mail(
+        message = EmailMessage(
             subject=f"[PeerLearn] {notification.get_kind_display()}",
-            message=f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn",
-            from_email=None,
-            recipient_list=[user.email],
+            body=f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn",
+            to=[user.email],
         )
+        if ics is not None:
+            method = "CANCEL" if b"METHOD:CANCEL" in ics else "REQUEST"
+            message.attach("invite.ics", ics, f"text/calendar; charset=utf-8; method={method}")
+        message.send()
     except Exception:
         logger.exception("email for notification %s failed", notification.pk)
 
 
-def notify(*, user: User, kind: str, text: str, link: str = "") -> Notification:
+def notify(*, user: User, kind: str, text: str, link: str = "", invite: Invite | None = None) -> Notification:
     """Store a notification now; push it to the user's open tabs and email it once the surrounding
-    transaction commits."""
+    transaction commits. With an ``invite``, the email carries the session's calendar invitation
+    (built now, so it holds the session as this change left it)."""
     notification = Notification.objects.create(user=user, kind=kind, text=text[:300], link=link)
     push_notification(
         user_id=user.pk, notification=notification_payload(notification), count_unread=lambda: _unread_count(user)
     )
-    transaction.on_commit(lambda: _email(notification, user))
+    ics = invite_ics(session=invite.session, method=invite.method, attendee=user) if invite else None
+    transaction.on_commit(lambda: _email(notification, user, ics))
     return notification
 
 
