@@ -6,28 +6,41 @@ here; it changes through the actions, which call the services. User text is neve
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.contrib.admin import helpers
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.text import Truncator
 
+from portal.validators import validate_multi_line
+
 from .models import (
+    Availability,
     Booking,
     CalendarFeed,
     CallAttendance,
     CallQuality,
+    DateOverride,
     Feedback,
     Language,
     LearnerProfile,
     MentorProfile,
     Notification,
     Report,
+    RescheduleProposal,
     Session,
+    SessionRequest,
+    SessionSeries,
     Skill,
     WaitlistEntry,
+    WeeklyHours,
 )
 from .services import MentoringError
+from .services.availability import availability_rules_check
 from .services.feedback import feedback_set_hidden, reports_resolve
+from .services.profiles import REVIEW_MESSAGE_MAX, mentor_profile_review
 from .services.sessions import session_cancel
 
 
@@ -83,18 +96,95 @@ class LanguageAdmin(admin.ModelAdmin):
 
 
 # --------------------------------------------------------------------------- profiles
+def _waiting_first() -> Case:
+    """Profiles waiting for review first, then those sent back for changes, then approved ones."""
+    return Case(
+        When(review_status=MentorProfile.Review.PENDING, then=Value(0)),
+        When(review_status=MentorProfile.Review.CHANGES, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+class ReviewMessageForm(forms.Form):
+    message = forms.CharField(
+        label="What should the mentor change?",
+        help_text="Sent to the mentor (notification and email) and shown on their dashboard until they edit the profile.",
+        max_length=REVIEW_MESSAGE_MAX,
+        validators=[validate_multi_line],
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        error_messages={"required": "Tell the mentor what to change: the message is required."},
+    )
+
+
 @admin.register(MentorProfile)
 class MentorProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "user_email", "headline", "years_experience", "accepting_bookings"]
-    list_filter = ["accepting_bookings", "skills", "languages"]
+    """New mentors wait for review (pending first); staff approve them or ask for changes with the
+    actions, which notify the mentor. The review fields change only through the actions."""
+
+    list_display = ["user", "user_email", "headline", "review", "reviewed_at", "years_experience", "accepting_bookings"]
+    list_filter = ["review_status", "accepting_bookings", "skills", "languages"]
     search_fields = ["user__email", "user__display_name", "headline"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
     filter_horizontal = ["skills", "languages"]
+    readonly_fields = ["review_status", "review_message", "reviewed_at", "reviewed_by"]
+    actions = ["approve_profiles", "request_changes"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        return [_waiting_first().asc(), "user__display_name", "pk"]
 
     @admin.display(description="email", ordering="user__email")
     def user_email(self, obj: MentorProfile) -> str:
         return obj.user.email
+
+    @admin.display(description="review", ordering=_waiting_first())
+    def review(self, obj: MentorProfile) -> str:
+        return obj.get_review_status_display()
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[MentorProfile], *, decision: str, message: str) -> int:
+        done = 0
+        for profile in queryset.select_related("user").order_by("pk"):
+            try:
+                mentor_profile_review(profile_id=profile.pk, reviewer=request.user, decision=decision, message=message)
+            except MentoringError as error:
+                self.message_user(request, f"{profile.user.display_name}: {error.message}", messages.WARNING)
+            else:
+                done += 1
+        return done
+
+    @admin.action(description="Approve selected profiles (list them and notify the mentors)")
+    def approve_profiles(self, request: HttpRequest, queryset: QuerySet[MentorProfile]) -> None:
+        done = self._review(request, queryset, decision="approve", message="")
+        if done:
+            self.message_user(
+                request, f"Approved {done} mentor profile(s); the mentors were notified.", messages.SUCCESS
+            )
+
+    @admin.action(description="Request changes…")
+    def request_changes(self, request: HttpRequest, queryset: QuerySet[MentorProfile]):
+        """Asks for the message on an intermediate page, then sends it to each selected mentor."""
+        form = ReviewMessageForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = self._review(request, queryset, decision="changes", message=form.cleaned_data["message"])
+            if done:
+                self.message_user(
+                    request,
+                    f"Asked {done} mentor(s) for changes; they were notified with your message.",
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Request changes to mentor profiles",
+            "opts": self.model._meta,
+            "profiles": queryset.select_related("user").order_by("user__display_name", "pk"),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/mentoring/mentorprofile/request_changes.html", context)
 
 
 @admin.register(LearnerProfile)
@@ -118,7 +208,7 @@ class LearnerProfileAdmin(admin.ModelAdmin):
 # --------------------------------------------------------------------------- sessions
 class BookingInline(admin.TabularInline):
     model = Booking
-    fields = ["learner", "status", "created_at", "cancelled_at", "promoted_from_waitlist"]
+    fields = ["learner", "status", "created_at", "cancelled_at", "cancelled_late", "promoted_from_waitlist"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
     extra = 0
@@ -203,8 +293,17 @@ class SessionAdmin(admin.ModelAdmin):
     """Staff may correct a session's wording; times, seats and status change through the services
     (mentors edit their sessions; staff cancel them with the action, which tells the learners)."""
 
-    list_display = ["title", "mentor", "starts_at", "duration_minutes", "seats", "status", "skill_list"]
-    list_filter = ["status", "skills"]
+    list_display = [
+        "title",
+        "mentor",
+        "starts_at",
+        "duration_minutes",
+        "seats",
+        "status",
+        "cancelled_late",
+        "skill_list",
+    ]
+    list_filter = ["status", "cancelled_late", "skills"]
     search_fields = ["title", "description", "mentor__email", "mentor__display_name"]
     list_select_related = ["mentor"]
     date_hierarchy = "starts_at"
@@ -224,10 +323,24 @@ class SessionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "cancelled_at",
+        "cancelled_late",
     ]
     fieldsets = [
         (None, {"fields": ["title", "description", "skills", "course"]}),
-        ("Schedule", {"fields": ["mentor", "starts_at", "duration_minutes", "ends_at", "status", "cancelled_at"]}),
+        (
+            "Schedule",
+            {
+                "fields": [
+                    "mentor",
+                    "starts_at",
+                    "duration_minutes",
+                    "ends_at",
+                    "status",
+                    "cancelled_at",
+                    "cancelled_late",
+                ]
+            },
+        ),
         ("Seats", {"fields": ["capacity", "booked_count", "seats"]}),
         ("Record", {"fields": ["room_id", "created_at", "updated_at"]}),
     ]
@@ -279,9 +392,10 @@ class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "promoted_from_waitlist",
         "no_show",
+        "cancelled_late",
         "created_at",
     ]
-    list_filter = ["status", "promoted_from_waitlist", "no_show", "created_at"]
+    list_filter = ["status", "cancelled_late", "promoted_from_waitlist", "no_show", "created_at"]
     search_fields = ["learner__email", "learner__display_name", "session__title"]
     list_select_related = ["learner", "session"]
     raw_id_fields = ["session"]
@@ -340,6 +454,31 @@ class WaitlistEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["learner", "session"]
     raw_id_fields = ["session"]
     autocomplete_fields = ["learner"]
+
+
+@admin.register(RescheduleProposal)
+class RescheduleProposalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """New times proposed for one-to-one sessions and their answers: written by the services only."""
+
+    list_display = ["session", "proposed_by", "starts_at", "status", "created_at", "responded_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["session__title", "proposed_by__email", "proposed_by__display_name"]
+    list_select_related = ["session", "proposed_by"]
+    raw_id_fields = ["session"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SessionRequest)
+class SessionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Learners' 1:1 requests and the mentors' answers: written by the services only (support reads
+    them: who asked whom for when, and what became of it)."""
+
+    list_display = ["learner", "mentor", "starts_at", "duration_minutes", "status", "created_at", "responded_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["learner__email", "learner__display_name", "mentor__email", "mentor__display_name"]
+    list_select_related = ["learner", "mentor"]
+    raw_id_fields = ["session"]
+    date_hierarchy = "created_at"
 
 
 # --------------------------------------------------------------------------- moderation
@@ -437,6 +576,35 @@ class ReportAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resolved {count} report(s).", messages.SUCCESS)
 
 
+class SeriesOccurrenceInline(_ReadOnlyInline):
+    model = Session
+    fields = ["title", "starts_at", "duration_minutes", "booked_count", "capacity", "status"]
+    readonly_fields = fields
+    ordering = ["starts_at", "id"]
+    show_change_link = True
+
+
+@admin.register(SessionSeries)
+class SessionSeriesAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A series is its occurrences: staff look here, and cancel dates from the sessions' own action."""
+
+    list_display = ["__str__", "mentor", "frequency", "occurrence_count", "created_at"]
+    list_filter = ["frequency"]
+    search_fields = ["mentor__email", "mentor__display_name", "occurrences__title"]
+    list_select_related = ["mentor"]
+    date_hierarchy = "created_at"
+    fields = ["mentor", "frequency", "created_at"]
+    readonly_fields = fields
+    inlines = [SeriesOccurrenceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionSeries]:
+        return super().get_queryset(request).annotate(occurrence_count=Count("occurrences", distinct=True))
+
+    @admin.display(description="dates", ordering="occurrence_count")
+    def occurrence_count(self, obj: SessionSeries) -> int:
+        return obj.occurrence_count
+
+
 # --------------------------------------------------------------------------- plumbing
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -465,3 +633,60 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class WeeklyHoursInline(admin.TabularInline):
+    model = WeeklyHours
+    extra = 0
+    fields = ["weekday", "start_minute", "end_minute"]
+
+
+class DateOverrideInline(admin.TabularInline):
+    model = DateOverride
+    extra = 0
+    fields = ["date", "start_minute", "end_minute"]
+
+
+class AvailabilityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Availability
+        fields = [
+            "mentor",
+            "time_zone",
+            "session_lengths",
+            "buffer_before",
+            "buffer_after",
+            "min_notice",
+            "max_days_ahead",
+            "daily_cap",
+            "weekly_cap",
+            "auto_accept",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            availability_rules_check(
+                time_zone=cleaned.get("time_zone"),
+                session_lengths=cleaned.get("session_lengths"),
+                daily_cap=cleaned.get("daily_cap"),
+                weekly_cap=cleaned.get("weekly_cap"),
+            )
+        except MentoringError as error:
+            raise forms.ValidationError(error.message) from None
+        return cleaned
+
+
+@admin.register(Availability)
+class AvailabilityAdmin(admin.ModelAdmin):
+    """A mentor's 1:1 rules (hours in minutes after local midnight: 540 is 09:00). Support can fix them;
+    mentors edit theirs on their availability page."""
+
+    form = AvailabilityAdminForm
+    list_display = ["mentor", "time_zone", "session_lengths", "auto_accept", "updated_at"]
+    list_filter = ["auto_accept"]
+    search_fields = ["mentor__email", "mentor__display_name"]
+    list_select_related = ["mentor"]
+    autocomplete_fields = ["mentor"]
+    readonly_fields = ["updated_at"]
+    inlines = [WeeklyHoursInline, DateOverrideInline]

@@ -6,7 +6,7 @@ Idempotent: it adds what is missing and never rewrites what people changed.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -14,8 +14,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from portal.accounts.models import User
+from portal.accounts.timezones import is_valid_timezone
+from portal.dates import zone_or_utc
 
 from .models import (
+    Availability,
     Booking,
     CallAttendance,
     Feedback,
@@ -23,12 +26,15 @@ from .models import (
     LearnerProfile,
     MentorProfile,
     Session,
+    SessionSeries,
     Skill,
     WaitlistEntry,
 )
 from .selectors import session_is_live
 from .services import MentoringError
+from .services.availability import availability_update
 from .services.bookings import waitlist_promote
+from .services.series import series_create
 from .services.sessions import session_create
 
 SKILLS = [
@@ -171,6 +177,11 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
             profile.save(update_fields=["headline", "bio", "years_experience"])
             profile.skills.set([skills[s] for s in data["skills"]])
             profile.languages.set([languages[c] for c in data["languages"]])
+        if profile.review_status == MentorProfile.Review.PENDING and profile.reviewed_at is None:
+            # Demo mentors are listed from the start; a review staff made since (changes asked) stands.
+            profile.review_status = MentorProfile.Review.APPROVED
+            profile.save(update_fields=["review_status"])
+        _ensure_availability(user, auto_accept=email == DEMO_AUTO_ACCEPT_MENTOR)
     learners = _users(LEARNER_INTERESTS)
     for email, (interests, goals) in LEARNER_INTERESTS.items():
         user = learners.get(email)
@@ -187,13 +198,12 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
 
     # A week of upcoming sessions, unless the demo mentors already have some.
     if not Session.objects.filter(mentor__in=mentors.values(), starts_at__gt=now + timedelta(hours=2)).exists():
-        day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
         for m_index, (email, titles) in enumerate(SESSION_TITLES.items()):
             mentor = mentors.get(email)
             if not mentor:
                 continue
             for t_index, (title, skill_names, capacity) in enumerate(titles):
-                starts_at = day0 + timedelta(days=1 + t_index * 2, hours=9 + m_index * 3)
+                starts_at = _at_mentors_hour(mentor, now + timedelta(days=1 + t_index * 2), m_index)
                 try:
                     session = session_create(
                         mentor=mentor,
@@ -213,7 +223,8 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
                     learner_list, k=min(len(learner_list), capacity if t_index % 2 == 0 else capacity // 2)
                 )
                 for learner in takers:
-                    counts["bookings"] += bool(booking_write_directly(session, learner))
+                    if not _busy(learner, session):  # mentors teach at their own hours: some overlap
+                        counts["bookings"] += bool(booking_write_directly(session, learner))
                 if session.booked_count >= session.capacity:
                     for learner in [lr for lr in learner_list if lr not in takers][:2]:
                         WaitlistEntry.objects.get_or_create(
@@ -229,10 +240,7 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
             for weeks_ago in range(1, 9):
                 title, skill_names, capacity = titles[weeks_ago % len(titles)]
                 # At the mentor's usual hour, like the upcoming ones (so learners' usual hours overlap them).
-                day = (now - timedelta(weeks=weeks_ago, days=m_index)).replace(
-                    hour=0, minute=0, second=0, microsecond=0
-                )
-                starts_at = day + timedelta(hours=9 + m_index * 3)
+                starts_at = _at_mentors_hour(mentor, now - timedelta(weeks=weeks_ago, days=m_index), m_index)
                 session = Session.objects.create(
                     mentor=mentor,
                     title=title,
@@ -269,10 +277,80 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
                                 left_at=session.ends_at,
                             )
 
+    counts["sessions"] += _ensure_demo_series(mentors.get(DEMO_SERIES_MENTOR), now, skills)
     counts["sessions"] += _ensure_live_session(
         mentors.get("mentor1@peerlearn.local"), learners.get("learner1@peerlearn.local"), now, skills
     )
     return counts
+
+
+def _busy(learner: User, session: Session) -> bool:
+    return Booking.objects.filter(
+        learner=learner,
+        status=Booking.Status.ACTIVE,
+        session__status=Session.Status.SCHEDULED,
+        session__starts_at__lt=session.ends_at,
+        session__ends_at__gt=session.starts_at,
+    ).exists()
+
+
+def _at_mentors_hour(mentor: User, day: datetime, m_index: int) -> datetime:
+    """``day``'s date at the mentor's usual hour in their own zone (10:00, 13:00, 16:00 ... by mentor),
+    so a demo mentor in New York does not teach at four in the morning."""
+    zone = zone_or_utc(mentor.time_zone)
+    local = day.astimezone(zone).replace(hour=10 + (m_index * 3) % 9, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+DEMO_AUTO_ACCEPT_MENTOR = "mentor3@peerlearn.local"
+
+
+def _ensure_availability(mentor: User, *, auto_accept: bool) -> None:
+    """Weekday hours for 1:1 requests (09:00–12:00 and 13:00–17:00 in the mentor's zone), unless the mentor
+    has set availability already: a newcomer can request a slot right away."""
+    if Availability.objects.filter(mentor=mentor).exists():
+        return
+    availability_update(
+        mentor=mentor,
+        time_zone=mentor.time_zone if is_valid_timezone(mentor.time_zone) else "UTC",
+        session_lengths=[30, 60],
+        buffer_before=10,
+        buffer_after=10,
+        min_notice=12 * 60,
+        max_days_ahead=30,
+        daily_cap=None,
+        weekly_cap=None,
+        auto_accept=auto_accept,
+        weekly_hours={day: [(9 * 60, 12 * 60), (13 * 60, 17 * 60)] for day in range(5)},
+    )
+
+
+DEMO_SERIES_MENTOR = "mentor2@peerlearn.local"
+
+
+def _ensure_demo_series(mentor: User | None, now: datetime, skills: dict) -> int:
+    """One weekly group series of 6 dates (mentor2, 18:00 in their own zone), unless they have a series."""
+    if not mentor or SessionSeries.objects.filter(mentor=mentor).exists():
+        return 0
+    zone = zone_or_utc(mentor.time_zone)
+    first = (now.astimezone(zone) + timedelta(days=2)).replace(hour=18, minute=0, second=0, microsecond=0)
+    try:
+        series_create(
+            mentor=mentor,
+            title="Weekly data science study group",
+            description="Each week we work through one real dataset together: cleaning, a first model, and "
+            "an honest look at how good it is. Come to one date or to all six; every date stands on its own.",
+            skills=[skills["Data Science"], skills["Python"]],
+            starts_at=first,
+            duration_minutes=60,
+            capacity=6,
+            frequency=SessionSeries.Frequency.WEEKLY,
+            occurrences=6,
+            now=now,
+        )
+    except MentoringError:
+        return 0  # a clash with the mentor's own sessions: no series this time
+    return 6
 
 
 def _ensure_live_session(mentor: User | None, learner: User | None, now: datetime, skills: dict) -> int:

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django import forms
 from django.utils import timezone
 
+from portal.accounts.forms import TimeZoneField
 from portal.dates import safe_localtime
 from portal.validators import normalize_newlines, validate_multi_line, validate_one_line
 
-from .models import Feedback, Language, Report, Session, Skill
+from .models import Feedback, Language, Report, Session, SessionSeries, Skill
 from .selectors import mentor_languages_in_use
 from .services import MentoringError
 from .services.sessions import SESSION_WINDOW_TEXT, session_start_check
@@ -117,6 +119,81 @@ class SessionForm(forms.Form):
         }
 
 
+class SessionCreateForm(SessionForm):
+    """The session form with "Repeat": one session, or a weekly or fortnightly series of them."""
+
+    repeat = forms.ChoiceField(
+        label="Repeat", choices=[("", "Does not repeat"), *SessionSeries.Frequency.choices], required=False
+    )
+    occurrences = forms.IntegerField(
+        label="Number of dates",
+        required=False,
+        min_value=2,
+        max_value=SessionSeries.MAX_OCCURRENCES,
+        help_text=f"For a series: how many dates, 2 to {SessionSeries.MAX_OCCURRENCES}; or give an end date instead.",
+        error_messages={
+            "invalid": "Enter a whole number of dates, for example 6.",
+            "min_value": "A series has at least 2 dates.",
+            "max_value": f"A series has at most {SessionSeries.MAX_OCCURRENCES} dates.",
+        },
+    )
+    until = forms.DateField(
+        label="Until",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        help_text="For a series: the last day it may fall on, in your time zone.",
+        error_messages={"invalid": "Enter a date, for example 2026-12-01."},
+    )
+
+    def clean(self):
+        data = super().clean()
+        occurrences, until = data.get("occurrences"), data.get("until")
+        if self.has_error("occurrences") or self.has_error("until"):
+            return data
+        if data.get("repeat"):
+            if occurrences is None and until is None:
+                self.add_error("occurrences", "Say how many dates, or give an end date.")
+            elif occurrences is not None and until is not None:
+                self.add_error("until", "Give the number of dates or an end date, not both.")
+        elif occurrences is not None or until is not None:
+            self.add_error(
+                "repeat", "Choose how often the session repeats, or leave the number of dates and the end date empty."
+            )
+        return data
+
+    def pop_repeat(self) -> dict | None:
+        """Take the repeat fields out of ``cleaned_data`` (leaving the session's own fields): the series
+        asked for, as ``series_create`` arguments, or None for a single session."""
+        data = self.cleaned_data
+        frequency = data.pop("repeat", "")
+        occurrences, until = data.pop("occurrences", None), data.pop("until", None)
+        return {"frequency": frequency, "occurrences": occurrences, "until": until} if frequency else None
+
+
+class SeriesOccurrenceForm(SessionForm):
+    """The edit form of a session in a series: the changes apply to this date, or to it and every later one."""
+
+    scope = forms.ChoiceField(
+        label="Apply the changes to",
+        widget=forms.RadioSelect,
+        initial="this",
+        choices=(),
+        help_text="For all future sessions, a new start time or length moves each date the same way, in your time zone.",
+    )
+
+    def __init__(self, *args, later_count: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = [
+            ("this", "This session only"),
+            ("future", f"This and all future sessions of the series ({later_count} dates)"),
+        ]
+
+    def pop_scope(self) -> str:
+        """Take the scope out of ``cleaned_data``: "this" or "future"."""
+        return self.cleaned_data.pop("scope", "this")
+
+
 class FeedbackForm(forms.Form):
     rating = forms.TypedChoiceField(
         choices=[(n, "★" * n) for n in range(5, 0, -1)],
@@ -211,3 +288,177 @@ class SessionFilterForm(forms.Form):
     skill = forms.ModelChoiceField(
         queryset=Skill.objects.all(), required=False, to_field_name="slug", empty_label="Any skill"
     )
+
+
+# --------------------------------------------------------------------------- availability (1:1 requests)
+AVAILABILITY_LENGTHS = (15, 30, 45, 60, 90, 120)
+WEEKDAY_FIELDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CLOCK_RE = re.compile(r"(\d{1,2}):(\d{2})")
+_INTERVAL_RE = re.compile(r"(\S+?)\s*(?:-|–|—|\bto\b)\s*(\S+)")
+HOURS_HELP = "Like 09:00-12:00, 13:00-17:30 (24-hour clock). Empty: not available."
+
+
+def _clock_minute(text: str, *, label: str, end: bool) -> int:
+    shown = text[:12]
+    match = _CLOCK_RE.fullmatch(text)
+    if not match:
+        raise forms.ValidationError(f"{label}: “{shown}” is not a time. Write times like 09:00 or 17:30.")
+    hours, minutes = int(match[1]), int(match[2])
+    if minutes > 59 or hours > 24 or (hours == 24 and (minutes or not end)):
+        raise forms.ValidationError(f"{label}: “{shown}” is not a time of day (00:00 to 24:00).")
+    return hours * 60 + minutes
+
+
+def parse_hours(text: str, *, label: str) -> list[tuple[int, int]]:
+    """ "09:00-12:00, 13:00-17:30" as minutes after midnight, sorted; empty text is no hours. ``label``
+    (a weekday, a date) starts each message."""
+    parts = [part.strip() for part in re.split(r"[,;]", text or "") if part.strip()]
+    if len(parts) > 24:
+        raise forms.ValidationError(f"{label}: at most 24 intervals a day.")
+    intervals = []
+    for part in parts:
+        match = _INTERVAL_RE.fullmatch(part)
+        if not match:
+            raise forms.ValidationError(f"{label}: write each interval like 09:00-12:00 (not “{part[:25]}”).")
+        start = _clock_minute(match[1], label=label, end=False)
+        end = _clock_minute(match[2], label=label, end=True)
+        if start >= end:
+            raise forms.ValidationError(f"{label}: {match[1]}-{match[2]} ends before it starts.")
+        intervals.append((start, end))
+    intervals.sort()
+    for (a_start, a_end), (b_start, b_end) in zip(intervals, intervals[1:], strict=False):
+        if b_start < a_end:
+            raise forms.ValidationError(
+                f"{label}: {a_start // 60:02d}:{a_start % 60:02d}-{a_end // 60:02d}:{a_end % 60:02d} overlaps "
+                f"{b_start // 60:02d}:{b_start % 60:02d}-{b_end // 60:02d}:{b_end % 60:02d}."
+            )
+    return intervals
+
+
+def format_hours(intervals) -> str:
+    return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in intervals)
+
+
+class HoursField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("help_text", "")
+        kwargs.setdefault("validators", [validate_one_line])
+        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "09:00-12:00, 13:00-17:00"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return parse_hours(super().clean(value), label=str(self.label))
+
+
+class AvailabilityForm(forms.Form):
+    """The mentor's rules for 1:1 requests; ``rules()`` gives ``availability_update``'s arguments."""
+
+    time_zone = TimeZoneField(label="Time zone of these hours", help_text="Your hours are in this zone.")
+    monday = HoursField(label="Monday", help_text=HOURS_HELP)
+    tuesday = HoursField(label="Tuesday")
+    wednesday = HoursField(label="Wednesday")
+    thursday = HoursField(label="Thursday")
+    friday = HoursField(label="Friday")
+    saturday = HoursField(label="Saturday")
+    sunday = HoursField(label="Sunday")
+    session_lengths = forms.TypedMultipleChoiceField(
+        label="Session lengths offered",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None: learners cannot request a 1:1 session.",
+        error_messages={"invalid_choice": "Choose session lengths from the list."},
+    )
+    buffer_before = forms.IntegerField(
+        label="Free minutes before each session", min_value=0, max_value=120, initial=0, help_text="0 to 120."
+    )
+    buffer_after = forms.IntegerField(
+        label="Free minutes after each session", min_value=0, max_value=120, initial=0, help_text="0 to 120."
+    )
+    min_notice_hours = forms.IntegerField(
+        label="Minimum notice (hours)",
+        min_value=0,
+        max_value=14 * 24,
+        initial=4,
+        help_text="No request can start sooner than this. Up to 336 hours (14 days).",
+    )
+    max_days_ahead = forms.IntegerField(
+        label="How far ahead (days)", min_value=1, max_value=365, initial=60, help_text="1 to 365 days."
+    )
+    daily_cap = forms.IntegerField(
+        label="At most this many sessions a day",
+        min_value=1,
+        max_value=50,
+        required=False,
+        help_text="Empty: no limit.",
+    )
+    weekly_cap = forms.IntegerField(
+        label="At most this many sessions a week",
+        min_value=1,
+        max_value=50,
+        required=False,
+        help_text="Monday to Sunday. Empty: no limit.",
+    )
+    auto_accept = forms.BooleanField(label="Accept requests for free slots automatically", required=False, help_text="")
+
+    def __init__(self, *args, extra_lengths=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        lengths = sorted({*AVAILABILITY_LENGTHS, *(x for x in extra_lengths if isinstance(x, int))})
+        self.fields["session_lengths"].choices = [(m, f"{m} min") for m in lengths]
+
+    def clean(self):
+        cleaned = super().clean()
+        daily, weekly = cleaned.get("daily_cap"), cleaned.get("weekly_cap")
+        if daily and weekly and weekly < daily:
+            self.add_error("weekly_cap", "The weekly limit cannot be lower than the daily limit.")
+        return cleaned
+
+    @classmethod
+    def initial_from(cls, availability, *, time_zone: str) -> dict:
+        if availability is None:
+            return {"time_zone": time_zone, "session_lengths": [30, 60], "buffer_before": 10, "buffer_after": 10}
+        hours: dict[int, list] = {}
+        for row in availability.weekly_hours.all():
+            hours.setdefault(row.weekday, []).append((row.start_minute, row.end_minute))
+        return {
+            "time_zone": availability.time_zone,
+            **{name: format_hours(sorted(hours.get(day, []))) for day, name in enumerate(WEEKDAY_FIELDS)},
+            "session_lengths": availability.session_lengths,
+            "buffer_before": availability.buffer_before,
+            "buffer_after": availability.buffer_after,
+            "min_notice_hours": availability.min_notice // 60,
+            "max_days_ahead": availability.max_days_ahead,
+            "daily_cap": availability.daily_cap,
+            "weekly_cap": availability.weekly_cap,
+            "auto_accept": availability.auto_accept,
+        }
+
+    def rules(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "time_zone": data["time_zone"],
+            "session_lengths": data["session_lengths"],
+            "buffer_before": data["buffer_before"],
+            "buffer_after": data["buffer_after"],
+            "min_notice": data["min_notice_hours"] * 60,
+            "max_days_ahead": data["max_days_ahead"],
+            "daily_cap": data["daily_cap"],
+            "weekly_cap": data["weekly_cap"],
+            "auto_accept": data["auto_accept"],
+            "weekly_hours": {day: data[name] for day, name in enumerate(WEEKDAY_FIELDS)},
+        }
+
+
+class DateOverrideForm(forms.Form):
+    date = forms.DateField(
+        label="Date",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date like 2027-01-31."},
+    )
+    hours = HoursField(label="Hours that day", help_text="Like 10:00-12:00. Empty: a day off.")
+
+
+class DateOverrideRemoveForm(forms.Form):
+    date = forms.DateField()

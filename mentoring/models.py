@@ -290,9 +290,11 @@ class Notification(models.Model):
         REQUEST_ACCEPTED = "request_accepted", "Request accepted"
         REQUEST_DECLINED = "request_declined", "Request declined"
         REQUEST_EXPIRED = "request_expired", "Request expired"
+        REQUEST_WITHDRAWN = "request_withdrawn", "Request withdrawn"
         RESCHEDULE_PROPOSED = "reschedule_proposed", "New time proposed"
         RESCHEDULE_ACCEPTED = "reschedule_accepted", "New time accepted"
         RESCHEDULE_DECLINED = "reschedule_declined", "New time declined"
+        RESCHEDULE_WITHDRAWN = "reschedule_withdrawn", "New time withdrawn"
         PROFILE_REVIEWED = "profile_reviewed", "Profile reviewed"
         PROFILE_SUBMITTED = "profile_submitted", "Mentor profile to review"
 

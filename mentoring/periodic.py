@@ -1,6 +1,7 @@
 """Quick work that runs every minute: reminders, completing ended sessions, scheduled publishing,
-no-shows, forgetting old form outcomes, and queueing a retraining of the recommendation model once it
-is a day old (the training itself is a task, :mod:`mentoring.tasks`, run by ``manage.py run_worker``).
+no-shows, forgetting old form outcomes, expiring unanswered 1:1 requests, and queueing a retraining of
+the recommendation model once it is a day old (the training itself is a task, :mod:`mentoring.tasks`,
+run by ``manage.py run_worker``).
 
 ``manage.py run_periodic`` runs it in a loop (``make run`` starts one next to Daphne and the worker;
 production runs one such process, or ``run_periodic --once`` from cron). Every job is safe to run
@@ -19,6 +20,8 @@ from portal.once import form_submissions_forget
 from .services.calls import sessions_mark_no_shows
 from .services.recommendations import recommender_retrain_claim
 from .services.reminders import reminders_send
+from .services.requests import requests_expire
+from .services.reschedule import reschedules_expire
 from .services.sessions import sessions_complete_ended
 from .tasks import retrain_recommender
 
@@ -53,6 +56,8 @@ JOBS: dict[str, Callable] = {
     "no_shows": lambda now: sessions_mark_no_shows(now=now),
     "queue_retraining": _queue_retraining,
     "forget_form_submissions": lambda now: form_submissions_forget(now),
+    "expire_reschedules": lambda now: reschedules_expire(now=now),
+    "expire_requests": lambda now: requests_expire(now=now),
 }
 
 

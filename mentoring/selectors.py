@@ -26,7 +26,10 @@ from .models import (
     Language,
     MentorProfile,
     Notification,
+    RescheduleProposal,
     Session,
+    SessionRequest,
+    SessionSeries,
     WaitlistEntry,
 )
 
@@ -185,15 +188,37 @@ def session_get_for_mentor(*, session_id: int, user: User | None) -> Session:
     return session
 
 
-def session_get_public(*, session_id: int) -> Session:
+def session_of_listed_mentor(session: Session) -> bool:
+    """The session's mentor is listed: staff reviewed and approved their profile."""
+    profile = getattr(session.mentor, "mentor_profile", None)
+    return profile is not None and profile.review_status == MentorProfile.Review.APPROVED
+
+
+# On a Session queryset: the session's mentor is listed (the same rule for many rows).
+OF_LISTED_MENTOR = Q(mentor__mentor_profile__review_status=MentorProfile.Review.APPROVED)
+
+
+def session_may_view_unlisted(*, session: Session, user: User | None) -> bool:
+    """Who sees a session of a mentor staff have not approved (yet): its mentor, its booked learners, staff."""
+    return _signed_in(user) and (user.is_staff or session_is_participant(session=session, user=user))
+
+
+def session_get_public(*, session_id: int, user: User | None = None, include_unlisted: bool = False) -> Session:
+    """A session's public page. A private one-to-one session (made from a request) is its
+    participants' only: for anyone else (``user`` not given included) it does not exist. A session
+    of a mentor whose profile staff have not approved is seen only by :func:`session_may_view_unlisted`,
+    unless ``include_unlisted`` (the booking views: their services refuse it with a message)."""
     session = (
         Session.objects.select_related("mentor", "mentor__mentor_profile", "course")
         .prefetch_related("skills")
         .filter(pk=session_id)
         .first()
     )
-    if session is None:
+    if session is None or (session.private and not session_is_participant(session=session, user=user)):
         raise NotFound("No such session.")
+    if not (include_unlisted or session_of_listed_mentor(session)):
+        if not session_may_view_unlisted(session=session, user=user):
+            raise NotFound("No such session.")
     return session
 
 
@@ -276,6 +301,8 @@ def sessions_open_for_booking(*, now: datetime | None = None) -> QuerySet[Sessio
     now = now or timezone.now()
     return (
         Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, booked_count__lt=F("capacity"))
+        .filter(private=False)
+        .filter(OF_LISTED_MENTOR)
         .select_related("mentor")
         .prefetch_related("skills")
         .order_by("starts_at", "id")
@@ -287,7 +314,8 @@ def sessions_upcoming(
 ) -> QuerySet[Session]:
     now = now or timezone.now()
     sessions = (
-        Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now)
+        Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, private=False)
+        .filter(OF_LISTED_MENTOR)
         .select_related("mentor")
         .prefetch_related("skills")
         .order_by("starts_at", "id")
@@ -301,9 +329,13 @@ def sessions_upcoming(
     return sessions.distinct()
 
 
-def mentors_directory(*, q: str = "", skill: str = "", language: str = "") -> QuerySet[MentorProfile]:
+def mentors_directory(
+    *, q: str = "", skill: str = "", language: str = "", include_unlisted: bool = False
+) -> QuerySet[MentorProfile]:
+    """Active mentors whose profile staff approved (``include_unlisted``: not yet approved ones too)."""
     profiles = (
         MentorProfile.objects.filter(user__is_active=True, user__role=User.Role.MENTOR)
+        .filter(Q() if include_unlisted else Q(review_status=MentorProfile.Review.APPROVED))
         .select_related("user")
         .prefetch_related("skills", "languages")
         .annotate(
@@ -356,8 +388,16 @@ def availability_get(*, mentor: User) -> Availability | None:
     return Availability.objects.filter(mentor=mentor).prefetch_related("weekly_hours").first() if mentor.pk else None
 
 
-def mentor_get_public(*, user_id: int) -> MentorProfile:
-    profile = mentors_directory().filter(user_id=user_id).first()
+def mentor_profiles_pending_count() -> int:
+    """How many active mentors' profiles wait for staff review (the admin index says so)."""
+    return MentorProfile.objects.filter(review_status=MentorProfile.Review.PENDING, user__is_active=True).count()
+
+
+def mentor_get_public(*, user_id: int, user: User | None = None) -> MentorProfile:
+    """A mentor's public profile. One staff have not approved (yet) is seen only by the mentor
+    themself and staff (``user``, the viewer); for anyone else it does not exist."""
+    may_preview = _signed_in(user) and (user.is_staff or user.pk == user_id)
+    profile = mentors_directory(include_unlisted=may_preview).filter(user_id=user_id).first()
     if profile is None:
         raise NotFound("No such mentor.")
     return profile
@@ -477,6 +517,215 @@ def course_mentors(*, course, limit: int = 6) -> list[MentorProfile]:
 
 
 def sessions_pinned(*, sessions: list[Session], now: datetime | None = None) -> list[Session]:
-    """Sessions an editor pinned on a page, in the editor's order, leaving out past and cancelled ones."""
+    """Sessions an editor pinned on a page, in the editor's order, leaving out past and cancelled ones
+    (and those of mentors staff have not approved)."""
     now = now or timezone.now()
-    return [s for s in sessions if s is not None and s.status == Session.Status.SCHEDULED and s.starts_at > now]
+    mentor_ids = {s.mentor_id for s in sessions if s is not None}
+    listed = set(
+        MentorProfile.objects.filter(user_id__in=mentor_ids, review_status=MentorProfile.Review.APPROVED).values_list(
+            "user_id", flat=True
+        )
+    )
+    return [
+        s
+        for s in sessions
+        if s is not None
+        and s.status == Session.Status.SCHEDULED
+        and s.starts_at > now
+        and not s.private
+        and s.mentor_id in listed
+    ]
+
+
+# --------------------------------------------------------------------------- 1:1 requests
+def requests_received_by(*, user: User | None) -> QuerySet[SessionRequest]:
+    """The 1:1 requests learners sent ``user`` (a mentor), in any state (none for anonymous)."""
+    return SessionRequest.objects.filter(mentor=user) if _signed_in(user) else SessionRequest.objects.none()
+
+
+def requests_made_by(*, user: User | None) -> QuerySet[SessionRequest]:
+    """The 1:1 requests ``user`` (a learner) sent, in any state (none for anonymous)."""
+    return SessionRequest.objects.filter(learner=user) if _signed_in(user) else SessionRequest.objects.none()
+
+
+def request_get_for_mentor(*, request_id: int, user: User | None) -> SessionRequest:
+    """A request sent to ``user``; anyone else's is the same ``NotFound`` as one that does not exist."""
+    found = requests_received_by(user=user).select_related("learner", "mentor", "session").filter(pk=request_id).first()
+    if found is None:
+        raise NotFound("No such request.")
+    return found
+
+
+def request_get_for_learner(*, request_id: int, user: User | None) -> SessionRequest:
+    """A request ``user`` sent; anyone else's is the same ``NotFound`` as one that does not exist."""
+    found = requests_made_by(user=user).select_related("learner", "mentor", "session").filter(pk=request_id).first()
+    if found is None:
+        raise NotFound("No such request.")
+    return found
+
+
+REQUESTS_PAGE_LIMIT = 100
+
+
+def requests_of(*, user: User, limit: int = REQUESTS_PAGE_LIMIT) -> list[SessionRequest]:
+    """What the requests page lists: a mentor's received requests, a learner's sent ones; the pending
+    ones first (soonest start first), then the answered ones, newest first."""
+    mine = requests_received_by(user=user) if user.is_mentor else requests_made_by(user=user)
+    mine = mine.select_related("learner", "mentor", "session")
+    pending = list(mine.filter(status=SessionRequest.Status.PENDING).order_by("starts_at", "id")[:limit])
+    answered = list(
+        mine.exclude(status=SessionRequest.Status.PENDING).order_by("-created_at", "-id")[: limit - len(pending)]
+    )
+    return pending + answered
+
+
+def requests_for_dashboard(*, user: User, now: datetime | None = None, limit: int = 10) -> list[SessionRequest]:
+    """A mentor's requests waiting for an answer (soonest start first); a learner's pending requests
+    and those answered in the last week, for the dashboard's cards."""
+    now = now or timezone.now()
+    if user.is_mentor:
+        return list(
+            requests_received_by(user=user)
+            .filter(status=SessionRequest.Status.PENDING, expires_at__gt=now)
+            .select_related("learner")
+            .order_by("starts_at", "id")[:limit]
+        )
+    recent = Q(status=SessionRequest.Status.PENDING) | Q(responded_at__gte=now - timedelta(days=7))
+    return list(
+        requests_made_by(user=user)
+        .filter(recent, starts_at__gt=now - timedelta(days=1))
+        .select_related("mentor", "session")
+        .order_by("starts_at", "id")[:limit]
+    )
+
+
+# --------------------------------------------------------------------------- rescheduling
+def session_one_to_one_learner(*, session: Session) -> User | None:
+    """The learner holding the seat of a one-to-one session (the first active booking), if any."""
+    booking = _seats_on(session).select_related("learner").order_by("created_at", "id").first()
+    return booking.learner if booking else None
+
+
+def _reschedules_open(now: datetime) -> QuerySet[RescheduleProposal]:
+    # Pending and still answerable: neither the proposed time nor the session has started (the
+    # periodic job marks the rest expired within a minute; pages never offer them meanwhile).
+    return RescheduleProposal.objects.filter(
+        status=RescheduleProposal.Status.PENDING,
+        starts_at__gt=now,
+        session__status=Session.Status.SCHEDULED,
+        session__starts_at__gt=now,
+    )
+
+
+def reschedule_pending_for(
+    *, session: Session, user: User | None, now: datetime | None = None
+) -> RescheduleProposal | None:
+    """The new time proposed for ``session`` and waiting for an answer, as its mentor or booked
+    learner sees it; ``None`` for anyone else and when there is none."""
+    if not session_is_participant(session=session, user=user):
+        return None
+    now = now or timezone.now()
+    return _reschedules_open(now).filter(session=session).select_related("proposed_by").first()
+
+
+def reschedule_get_for_participant(*, proposal_id: int, user: User | None) -> RescheduleProposal:
+    """A proposal (in any state) of a session ``user`` takes part in; ``NotFound`` for anyone else."""
+    if not _signed_in(user):
+        raise NotFound("No such proposal.")
+    proposal = (
+        RescheduleProposal.objects.select_related("session", "session__mentor", "proposed_by")
+        .filter(pk=proposal_id)
+        .filter(Q(session__mentor=user) | Q(Exists(_seats_of(user).filter(session=OuterRef("session")))))
+        .first()
+    )
+    if proposal is None:
+        raise NotFound("No such proposal.")
+    return proposal
+
+
+def reschedules_awaiting_answer(*, user: User | None, now: datetime | None = None) -> list[RescheduleProposal]:
+    """New times others proposed for sessions ``user`` takes part in, waiting for ``user``'s answer,
+    soonest session first (the dashboard's list, for mentors and learners alike)."""
+    if not _signed_in(user):
+        return []
+    now = now or timezone.now()
+    return list(
+        _reschedules_open(now)
+        .exclude(proposed_by=user)
+        .filter(Q(session__mentor=user) | Q(Exists(_seats_of(user).filter(session=OuterRef("session")))))
+        .select_related("session", "session__mentor", "proposed_by")
+        .order_by("session__starts_at", "pk")[:20]
+    )
+
+
+# --------------------------------------------------------------------------- series
+def series_get_public(*, series_id: int) -> SessionSeries:
+    series = SessionSeries.objects.select_related("mentor").filter(pk=series_id).first()
+    if series is None:
+        raise NotFound("No such series.")
+    return series
+
+
+def series_upcoming_occurrences(*, series_id: int, now: datetime | None = None) -> QuerySet[Session]:
+    """A series' scheduled dates that have not started yet, soonest first."""
+    now = now or timezone.now()
+    return (
+        Session.objects.filter(series_id=series_id, status=Session.Status.SCHEDULED, starts_at__gt=now)
+        .select_related("mentor")
+        .order_by("starts_at", "id")
+    )
+
+
+def series_future_occurrences(*, session: Session, now: datetime | None = None) -> QuerySet[Session]:
+    """``session`` (while scheduled) and the later scheduled dates of its series that have not started:
+    what "this and all future ones" changes or cancels."""
+    now = now or timezone.now()
+    return (
+        Session.objects.filter(series_id=session.series_id, status=Session.Status.SCHEDULED)
+        .filter(Q(pk=session.pk) | Q(starts_at__gt=max(session.starts_at, now)))
+        .order_by("starts_at", "id")
+    )
+
+
+@dataclass
+class SeriesOverview:
+    """A session page's view of the series the session belongs to."""
+
+    series: SessionSeries
+    upcoming: list[Session]  # every scheduled date not started yet, this one included
+    others: list[Session]  # the upcoming dates besides this one
+    booked_ids: set[int]  # the upcoming dates the viewer holds a seat on
+    later_count: int  # this date and the later ones: what "this and all future ones" changes
+
+    @property
+    def frequency_words(self) -> str:
+        return "weekly" if self.series.frequency == SessionSeries.Frequency.WEEKLY else "fortnightly"
+
+    @property
+    def to_book(self) -> int:
+        """Upcoming dates the viewer has no seat on: what "Book all" tries."""
+        return len(self.upcoming) - len(self.booked_ids)
+
+
+def series_overview(*, session: Session, user: User | None, now: datetime | None = None) -> SeriesOverview | None:
+    """The series of ``session`` for its page, or None when it is not part of one (three queries)."""
+    if not session.series_id:
+        return None
+    now = now or timezone.now()
+    series = SessionSeries.objects.filter(pk=session.series_id).first()
+    if series is None:
+        return None
+    upcoming = list(series_upcoming_occurrences(series_id=series.pk, now=now))
+    booked = (
+        set(_seats_of(user).filter(session__in=[s.pk for s in upcoming]).values_list("session_id", flat=True))
+        if _signed_in(user) and upcoming
+        else set()
+    )
+    later = [s for s in upcoming if s.pk == session.pk or s.starts_at > session.starts_at]
+    return SeriesOverview(
+        series=series,
+        upcoming=upcoming,
+        others=[s for s in upcoming if s.pk != session.pk],
+        booked_ids=booked,
+        later_count=len(later),
+    )

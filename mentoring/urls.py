@@ -1,22 +1,42 @@
 from django.urls import path
 
-from . import views
+from . import views, views_availability, views_requests, views_reschedule, views_series
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("availability/", views_availability.availability_edit, name="availability_edit"),
     path("mentors/", views.mentors_list, name="mentors"),
     path("mentors/<int:user_id>/", views.mentor_detail, name="mentor_detail"),
     path("mentors/<int:user_id>/report/", views.mentor_report, name="mentor_report"),
+    path("mentors/<int:user_id>/request/", views_requests.request_new, name="request_new"),
+    path("requests/", views_requests.requests_list, name="requests"),
+    path("requests/<int:request_id>/accept/", views_requests.request_accept_view, name="request_accept"),
+    path("requests/<int:request_id>/decline/", views_requests.request_decline_view, name="request_decline"),
+    path("requests/<int:request_id>/withdraw/", views_requests.request_withdraw_view, name="request_withdraw"),
     path("sessions/", views.sessions_list, name="sessions"),
     path("sessions/new/", views.session_new, name="session_new"),
     path("sessions/<int:session_id>/", views.session_detail, name="session_detail"),
     path("sessions/<int:session_id>/edit/", views.session_edit, name="session_edit"),
     path("sessions/<int:session_id>/cancel/", views.session_cancel_view, name="session_cancel"),
+    path(
+        "sessions/<int:session_id>/cancel-future/",
+        views_series.series_cancel_future_view,
+        name="series_cancel_future",
+    ),
+    path("series/<int:series_id>/book/", views_series.series_book_view, name="series_book"),
     path("sessions/<int:session_id>/book/", views.session_book, name="session_book"),
     path("sessions/<int:session_id>/waitlist/", views.session_waitlist, name="session_waitlist"),
     path("sessions/<int:session_id>/calendar.ics", views.session_calendar, name="session_calendar"),
     path("sessions/<int:session_id>/feedback/", views.session_feedback, name="session_feedback"),
     path("sessions/<int:session_id>/report/", views.session_report, name="session_report"),
+    path("sessions/<int:session_id>/reschedule/", views_reschedule.reschedule_new, name="reschedule_new"),
+    path("reschedules/<int:proposal_id>/accept/", views_reschedule.reschedule_accept_view, name="reschedule_accept"),
+    path("reschedules/<int:proposal_id>/decline/", views_reschedule.reschedule_decline_view, name="reschedule_decline"),
+    path(
+        "reschedules/<int:proposal_id>/withdraw/",
+        views_reschedule.reschedule_withdraw_view,
+        name="reschedule_withdraw",
+    ),
     path("sessions/<uuid:room_id>/room/", views.session_room, name="session_room"),
     path("sessions/<uuid:room_id>/room/report/", views.session_room_report, name="session_room_report"),
     path("bookings/<int:booking_id>/cancel/", views.booking_cancel_view, name="booking_cancel"),

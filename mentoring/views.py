@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,8 +17,17 @@ from portal.dates import safe_localtime
 from portal.once import once
 from portal.sites import absolute_url
 
+from .analytics import LATE_CANCEL_DAYS, mentor_late_cancellations
 from .errors import MentoringError, NotFound
-from .forms import DirectoryFilterForm, FeedbackForm, ReportForm, SessionFilterForm, SessionForm
+from .forms import (
+    DirectoryFilterForm,
+    FeedbackForm,
+    ReportForm,
+    SeriesOccurrenceForm,
+    SessionCreateForm,
+    SessionFilterForm,
+    SessionForm,
+)
 from .models import Booking, Session, WaitlistEntry
 from .selectors import (
     booking_get_for_learner,
@@ -31,19 +42,31 @@ from .selectors import (
     mentor_sessions_open,
     mentors_directory,
     notifications_for,
+    requests_for_dashboard,
+    reschedules_awaiting_answer,
+    series_overview,
     session_display_status,
     session_get_for_learner,
     session_get_for_mentor,
     session_get_for_participant,
     session_get_public,
     session_is_live,
+    session_of_listed_mentor,
     session_participants,
     session_viewer,
     sessions_in_calendar_of,
     sessions_upcoming,
     waitlist_entry_get_for_learner,
 )
-from .services.bookings import booking_cancel, booking_create, waitlist_join, waitlist_leave
+from .services.availability import availability_get, availability_summary
+from .services.bookings import (
+    booking_cancel,
+    booking_create,
+    cancellation_is_late,
+    late_cancellation_words,
+    waitlist_join,
+    waitlist_leave,
+)
 from .services.calendar import session_ics, sessions_feed_ics
 from .services.calls import call_report_context
 from .services.feedback import feedback_submit, report_create
@@ -55,7 +78,11 @@ from .services.recommendations import (
     recommend_sessions_cached,
     recommendation_dismiss,
 )
+from .services.series import series_create
 from .services.sessions import session_cancel, session_create, session_update
+from .views_requests import slot_picker
+from .views_reschedule import reschedule_context
+from .views_series import series_future_count, series_future_saved, series_published
 from .web import domain_errors, form_refusals, wants_json
 
 PAGE_SIZE = 12
@@ -118,12 +145,19 @@ def _when(session: Session) -> str:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     context: dict = {"now": now, "join_window_minutes": settings.JOIN_WINDOW_MINUTES}
+    context["reschedules_waiting"] = reschedules_awaiting_answer(user=request.user, now=now)
+    context["session_requests"] = requests_for_dashboard(user=request.user, now=now)
     if request.user.is_mentor:
         context["mentor"] = mentor_dashboard(user=request.user, now=now)
+        context["late_cancel_days"] = LATE_CANCEL_DAYS
+        context["late_cancellations"] = mentor_late_cancellations(mentor_id=request.user.pk, now=now)
+        context["availability_summary"] = availability_summary(availability=availability_get(mentor=request.user))
     else:
         data = learner_dashboard(user=request.user, now=now)
         for booking in data.upcoming:
             booking.is_live = session_is_live(booking.session, now)
+            booking.cancel_late = cancellation_is_late(starts_at=booking.session.starts_at, now=now)
+        context["late_cancel_words"] = late_cancellation_words()
         for booking in data.past:
             booking.feedback = data.feedback_by_session.get(booking.session_id)
         context["learner"] = data
@@ -219,12 +253,12 @@ def mentors_list(request: HttpRequest) -> HttpResponse:
 
 @domain_errors
 def mentor_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    profile = mentor_get_public(user_id=user_id)
+    profile = mentor_get_public(user_id=user_id, user=request.user)
     upcoming = mentor_sessions_open(mentor_id=user_id)
     feedback = mentor_feedback_public(mentor_id=user_id)
-    return render(
-        request, "mentoring/mentor_detail.html", {"profile": profile, "upcoming": upcoming, "feedback": feedback}
-    )
+    context = {"profile": profile, "upcoming": upcoming, "feedback": feedback}
+    context["slot_picker"] = slot_picker(request, mentor=profile.user)
+    return render(request, "mentoring/mentor_detail.html", context)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -237,7 +271,7 @@ def sessions_list(request: HttpRequest) -> HttpResponse:
 
 @domain_errors
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_get_public(session_id=session_id)
+    session = session_get_public(session_id=session_id, user=request.user)
     now = timezone.now()
     viewer = session_viewer(session=session, user=request.user, now=now)
     context = {
@@ -250,6 +284,12 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "waitlist_entry": viewer.waitlist_entry,
         "bookings": viewer.bookings,
         "feedback": viewer.feedback,
+        "cancel_late": cancellation_is_late(starts_at=session.starts_at, now=now),
+        "late_cancel_words": late_cancellation_words(),
+        "series": series_overview(session=session, user=request.user, now=now),
+        **reschedule_context(
+            session=session, user=request.user, is_mentor=viewer.is_mentor, booking=viewer.booking, now=now
+        ),
     }
     return render(request, "mentoring/session_detail.html", context)
 
@@ -264,6 +304,9 @@ SESSION_ERROR_FIELDS = {
     "capacity_below_bookings": "capacity",
     "title_text": "title",
     "description_text": "description",
+    "series_count": "occurrences",
+    "series_until": "until",
+    "series_frequency": "repeat",
 }
 
 
@@ -272,11 +315,16 @@ SESSION_ERROR_FIELDS = {
 @domain_errors
 def session_new(request: HttpRequest) -> HttpResponse:
     _mentor_required(request)
-    form = SessionForm(request.POST or None, time_zone=request.user.time_zone)
+    form = SessionCreateForm(request.POST or None, time_zone=request.user.time_zone)
     if request.method == "POST" and form.is_valid():
         with form_refusals(form, fields=SESSION_ERROR_FIELDS):
+            if repeat := form.pop_repeat():  # a weekly or fortnightly series
+                return series_published(request, series_create(mentor=request.user, **form.cleaned_data, **repeat))
             session = session_create(mentor=request.user, **form.cleaned_data)
-            messages.success(request, "Your session is published. Learners can book it now.")
+            if session_of_listed_mentor(session):
+                messages.success(request, "Your session is published. Learners can book it now.")
+            else:
+                messages.success(request, "Your session is saved. It is listed once staff approve your profile.")
             return redirect("session_detail", session.pk)
     return render(request, "mentoring/session_form.html", {"form": form, "creating": True})
 
@@ -285,15 +333,20 @@ def session_new(request: HttpRequest) -> HttpResponse:
 @domain_errors
 def session_edit(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_mentor(session_id=session_id, user=request.user)
+    # In a series with later dates, the form asks: this session only, or it and all future ones.
+    later = series_future_count(session)
+    form_class = partial(SeriesOccurrenceForm, later_count=later) if later > 1 else SessionForm
     if request.method == "POST":
-        form = SessionForm(request.POST, time_zone=request.user.time_zone, current_course_id=session.course_id)
+        form = form_class(request.POST, time_zone=request.user.time_zone, current_course_id=session.course_id)
         if form.is_valid():
             with form_refusals(form, fields=SESSION_ERROR_FIELDS):
+                if later > 1 and form.pop_scope() == "future":
+                    return series_future_saved(request, session, form.cleaned_data)
                 session_update(session_id=session.pk, mentor=request.user, **form.cleaned_data)
                 messages.success(request, "Session updated. Booked learners were told about any change of time.")
                 return redirect("session_detail", session.pk)
     else:
-        form = SessionForm(
+        form = form_class(
             initial=SessionForm.initial_from(session),
             time_zone=request.user.time_zone,
             current_course_id=session.course_id,
@@ -313,23 +366,41 @@ def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
             messages.success(request, SESSION_CANCELLED)
         return redirect("session_detail", session.pk)
     if not _confirmed(request):
+        late = cancellation_is_late(starts_at=session.starts_at)
         return _confirmation(
             request,
             question=f"Cancel “{session.title}” for everyone who booked it?",
-            detail=f"{_when(session)}. {session.booked_count} booked and everyone waiting are told at once.",
+            detail=f"{_when(session)}. {session.booked_count} booked and everyone waiting are told at once."
+            + (f" This is a late cancellation ({late_cancellation_words()}): it shows in your stats." if late else ""),
             button="Cancel the session",
             back=reverse("session_detail", args=[session.pk]),
             reason=True,
         )
-    session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", ""))
-    messages.success(request, SESSION_CANCELLED)
+    session = session_cancel(session_id=session.pk, actor=request.user, reason=request.POST.get("reason", ""))
+    if session.cancelled_late:
+        messages.warning(
+            request,
+            f"{SESSION_CANCELLED} It was a late cancellation ({late_cancellation_words()}), noted in your stats.",
+        )
+    else:
+        messages.success(request, SESSION_CANCELLED)
     return redirect("session_detail", session.pk)
 
 
+def _session_page_or_list(request: HttpRequest, session_id: int) -> str:
+    """Where a refused booking goes: the session's page, or the session list when the person may not
+    see that page (a session of a mentor staff have not approved)."""
+    try:
+        session_get_public(session_id=session_id, user=request.user)
+    except NotFound:
+        return reverse("sessions")
+    return reverse("session_detail", args=[session_id])
+
+
 @login_required
-@domain_errors(redirect_to="session_detail")
+@domain_errors(redirect_to=_session_page_or_list)
 def session_book(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_get_public(session_id=session_id)
+    session = session_get_public(session_id=session_id, user=request.user, include_unlisted=True)
     if request.method != "POST":  # a link followed after signing in: the session's page has the button
         return redirect("session_detail", session.pk)
     try:
@@ -342,9 +413,9 @@ def session_book(request: HttpRequest, session_id: int) -> HttpResponse:
 
 
 @login_required
-@domain_errors(redirect_to="session_detail")
+@domain_errors(redirect_to=_session_page_or_list)
 def session_waitlist(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_get_public(session_id=session_id)
+    session = session_get_public(session_id=session_id, user=request.user, include_unlisted=True)
     if request.method != "POST":
         return redirect("session_detail", session.pk)
     outcome = WAITLIST_JOINED
@@ -364,7 +435,7 @@ WAITLIST_JOINED = "You are on the waitlist. If a seat frees up, we book it for y
 
 @domain_errors
 def session_calendar(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = session_get_public(session_id=session_id)
+    session = session_get_public(session_id=session_id, user=request.user)
     response = HttpResponse(session_ics(session), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="peerlearn-session-{session.pk}.ics"'
     return response
@@ -492,11 +563,23 @@ def booking_cancel_view(request: HttpRequest, booking_id: int) -> HttpResponse:
             request,
             session,
             question=f"Give up your seat on “{session.title}”?",
-            consequence="If people are waiting, the first of them gets your seat.",
+            consequence="If people are waiting, the first of them gets your seat."
+            + (
+                f" This is a late cancellation ({late_cancellation_words()}): your mentor is told so."
+                if cancellation_is_late(starts_at=session.starts_at)
+                else ""
+            ),
             button="Cancel my booking",
         )
-    booking_cancel(booking_id=booking.pk, learner=request.user)
-    messages.success(request, f"Your seat on “{session.title}” is cancelled.")
+    booking = booking_cancel(booking_id=booking.pk, learner=request.user)
+    if booking.cancelled_late:
+        messages.warning(
+            request,
+            f"Your seat on “{session.title}” is cancelled. It was a late cancellation "
+            f"({late_cancellation_words()}): your mentor is told so.",
+        )
+    else:
+        messages.success(request, f"Your seat on “{session.title}” is cancelled.")
     return redirect("dashboard")
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -12,8 +13,26 @@ from portal.accounts.models import User
 from ..models import Booking, MentorProfile, Session, WaitlistEntry
 from ..selectors import bookings_of, session_has_learner, session_is_mentor, waitlist_entries_of
 from . import MentoringError, SessionFull
-from .notifications import notify
+from .calendar import calendar_sequence_bump
+from .notifications import Invite, notify
 from .recommendations import recommendations_forget
+from .sessions import _local as local_words
+
+
+def cancellation_is_late(*, starts_at: datetime, now: datetime | None = None) -> bool:
+    """Whether cancelling now is a late cancellation: less than ``LATE_CANCEL_HOURS`` before the start."""
+    now = now or timezone.now()
+    return starts_at - now < timedelta(hours=settings.LATE_CANCEL_HOURS)
+
+
+def late_cancellation_words() -> str:
+    """How a late cancellation is explained to the person making it (dialogs, messages, notifications)."""
+    hours = settings.LATE_CANCEL_HOURS
+    return f"less than {hours} hour{'' if hours == 1 else 's'} before the start"
+
+
+def _seats(session: Session) -> str:
+    return f"{session.booked_count}/{session.capacity} seats taken"
 
 
 def _has_overlapping_booking(*, learner: User, session: Session) -> bool:
@@ -41,7 +60,14 @@ def _check_bookable(*, session: Session, learner: User, now: datetime) -> None:
         raise MentoringError("This session has already started or ended.", code="past")
     if session_has_learner(session=session, user=learner):
         raise MentoringError("You have already booked this session.", code="already_booked")
-    if not MentorProfile.objects.filter(user_id=session.mentor_id, accepting_bookings=True).exists():
+    if session.private:
+        raise MentoringError("This is a one-to-one session of another learner.", code="private")
+    review_status, accepting = MentorProfile.objects.filter(user_id=session.mentor_id).values_list(
+        "review_status", "accepting_bookings"
+    ).first() or (None, False)
+    if review_status != MentorProfile.Review.APPROVED:
+        raise MentoringError("This mentor's profile is not yet reviewed.", code="not_reviewed")
+    if not accepting:
         raise MentoringError("This mentor is not accepting bookings right now.", code="not_accepting")
     if _has_overlapping_booking(learner=learner, session=session):
         raise MentoringError("You already have a booked session at that time.", code="overlap")
@@ -51,6 +77,9 @@ def _seat_take(*, session: Session, learner: User, from_waitlist: bool) -> Booki
     booking = Booking.objects.create(session=session, learner=learner, promoted_from_waitlist=from_waitlist)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") + 1)
     session.booked_count += 1
+    # A seat taken is an event appearing in the learner's calendar: a newer SEQUENCE than any CANCEL
+    # they may have had for this session before (a seat given up, then taken again).
+    calendar_sequence_bump(session=session)
     recommendations_forget(user_id=learner.pk)
     return booking
 
@@ -72,11 +101,22 @@ def booking_create(*, session_id: int, learner: User, now: datetime | None = Non
             WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).update(
                 status=WaitlistEntry.Status.LEFT
             )
+            invite = Invite(session, "REQUEST")
+            notify(
+                user=learner,
+                kind="booking_confirmed",
+                text=f"You are booked on “{session.title}” with {session.mentor.display_name}, "
+                f"{local_words(session.starts_at, learner)}. The calendar invitation holds the link to the call.",
+                link=reverse("session_detail", args=[session.pk]),
+                invite=invite,
+            )
             notify(
                 user=session.mentor,
                 kind="booking_made",
-                text=f"{learner.display_name} booked “{session.title}” ({session.booked_count}/{session.capacity} seats taken).",
+                text=f"{learner.display_name} booked “{session.title}” ({_seats(session)}): "
+                f"{local_words(session.starts_at, session.mentor)}.",
                 link=reverse("dashboard"),
+                invite=invite,
             )
     except IntegrityError as exc:
         text = str(exc)
@@ -113,11 +153,22 @@ def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[B
         promoted.append(_seat_take(session=session, learner=learner, from_waitlist=True))
         entry.status = WaitlistEntry.Status.PROMOTED
         entry.save(update_fields=["status"])
+        invite = Invite(session, "REQUEST")
         notify(
             user=learner,
             kind="waitlist_promoted",
-            text=f"A seat freed up: you are now booked on “{session.title}” with {session.mentor.display_name}.",
+            text=f"A seat freed up: you are now booked on “{session.title}” with {session.mentor.display_name}, "
+            f"{local_words(session.starts_at, learner)}. The calendar invitation holds the link to the call.",
             link=reverse("session_detail", args=[session.pk]),
+            invite=invite,
+        )
+        notify(
+            user=session.mentor,
+            kind="booking_made",
+            text=f"{learner.display_name} got a seat on “{session.title}” "
+            f"({local_words(session.starts_at, session.mentor)}) from the waitlist ({_seats(session)}).",
+            link=reverse("dashboard"),
+            invite=invite,
         )
     return promoted
 
@@ -125,7 +176,8 @@ def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[B
 @transaction.atomic
 def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = None) -> Booking:
     """A learner gives up their seat; the first waiting learner gets it. Cancelling a booking that is
-    cancelled already returns it as it is."""
+    cancelled already returns it as it is. Less than ``LATE_CANCEL_HOURS`` before the start, the
+    booking is marked ``cancelled_late``. The learner gets the calendar's CANCEL, the mentor an update."""
     now = now or timezone.now()
     booking = bookings_of(user=learner).filter(pk=booking_id).first()
     if booking is None:
@@ -138,14 +190,43 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
         raise MentoringError("This session has already started; it can no longer be cancelled.", code="started")
     booking.status = Booking.Status.CANCELLED
     booking.cancelled_at = now
-    booking.save(update_fields=["status", "cancelled_at"])
+    booking.cancelled_late = cancellation_is_late(starts_at=session.starts_at, now=now)
+    booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
     recommendations_forget(user_id=learner.pk)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") - 1)
+    session.booked_count -= 1
+    calendar_sequence_bump(session=session)
+    late = f" This is a late cancellation: {late_cancellation_words()}." if booking.cancelled_late else ""
+    notify(
+        user=learner,
+        kind="booking_cancelled",
+        text=f"You cancelled your seat on “{session.title}” with {session.mentor.display_name}, "
+        f"{local_words(session.starts_at, learner)}.{late}",
+        link=reverse("session_detail", args=[session.pk]),
+        invite=Invite(session, "CANCEL"),
+    )
+    late = f" A late cancellation: {late_cancellation_words()}." if booking.cancelled_late else ""
+    if session.private:
+        # A one-to-one made from a request is the learner's alone: without them there is no session,
+        # and the mentor's time is free for others again.
+        session.status = Session.Status.CANCELLED
+        session.cancelled_at = now
+        session.save(update_fields=["status", "cancelled_at", "updated_at"])
+        mentor_text = (
+            f"{learner.display_name} cancelled your one-to-one “{session.title}” "
+            f"({local_words(session.starts_at, session.mentor)}); the time is free again.{late}"
+        )
+    else:
+        mentor_text = (
+            f"{learner.display_name} cancelled their seat on “{session.title}” "
+            f"({local_words(session.starts_at, session.mentor)}; {_seats(session)}).{late}"
+        )
     notify(
         user=session.mentor,
         kind="booking_cancelled",
-        text=f"{learner.display_name} cancelled their seat on “{session.title}”.",
+        text=mentor_text,
         link=reverse("dashboard"),
+        invite=Invite(session, "CANCEL" if session.private else "REQUEST"),
     )
     waitlist_promote(session=session, now=now)
     from .calls import calls_disconnect_user

@@ -11,15 +11,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC
+from email.utils import parseaddr
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 from icalendar import Calendar, Event, vText
 
+from portal.accounts.models import User
 from portal.dates import safe_localtime
 
 from ..models import Session
 
+INVITE_METHODS = ("REQUEST", "CANCEL")
 PRODID = "-//PeerLearn//Mentoring sessions//EN"
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -78,10 +82,18 @@ def session_ics(session: Session) -> bytes:
     return cal.to_ical()
 
 
-def invite_ics(*, session: Session, method: str, attendee=None) -> bytes:
+def _organizer_address() -> str:
+    # The site's own sender, never the mentor's address: people's emails are not shown to each other.
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@peerlearn.local"
+
+
+def invite_ics(*, session: Session, method: str, attendee: User | None = None) -> bytes:
     """An emailed invitation (RFC 5546): METHOD:REQUEST to add or update the event, METHOD:CANCEL to
-    remove it from this attendee's calendar. It carries the room link, to join from the calendar."""
-    if method not in ("REQUEST", "CANCEL"):
+    remove it from this attendee's calendar. It carries the room link, to join from the calendar.
+
+    The organizer is the mentor by name at the site's own address, and the only attendee is the
+    recipient: nobody's email address reaches anyone else's calendar."""
+    if method not in INVITE_METHODS:
         raise ValueError(f"unknown iTIP method {method!r}")
     cal = _calendar(session.title)
     cal.add("method", method)
@@ -89,12 +101,20 @@ def invite_ics(*, session: Session, method: str, attendee=None) -> bytes:
     link = room_url(session)
     event["description"] = vText(_multi_line(f"Join the call: {link}\n\n{event['description']}"))
     event.add("location", link)
-    event.add("organizer", f"mailto:{session.mentor.email}", parameters={"cn": _one_line(session.mentor.display_name)})
+    mentor_name = _one_line(session.mentor.display_name)
+    organizer = f"{mentor_name} (PeerLearn)" if mentor_name else "PeerLearn"
+    event.add("organizer", f"mailto:{_organizer_address()}", parameters={"cn": organizer})
     if attendee is not None:
+        role = "CHAIR" if attendee.pk == session.mentor_id else "REQ-PARTICIPANT"
         event.add(
             "attendee",
             f"mailto:{attendee.email}",
-            parameters={"cn": _one_line(attendee.display_name), "role": "REQ-PARTICIPANT", "partstat": "ACCEPTED"},
+            parameters={
+                "cn": _one_line(attendee.display_name) or attendee.email,
+                "role": role,
+                "partstat": "ACCEPTED",
+                "rsvp": "FALSE",
+            },
         )
     if method == "CANCEL":
         event["status"] = vText("CANCELLED")
@@ -104,9 +124,8 @@ def invite_ics(*, session: Session, method: str, attendee=None) -> bytes:
 
 def calendar_sequence_bump(*, session: Session) -> None:
     """Raise the session's iCalendar SEQUENCE: call it with every change a calendar must follow (a new
-    time, a cancellation, a seat given up or taken again) before building the invites for it."""
-    from django.db.models import F
-
+    time, a new title, a cancellation, a seat taken or given up) before building the invites for it,
+    so every invite is newer than any sent before (a seat taken again after a CANCEL must win over it)."""
     Session.objects.filter(pk=session.pk).update(ics_sequence=F("ics_sequence") + 1)
     session.refresh_from_db(fields=["ics_sequence"])
 

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from email.mime.text import MIMEText
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 
 from portal.accounts.models import User
+from portal.validators import squash_to_one_line
 from signaling.events import push_notification, push_unread_count
 
 from ..models import Notification, Session
 from ..selectors import notifications_unread_count
-from .calendar import invite_ics
+from .calendar import INVITE_METHODS, invite_ics, room_url
 
 logger = logging.getLogger(__name__)
+
+NOTIFICATION_TEXT_MAX = 300
 
 
 def notification_payload(notification: Notification) -> dict:
@@ -46,36 +51,73 @@ class Invite:
     session: Session
     method: str = "REQUEST"
 
+    def __post_init__(self) -> None:
+        if self.method not in INVITE_METHODS:
+            raise ValueError(f"unknown iTIP method {self.method!r}")
 
-def _email(notification: Notification, user: User, ics: bytes | None) -> None:
+
+@dataclass(frozen=True)
+class _Attachment:
+    ics: bytes
+    method: str
+    room_link: str
+
+
+# Not text at all, in an email or a database: NUL and lone surrogates (unencodable as UTF-8).
+_UNSENDABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _calendar_part(attachment: _Attachment) -> MIMEText:
+    # text/calendar with the iTIP method as a parameter (RFC 6047): what makes mail clients offer the
+    # invitation as one, and not merely as a file.
+    part = MIMEText(attachment.ics.decode(), "calendar", "utf-8")
+    part.set_param("method", attachment.method)
+    part.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    return part
+
+
+def _email(notification: Notification, user: User, attachment: _Attachment | None) -> None:
     # The email may not lose the stored notification: a failure is logged.
     if not user.email:
         return
     link = f"\n\n{settings.SITE_URL}{notification.link}" if notification.link else ""
+    if attachment is not None and attachment.method == "REQUEST":
+        link += f"\n\nJoin the call (it opens {settings.JOIN_WINDOW_MINUTES} minutes before the start):\n{attachment.room_link}"
+    body = f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn"
     try:
         message = EmailMessage(
-            subject=f"[PeerLearn] {notification.get_kind_display()}",
-            body=f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn",
-            to=[user.email],
+            subject=f"[PeerLearn] {notification.get_kind_display()}", body=_UNSENDABLE.sub("", body), to=[user.email]
         )
-        if ics is not None:
-            method = "CANCEL" if b"METHOD:CANCEL" in ics else "REQUEST"
-            message.attach("invite.ics", ics, f"text/calendar; charset=utf-8; method={method}")
+        if attachment is not None:
+            message.attach(_calendar_part(attachment))
         message.send()
     except Exception:
         logger.exception("email for notification %s failed", notification.pk)
 
 
+def _attachment(invite: Invite, user: User) -> _Attachment | None:
+    # A calendar file that cannot be built must not undo the change it announces: logged, and the
+    # email goes without it.
+    try:
+        ics = invite_ics(session=invite.session, method=invite.method, attendee=user)
+    except Exception:
+        logger.exception("invite for session %s to user %s could not be built", invite.session.pk, user.pk)
+        return None
+    return _Attachment(ics=ics, method=invite.method, room_link=room_url(invite.session))
+
+
 def notify(*, user: User, kind: str, text: str, link: str = "", invite: Invite | None = None) -> Notification:
     """Store a notification now; push it to the user's open tabs and email it once the surrounding
     transaction commits. With an ``invite``, the email carries the session's calendar invitation
-    (built now, so it holds the session as this change left it)."""
-    notification = Notification.objects.create(user=user, kind=kind, text=text[:300], link=link)
+    (built now, so it holds the session as this change left it). ``text`` is folded into one line
+    (whatever stored text it quotes)."""
+    text = squash_to_one_line(text)[:NOTIFICATION_TEXT_MAX]
+    notification = Notification.objects.create(user=user, kind=kind, text=text, link=link)
     push_notification(
         user_id=user.pk, notification=notification_payload(notification), count_unread=lambda: _unread_count(user)
     )
-    ics = invite_ics(session=invite.session, method=invite.method, attendee=user) if invite else None
-    transaction.on_commit(lambda: _email(notification, user, ics))
+    attachment = _attachment(invite, user) if invite is not None else None
+    transaction.on_commit(lambda: _email(notification, user, attachment))
     return notification
 
 

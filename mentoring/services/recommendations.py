@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +39,7 @@ from portal.accounts.models import User
 from portal.dates import safe_localtime
 
 from ..models import Booking, MentorProfile, NotInterested, Session
-from ..selectors import mentors_directory, sessions_open_for_booking
+from ..selectors import OF_LISTED_MENTOR, mentors_directory, sessions_open_for_booking
 from . import MentoringError
 
 if TYPE_CHECKING:
@@ -141,11 +141,25 @@ def session_candidates(*, user: User, now: datetime | None = None) -> list[Sessi
         .select_related("mentor", "course")
         .prefetch_related("skills")[:2000]
     )
+    sessions = _next_of_each_series(sessions)  # soonest first: a weekly series is one pick, not six
     hours = _usual_hours(user, now)
     if hours is None:
-        return list(sessions)[:500]
+        return sessions[:500]
     tz = ZoneInfo(user.time_zone or "UTC")
     return [s for s in sessions if safe_localtime(s.starts_at, tz).hour in hours][:500]
+
+
+def _next_of_each_series(sessions: Iterable[Session]) -> list[Session]:
+    """Sessions in their order, keeping of each series only its first (its next open date)."""
+    seen: set[int] = set()
+    kept = []
+    for session in sessions:
+        if session.series_id is not None:
+            if session.series_id in seen:
+                continue
+            seen.add(session.series_id)
+        kept.append(session)
+    return kept
 
 
 # A person's ranking is reused for a minute on the dashboard: ranking is most of the page's work.
@@ -167,6 +181,7 @@ def recommend_sessions_cached(*, user: User, limit: int = 6, now: datetime | Non
     still_open = (
         Session.objects.filter(pk__in=[pk for pk, _, _ in ranking], status=Session.Status.SCHEDULED, starts_at__gt=now)
         .filter(booked_count__lt=F("capacity"))
+        .filter(OF_LISTED_MENTOR)  # staff may have asked the mentor for changes since
         .select_related("mentor")
         .prefetch_related("skills")
     )

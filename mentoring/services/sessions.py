@@ -12,10 +12,11 @@ from portal.accounts.models import User
 from portal.dates import safe_localtime
 from portal.validators import squash_to_one_line
 
-from ..models import Booking, Session, Skill, WaitlistEntry
+from ..models import Booking, Session, SessionSeries, Skill, WaitlistEntry
 from ..selectors import session_may_cancel, sessions_mentored_by
 from . import SAME_SUBMISSION_WINDOW, MentoringError
-from .notifications import notify
+from .calendar import calendar_sequence_bump
+from .notifications import Invite, notify
 from .text import text_multi_line, text_one_line
 
 OVERLAP_MESSAGE = "You already have a session at that time. Sessions of one mentor cannot overlap."
@@ -90,6 +91,8 @@ def session_create(
     starts_at: datetime,
     duration_minutes: int,
     capacity: int,
+    private: bool = False,
+    series: SessionSeries | None = None,
     now: datetime | None = None,
 ) -> Session:
     """Offer a new session. Overlaps with the mentor's other scheduled sessions are refused
@@ -118,21 +121,28 @@ def session_create(
                 duration_minutes=duration_minutes,
                 ends_at=ends_at,
                 capacity=capacity,
+                private=private,
+                series=series,
             )
             session.skills.set(skills)
     except MentoringError as error:
         # The same form sent again (a double click, a retry) is one intent: the session it published
         # moments ago is the answer, not an overlap refusal. (Sent at once, the second waited for the first.)
-        same = error.code == "overlap" and _same_session_just_published(
-            mentor=mentor,
-            title=title,
-            description=description,
-            skills=skills,
-            course=course,
-            starts_at=starts_at,
-            duration_minutes=duration_minutes,
-            capacity=capacity,
-            now=now,
+        # (An occurrence of a series is never answered with another session: series_create settles repeats.)
+        same = (
+            error.code == "overlap"
+            and series is None
+            and _same_session_just_published(
+                mentor=mentor,
+                title=title,
+                description=description,
+                skills=skills,
+                course=course,
+                starts_at=starts_at,
+                duration_minutes=duration_minutes,
+                capacity=capacity,
+                now=now,
+            )
         )
         if same:
             return same
@@ -227,28 +237,52 @@ def session_update(
             ]
         )
         session.skills.set(skills)
+        if announce:  # before seats freed by a higher capacity are given: those learners hear once
+            _announce_change(session=session, mentor=mentor)
         from .bookings import waitlist_promote
 
         waitlist_promote(session=session, now=now)
-        if announce:
-            link = reverse("session_detail", args=[session.pk])
-            for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
-                notify(
-                    user=booking.learner,
-                    kind="session_changed",
-                    text=f"“{session.title}” with {squash_to_one_line(mentor.display_name)} changed: it now starts "
-                    f"{_local(session.starts_at, booking.learner)}.",
-                    link=link,
-                )
     return session
+
+
+def _announce_change(*, session: Session, mentor: User) -> None:
+    """A new time or title: every booked learner and the mentor get it, with the calendar's update."""
+    calendar_sequence_bump(session=session)
+    invite = Invite(session, "REQUEST")
+    link = reverse("session_detail", args=[session.pk])
+    told = 0
+    for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
+        notify(
+            user=booking.learner,
+            kind="session_changed",
+            text=f"“{session.title}” with {squash_to_one_line(mentor.display_name)} changed: it now starts "
+            f"{_local(session.starts_at, booking.learner)}.",
+            link=link,
+            invite=invite,
+        )
+        told += 1
+    learners = f"{told} booked learner{'' if told == 1 else 's'} got" if told else "Nobody has booked it yet; you got"
+    notify(
+        user=mentor,
+        kind="session_changed",
+        text=f"You changed “{session.title}”: it now starts {_local(session.starts_at, mentor)}. "
+        f"{learners} the updated calendar invitation.",
+        link=link,
+        invite=invite,
+    )
 
 
 CANCEL_REASON_MAX = 300
 
 
 @transaction.atomic
-def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session:
-    """Cancel a whole session (its mentor, or staff). Every booked and waiting learner is told."""
+def session_cancel(*, session_id: int, actor: User, reason: str = "", now: datetime | None = None) -> Session:
+    """Cancel a whole session (its mentor, or staff). Every booked learner and the mentor are told,
+    with the calendar's CANCEL; waiting learners leave the waitlist. The mentor cancelling less than
+    ``LATE_CANCEL_HOURS`` before the start marks the session ``cancelled_late``."""
+    from .bookings import cancellation_is_late, late_cancellation_words
+
+    now = now or timezone.now()
     reason = text_multi_line(reason, label="Reason")  # refused before anything changes
     if len(reason) > CANCEL_REASON_MAX:
         raise MentoringError(f"Keep the reason to {CANCEL_REASON_MAX} characters or fewer.", code="too_long")
@@ -259,21 +293,38 @@ def session_cancel(*, session_id: int, actor: User, reason: str = "") -> Session
         return session  # cancelled already (a second click, another tab): the same outcome, nothing more
     if session.status != Session.Status.SCHEDULED:
         raise MentoringError("This session is not scheduled any more.", code="not_scheduled")
+    by_mentor = actor.pk == session.mentor_id
     session.status = Session.Status.CANCELLED
-    session.cancelled_at = timezone.now()
-    session.save(update_fields=["status", "cancelled_at", "updated_at"])
+    session.cancelled_at = now
+    session.cancelled_late = by_mentor and cancellation_is_late(starts_at=session.starts_at, now=now)
+    session.save(update_fields=["status", "cancelled_at", "cancelled_late", "updated_at"])
+    calendar_sequence_bump(session=session)
+    invite = Invite(session, "CANCEL")
     link = reverse("session_detail", args=[session.pk])
     # Whatever is stored (rows from before control characters were refused): one line each.
     title, mentor_name = squash_to_one_line(session.title), squash_to_one_line(session.mentor.display_name)
     reason = squash_to_one_line(reason)
     why = f" Reason: {reason}" if reason else ""
+    told = 0
     for booking in session.bookings.filter(status=Booking.Status.ACTIVE).select_related("learner"):
         notify(
             user=booking.learner,
             kind="session_cancelled",
             text=f"“{title}” with {mentor_name} on {_local(session.starts_at, booking.learner)} was cancelled.{why}",
             link=link,
+            invite=invite,
         )
+        told += 1
+    who = "You cancelled" if by_mentor else "The PeerLearn team cancelled"
+    learners = f"{told} booked learner{' was' if told == 1 else 's were'} told." if told else "Nobody had booked it."
+    late = f" This is a late cancellation: {late_cancellation_words()}." if session.cancelled_late else ""
+    notify(
+        user=session.mentor,
+        kind="session_cancelled",
+        text=f"{who} “{title}” on {_local(session.starts_at, session.mentor)}. {learners}{late}{why}",
+        link=link,
+        invite=invite,
+    )
     waiting = session.waitlist.filter(status=WaitlistEntry.Status.WAITING)
     waiting.update(status=WaitlistEntry.Status.LEFT)
     return session

@@ -81,7 +81,14 @@ def test_staff_cancel_sessions_from_the_changelist_and_booked_learners_are_notif
     for person in (learner, other_learner):
         notice = Notification.objects.get(user=person, kind=Notification.Kind.SESSION_CANCELLED)
         assert "Booked one" in notice.text and notice.link == f"/sessions/{booked.pk}/"
-    assert Notification.objects.filter(kind=Notification.Kind.SESSION_CANCELLED).count() == 2
+    # Both sides are told: the two learners, and the mentor once per session (not a late one: staff did it).
+    mentor_notices = Notification.objects.filter(user=mentor, kind=Notification.Kind.SESSION_CANCELLED)
+    assert sorted(n.text.split("”")[0] for n in mentor_notices) == [
+        "The PeerLearn team cancelled “Booked one",
+        "The PeerLearn team cancelled “Empty one",
+    ]
+    assert Notification.objects.filter(kind=Notification.Kind.SESSION_CANCELLED).count() == 4
+    assert not Session.objects.filter(cancelled_late=True).exists()
 
 
 @pytest.mark.django_db

@@ -31,12 +31,17 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)
         data = form.cleaned_data
-        return user_register(
+        user = user_register(
             user=user,
             display_name=data["display_name"],
             role=data["role"],
             time_zone=data["time_zone"],
         )
+        # A new mentor's profile waits for staff review; staff are told (seed_demo's mentors are not new).
+        from mentoring.services.profiles import mentor_signup_submit
+
+        mentor_signup_submit(user=user)
+        return user
 
     def clean_email(self, email: str) -> str:
         # Django's EmailValidator accepts a domain that mail cannot be sent to (U+FFFD from bytes

@@ -43,8 +43,11 @@ def profile(request: HttpRequest) -> HttpResponse:
     if data is not None and form.is_valid() and role_form.is_valid():
         with transaction.atomic():
             user_update_profile(user=user, **form.cleaned_data)
-            save_role(user=user, **role_form.cleaned_data)
-        messages.success(request, "Your profile is saved.")
+            saved = save_role(user=user, **role_form.cleaned_data)
+        if getattr(saved, "review_status", None) == "pending":
+            messages.success(request, "Your profile is saved. Staff review it before learners can see it.")
+        else:
+            messages.success(request, "Your profile is saved.")
         return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form, "role_form": role_form})
 

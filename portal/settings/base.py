@@ -281,6 +281,14 @@ JOIN_WINDOW_MINUTES = env_int("JOIN_WINDOW_MINUTES", 10)
 # A person can file this many reports (about a session, a call or a mentor) per hour.
 REPORTS_PER_HOUR = env_int("REPORTS_PER_HOUR", 10)
 
+# A learner's 1:1 request the mentor has not answered within this many hours expires (and any request
+# expires an hour before its start), freeing the slot it held.
+REQUEST_EXPIRY_HOURS = env_int("REQUEST_EXPIRY_HOURS", 48)
+
+# A learner giving up a seat, or a mentor cancelling a session, less than this many hours before the
+# start is a late cancellation: the person is told so, and it shows to staff and in the mentor's stats.
+LATE_CANCEL_HOURS = env_int("LATE_CANCEL_HOURS", 24)
+
 # ---------------------------------------------------------------------------- recommendations
 # Trained LightFM artifacts (one file per version plus its metadata JSON); pages fall back to
 # popularity and interest match while there is none.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,14 +19,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django.urls.converters import StringConverter
+from django.utils import timezone
 from wagtail.models import Site
 
 from cms_pages.models import CourseIndexPage, CoursePage
 from mentoring import urls as mentoring_urls
 from mentoring.forms import DirectoryFilterForm, SessionFilterForm
 from mentoring.models import Booking
+from mentoring.services.availability import availability_update, slots_free
 from mentoring.services.bookings import booking_create
 from mentoring.services.profiles import calendar_feed_get
+from mentoring.services.requests import request_create
+from mentoring.services.reschedule import reschedule_propose
+from mentoring.services.series import series_create
 from mentoring.tests.factories import make_session, past_session, skill
 from signaling import urls as signaling_urls
 
@@ -77,7 +83,45 @@ def site_data(learner, mentor):
     booking = booking_create(session_id=upcoming.pk, learner=learner)
     finished = past_session(mentor)
     Booking.objects.create(session=finished, learner=learner)
+    # The booking loop's rows: hours for 1:1 requests, a request waiting, a 1:1 with a new time proposed, a series.
+    availability_update(
+        mentor=mentor,
+        time_zone="UTC",
+        session_lengths=[60],
+        buffer_before=0,
+        buffer_after=0,
+        min_notice=0,
+        max_days_ahead=60,
+        daily_cap=None,
+        weekly_cap=None,
+        auto_accept=False,
+        weekly_hours={day: [(0, 1440)] for day in range(7)},
+    )
+    slot = slots_free(mentor=mentor, duration_minutes=60, now=timezone.now() + timedelta(days=5))[0]
+    request = request_create(
+        mentor_id=mentor.pk, learner=learner, starts_at=slot.starts_at, duration_minutes=60, agenda="Help"
+    )
+    one_to_one = make_session(mentor, starts_in=timedelta(days=3), capacity=1, title="One to one")
+    booking_create(session_id=one_to_one.pk, learner=learner)
+    new_time = slots_free(mentor=mentor, duration_minutes=60, now=timezone.now() + timedelta(days=10))[0]
+    proposal = reschedule_propose(session_id=one_to_one.pk, user=mentor, starts_at=new_time.starts_at)
+    series = series_create(
+        mentor=mentor,
+        title="Weekly review",
+        description="",
+        skills=[],
+        starts_at=timezone.now() + timedelta(days=20),
+        duration_minutes=60,
+        capacity=3,
+        frequency="weekly",
+        occurrences=3,
+    )
     return {
+        "request_id": request.pk,
+        "proposal_id": proposal.pk,
+        "series_id": series.pk,
+        "one_to_one_id": one_to_one.pk,
+        "slot": slot.starts_at.isoformat(),
         "user_id": mentor.pk,
         "session_id": upcoming.pk,
         "room_id": upcoming.room_id,
@@ -154,6 +198,28 @@ def post_forms(values: dict, mentor_id: int) -> list[tuple[str, dict]]:
         ("/notifications/read/", {"all": "1"}),
         ("/calendar/", {"regenerate": "1"}),
         ("/search/", {"q": "python"}),
+        (f"/mentors/{mentor_id}/request/", {"start": values["slot"], "length": "60", "agenda": "Help with tests"}),
+        (f"/requests/{values['request_id']}/accept/", {"confirmed": "yes"}),
+        (f"/requests/{values['request_id']}/decline/", {"confirmed": "yes", "message": "Busy"}),
+        (f"/requests/{values['request_id']}/withdraw/", {"confirmed": "yes"}),
+        (f"/sessions/{values['one_to_one_id']}/reschedule/", {"starts_at": values["slot"], "message": "Later?"}),
+        (f"/reschedules/{values['proposal_id']}/accept/", {"confirmed": "yes"}),
+        (f"/reschedules/{values['proposal_id']}/decline/", {"confirmed": "yes", "message": "No"}),
+        (f"/series/{values['series_id']}/book/", {"session": str(values["session_id"])}),
+        (
+            "/availability/",
+            {
+                "action": "rules",
+                "time_zone": "UTC",
+                "monday": "09:00-12:00",
+                "session_lengths": "60",
+                "buffer_before": "0",
+                "buffer_after": "0",
+                "min_notice_hours": "4",
+                "max_days_ahead": "30",
+            },
+        ),
+        ("/availability/", {"action": "override_add", "date": "2099-01-01", "hours": "10:00-11:00"}),
     ]
 
 
