@@ -84,9 +84,10 @@ def _seat_take(*, session: Session, learner: User, from_waitlist: bool) -> Booki
     return booking
 
 
-def booking_create(*, session_id: int, learner: User, now: datetime | None = None) -> Booking:
+def booking_create(*, session_id: int, learner: User, now: datetime | None = None, announce: bool = True) -> Booking:
     """Book a seat. Exact under concurrency: the learner's row, then the session's row, are locked,
-    and the database refuses overbooking and a second active booking anyway."""
+    and the database refuses overbooking and a second active booking anyway. ``announce=False``: the
+    caller tells both sides itself (the dates of a series booked at once, in one message)."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -101,6 +102,8 @@ def booking_create(*, session_id: int, learner: User, now: datetime | None = Non
             WaitlistEntry.objects.filter(session=session, learner=learner, status=WaitlistEntry.Status.WAITING).update(
                 status=WaitlistEntry.Status.LEFT
             )
+            if not announce:
+                return booking
             invite = Invite(session, "REQUEST")
             notify(
                 user=learner,

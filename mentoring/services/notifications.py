@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.mime.text import MIMEText
 
@@ -67,29 +68,35 @@ class _Attachment:
 _UNSENDABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 
-def _calendar_part(attachment: _Attachment) -> MIMEText:
+def _calendar_part(attachment: _Attachment, filename: str = "invite.ics") -> MIMEText:
     # text/calendar with the iTIP method as a parameter (RFC 6047): what makes mail clients offer the
     # invitation as one, and not merely as a file.
     part = MIMEText(attachment.ics.decode(), "calendar", "utf-8")
     part.set_param("method", attachment.method)
-    part.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    part.add_header("Content-Disposition", "attachment", filename=filename)
     return part
 
 
-def _email(notification: Notification, user: User, attachment: _Attachment | None) -> None:
+def _email(notification: Notification, user: User, attachments: list[_Attachment]) -> None:
     # The email may not lose the stored notification: a failure is logged.
     if not user.email:
         return
     link = f"\n\n{settings.SITE_URL}{notification.link}" if notification.link else ""
-    if attachment is not None and attachment.method == "REQUEST":
-        link += f"\n\nJoin the call (it opens {settings.JOIN_WINDOW_MINUTES} minutes before the start):\n{attachment.room_link}"
+    rooms = list(dict.fromkeys(a.room_link for a in attachments if a.method == "REQUEST"))
+    if len(rooms) == 1:
+        link += f"\n\nJoin the call (it opens {settings.JOIN_WINDOW_MINUTES} minutes before the start):\n{rooms[0]}"
+    elif rooms:
+        link += f"\n\nJoin each call from its calendar invitation (it opens {settings.JOIN_WINDOW_MINUTES} minutes before the start)."
     body = f"Hello {user.display_name},\n\n{notification.text}{link}\n\n— PeerLearn"
     try:
         message = EmailMessage(
             subject=f"[PeerLearn] {notification.get_kind_display()}", body=_UNSENDABLE.sub("", body), to=[user.email]
         )
-        if attachment is not None:
-            message.attach(_calendar_part(attachment))
+        for number, attachment in enumerate(attachments, start=1):
+            # One event per file: an iTIP message holds one event (one UID).
+            message.attach(
+                _calendar_part(attachment, "invite.ics" if len(attachments) == 1 else f"invite-{number}.ics")
+            )
         message.send()
     except Exception:
         logger.exception("email for notification %s failed", notification.pk)
@@ -106,18 +113,22 @@ def _attachment(invite: Invite, user: User) -> _Attachment | None:
     return _Attachment(ics=ics, method=invite.method, room_link=room_url(invite.session))
 
 
-def notify(*, user: User, kind: str, text: str, link: str = "", invite: Invite | None = None) -> Notification:
+def notify(
+    *, user: User, kind: str, text: str, link: str = "", invite: Invite | None = None, invites: Sequence[Invite] = ()
+) -> Notification:
     """Store a notification now; push it to the user's open tabs and email it once the surrounding
     transaction commits. With an ``invite``, the email carries the session's calendar invitation
-    (built now, so it holds the session as this change left it). ``text`` is folded into one line
-    (whatever stored text it quotes)."""
+    (built now, so it holds the session as this change left it); with ``invites``, one for each
+    session (the dates of a series booked at once). ``text`` is folded into one line (whatever stored
+    text it quotes)."""
     text = squash_to_one_line(text)[:NOTIFICATION_TEXT_MAX]
     notification = Notification.objects.create(user=user, kind=kind, text=text, link=link)
     push_notification(
         user_id=user.pk, notification=notification_payload(notification), count_unread=lambda: _unread_count(user)
     )
-    attachment = _attachment(invite, user) if invite is not None else None
-    transaction.on_commit(lambda: _email(notification, user, attachment))
+    built = [_attachment(one, user) for one in ([invite] if invite is not None else []) + list(invites)]
+    attachments = [attachment for attachment in built if attachment is not None]
+    transaction.on_commit(lambda: _email(notification, user, attachments))
     return notification
 
 

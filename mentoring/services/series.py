@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.dates import safe_localtime, zone_or_utc
+from portal.validators import squash_to_one_line
 
 from ..models import Session, SessionSeries, Skill
 from ..selectors import series_future_occurrences, series_upcoming_occurrences, session_may_cancel, sessions_mentored_by
 from . import SAME_SUBMISSION_WINDOW, MentoringError, SessionFull
 from .bookings import booking_create
+from .notifications import Invite, notify
 from .sessions import SESSION_MAX_AHEAD_DAYS, session_cancel, session_create, session_update
 from .text import text_multi_line, text_one_line
 
@@ -258,7 +261,7 @@ def series_book(*, series_id: int, learner: User, now: datetime | None = None) -
     outcome = SeriesBooking()
     for session in dates:
         try:
-            booking_create(session_id=session.pk, learner=learner, now=now)
+            booking_create(session_id=session.pk, learner=learner, now=now, announce=False)
         except SessionFull:
             outcome.full.append(session)
             continue
@@ -272,9 +275,38 @@ def series_book(*, series_id: int, learner: User, now: datetime | None = None) -
             else:
                 raise  # about the learner or the mentor (not a learner, own series, not bookable): every date
             continue
-        session.refresh_from_db(fields=["booked_count"])
+        session.refresh_from_db(fields=["booked_count", "ics_sequence"])
         outcome.booked.append(session)
+    if outcome.booked:
+        _announce_series_booking(booked=outcome.booked, learner=learner)
     return outcome
+
+
+def _announce_series_booking(*, booked: list[Session], learner: User) -> None:
+    """One message each for the learner and the mentor, with a calendar invitation per date booked
+    (instead of a pair of emails per date)."""
+    first = booked[0]
+    mentor = User.objects.get(pk=first.mentor_id)
+    title, count = squash_to_one_line(first.title), len(booked)
+    dates = "date" if count == 1 else f"{count} dates"
+    invites = [Invite(session, "REQUEST") for session in booked]
+    link = reverse("session_detail", args=[first.pk])
+    notify(
+        user=learner,
+        kind="booking_confirmed",
+        text=f"You are booked on {dates} of “{title}” with {squash_to_one_line(mentor.display_name)}, the first "
+        f"{series_when(first.starts_at, learner.time_zone)} ({learner.time_zone}). Each date has its calendar invitation.",
+        link=link,
+        invites=invites,
+    )
+    notify(
+        user=mentor,
+        kind="booking_made",
+        text=f"{squash_to_one_line(learner.display_name)} booked {dates} of “{title}”, the first "
+        f"{series_when(first.starts_at, mentor.time_zone)} ({mentor.time_zone}).",
+        link=reverse("dashboard"),
+        invites=invites,
+    )
 
 
 # --------------------------------------------------------------------------- change and cancel

@@ -8,7 +8,9 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
+from icalendar import Calendar
 
 from conftest import make_user
 from mentoring.models import Booking, Notification, Session, SessionSeries
@@ -207,7 +209,9 @@ def test_only_mentors_offer_a_series(learner):
 
 
 # --------------------------------------------------------------------------- booking all dates
-def test_book_all_books_every_free_date_and_reports_the_full_and_the_clashing(learner, other_learner):
+def test_book_all_books_every_free_date_and_reports_the_full_and_the_clashing(
+    learner, other_learner, django_capture_on_commit_callbacks
+):
     mentor = berlin_mentor()
     first = local(BERLIN, timezone.now().date() + timedelta(days=3), 18)
     series = create(mentor, starts_at=first, occurrences=6, capacity=1)
@@ -217,16 +221,29 @@ def test_book_all_books_every_free_date_and_reports_the_full_and_the_clashing(le
     other = make_session(elsewhere, starts_at=dates[3].starts_at - timedelta(minutes=30))
     booking_create(session_id=other.pk, learner=learner)  # the fourth date clashes with this booking
 
-    outcome = series_book(series_id=series.pk, learner=learner)
+    mail.outbox.clear()
+    notices_before = Notification.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = series_book(series_id=series.pk, learner=learner)
 
     assert [s.pk for s in outcome.booked] == [dates[i].pk for i in (0, 2, 4, 5)]
     assert [s.pk for s in outcome.full] == [dates[1].pk] and [s.pk for s in outcome.clashed] == [dates[3].pk]
     mine = Booking.objects.filter(learner=learner, status=Booking.Status.ACTIVE, session__series=series)
     assert sorted(mine.values_list("session_id", flat=True)) == sorted(s.pk for s in outcome.booked)
-    # Each seat is an ordinary booking: its own confirmation to the learner, its own notice to the mentor.
-    confirmed = Notification.objects.filter(user=learner, kind="booking_confirmed")
-    assert {n.link for n in confirmed} >= {f"/sessions/{s.pk}/" for s in outcome.booked}
-    assert Notification.objects.filter(user=mentor, kind="booking_made").count() == 5
+    # One message to each side (not a pair per date), its email holding one invitation per date booked.
+    assert Notification.objects.count() - notices_before == 2
+    (confirmed,) = Notification.objects.filter(user=learner, kind="booking_confirmed", pk__gt=notices_before)
+    assert "4 dates of “Study group”" in confirmed.text
+    assert Notification.objects.filter(user=mentor, kind="booking_made", pk__gt=notices_before).count() == 1
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([learner.email, mentor.email])
+    for message in mail.outbox:
+        uids = []
+        for part in message.message().walk():
+            if part.get_content_type() == "text/calendar":
+                calendar = Calendar.from_ical(part.get_payload(decode=True))
+                assert str(calendar["method"]) == "REQUEST"
+                uids += [str(event["uid"]) for event in calendar.walk("VEVENT")]
+        assert uids == [f"session-{s.pk}@peerlearn" for s in outcome.booked]
 
     again = series_book(series_id=series.pk, learner=learner)  # sent again: nothing new
     assert again.booked == [] and len(again.already) == 4 and Booking.objects.filter(learner=learner).count() == 5
