@@ -142,6 +142,8 @@ class MentorProfileAdmin(admin.ModelAdmin):
     def review(self, obj: MentorProfile) -> str:
         return obj.get_review_status_display()
 
+    REVIEW_LOG = {"approve": "approved", "changes": "changes requested"}
+
     def _review(self, request: HttpRequest, queryset: QuerySet[MentorProfile], *, decision: str, message: str) -> int:
         done = 0
         for profile in queryset.select_related("user").order_by("pk"):
@@ -151,6 +153,10 @@ class MentorProfileAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{profile.user.display_name}: {error.message}", messages.WARNING)
             else:
                 done += 1
+                # In the profile's History and the admin's recent actions, like any change made here.
+                self.log_change(
+                    request, profile, f"Review: {self.REVIEW_LOG[decision]}" + (f": {message}" if message else "")
+                )
         return done
 
     @admin.action(description="Approve selected profiles (list them and notify the mentors)")
@@ -158,7 +164,10 @@ class MentorProfileAdmin(admin.ModelAdmin):
         done = self._review(request, queryset, decision="approve", message="")
         if done:
             self.message_user(
-                request, f"Approved {done} mentor profile(s); the mentors were notified.", messages.SUCCESS
+                request,
+                f"Approved {done} mentor profile{'' if done == 1 else 's'}; "
+                f"{'the mentor was' if done == 1 else 'the mentors were'} notified.",
+                messages.SUCCESS,
             )
 
     @admin.action(description="Request changes…")
@@ -170,7 +179,7 @@ class MentorProfileAdmin(admin.ModelAdmin):
             if done:
                 self.message_user(
                     request,
-                    f"Asked {done} mentor(s) for changes; they were notified with your message.",
+                    f"Asked {done} mentor{'' if done == 1 else 's'} for changes, with your message.",
                     messages.SUCCESS,
                 )
             return None

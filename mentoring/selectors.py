@@ -116,6 +116,14 @@ def session_is_participant(*, session: Session, user: User | None) -> bool:
     return session_is_mentor(session=session, user=user) or session_has_learner(session=session, user=user)
 
 
+def _private_session_party(*, session: Session, user: User | None) -> bool:
+    """A private one-to-one's page is its mentor's and its learner's, also after the learner gave up
+    the seat (the page then says it was cancelled, instead of not existing)."""
+    if session_is_mentor(session=session, user=user):
+        return True
+    return _signed_in(user) and Booking.objects.filter(session=session, learner=user).exists()
+
+
 def session_may_cancel(*, session: Session, user: User | None) -> bool:
     """Who may cancel a whole session: its mentor on the site, staff from the admin."""
     return _signed_in(user) and (user.is_staff or session.mentor_id == user.pk)
@@ -214,7 +222,7 @@ def session_get_public(*, session_id: int, user: User | None = None, include_unl
         .filter(pk=session_id)
         .first()
     )
-    if session is None or (session.private and not session_is_participant(session=session, user=user)):
+    if session is None or (session.private and not _private_session_party(session=session, user=user)):
         raise NotFound("No such session.")
     if not (include_unlisted or session_of_listed_mentor(session)):
         if not session_may_view_unlisted(session=session, user=user):
@@ -577,6 +585,21 @@ def requests_of(*, user: User, limit: int = REQUESTS_PAGE_LIMIT) -> list[Session
         mine.exclude(status=SessionRequest.Status.PENDING).order_by("-created_at", "-id")[: limit - len(pending)]
     )
     return pending + answered
+
+
+def request_made_for(*, learner: User, mentor: User, starts_at: datetime) -> SessionRequest | None:
+    """The learner's request to the mentor for that start that still stands (waiting, or accepted with
+    its session not cancelled), if any."""
+    return (
+        requests_made_by(user=learner)
+        .filter(mentor=mentor, starts_at=starts_at)
+        .filter(
+            Q(status=SessionRequest.Status.PENDING)
+            | Q(status=SessionRequest.Status.ACCEPTED, session__status=Session.Status.SCHEDULED)
+        )
+        .order_by("-pk")
+        .first()
+    )
 
 
 def requests_for_dashboard(*, user: User, now: datetime | None = None, limit: int = 10) -> list[SessionRequest]:

@@ -156,7 +156,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         data = learner_dashboard(user=request.user, now=now)
         for booking in data.upcoming:
             booking.is_live = session_is_live(booking.session, now)
-            booking.cancel_late = cancellation_is_late(starts_at=booking.session.starts_at, now=now)
+            booking.cancel_late = cancellation_is_late(
+                starts_at=booking.session.starts_at, now=now, made_at=booking.created_at
+            )
         context["late_cancel_words"] = late_cancellation_words()
         for booking in data.past:
             booking.feedback = data.feedback_by_session.get(booking.session_id)
@@ -284,7 +286,9 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         "waitlist_entry": viewer.waitlist_entry,
         "bookings": viewer.bookings,
         "feedback": viewer.feedback,
-        "cancel_late": cancellation_is_late(starts_at=session.starts_at, now=now),
+        "cancel_late": cancellation_is_late(
+            starts_at=session.starts_at, now=now, made_at=viewer.booking.created_at if viewer.booking else None
+        ),
         "late_cancel_words": late_cancellation_words(),
         "series": series_overview(session=session, user=request.user, now=now),
         **reschedule_context(
@@ -366,7 +370,7 @@ def session_cancel_view(request: HttpRequest, session_id: int) -> HttpResponse:
             messages.success(request, SESSION_CANCELLED)
         return redirect("session_detail", session.pk)
     if not _confirmed(request):
-        late = cancellation_is_late(starts_at=session.starts_at)
+        late = cancellation_is_late(starts_at=session.starts_at, made_at=session.created_at)
         return _confirmation(
             request,
             question=f"Cancel “{session.title}” for everyone who booked it?",
@@ -566,7 +570,7 @@ def booking_cancel_view(request: HttpRequest, booking_id: int) -> HttpResponse:
             consequence="If people are waiting, the first of them gets your seat."
             + (
                 f" This is a late cancellation ({late_cancellation_words()}): your mentor is told so."
-                if cancellation_is_late(starts_at=session.starts_at)
+                if cancellation_is_late(starts_at=session.starts_at, made_at=booking.created_at)
                 else ""
             ),
             button="Cancel my booking",

@@ -28,6 +28,7 @@ from .selectors import (
     mentor_is_listed,
     request_get_for_learner,
     request_get_for_mentor,
+    request_made_for,
     requests_of,
 )
 from .services.availability import Slot
@@ -135,9 +136,10 @@ def slot_picker(request: HttpRequest, *, mentor: User, now: datetime | None = No
     asked = parse_length(request.GET.get("length"))
     length = asked if asked in lengths else lengths[0]
     now = now or timezone.now()
-    slots = request_slots(mentor=mentor, duration_minutes=length, now=now, days=PICKER_DAYS)
     user = request.user
     signed_in = user.is_authenticated
+    asking = user if signed_in and user.is_learner else None  # their own busy times are not offered
+    slots = request_slots(mentor=mentor, duration_minutes=length, now=now, days=PICKER_DAYS, learner=asking)
     picker = SlotPicker(
         lengths=lengths,
         length=length,
@@ -221,6 +223,7 @@ def _form_page(
             "length": length,
             "alternatives": alternatives,
             "refusal": refusal,
+            "auto_accept": getattr(availability_get(mentor=profile.user), "auto_accept", False),
         },
     )
 
@@ -235,6 +238,13 @@ def request_new(request: HttpRequest, user_id: int) -> HttpResponse:
         raise MentoringError("Only learners can request a 1:1 session.", code="not_learner")
     if request.method != "POST":
         start, length = _slot_from_query(request)
+        if (done := request_made_for(learner=request.user, mentor=profile.user, starts_at=start)) is not None:
+            # This time was asked for already (the form sent, then Back or a reload): say what became of it.
+            if done.status == SessionRequest.Status.ACCEPTED and done.session_id:
+                messages.info(request, "You booked this time already: here is your 1:1.")
+                return redirect("session_detail", done.session_id)
+            messages.info(request, "You asked for this time already: your request is waiting for the answer.")
+            return redirect("requests")
         try:
             request_slot_check(learner=request.user, mentor=profile.user, starts_at=start, duration_minutes=length)
         except SlotTaken as taken:

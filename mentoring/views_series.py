@@ -154,7 +154,11 @@ def series_cancel_future_view(request: HttpRequest, session_id: int) -> HttpResp
         messages.success(
             request,
             f"{_dates(len(cancelled)).capitalize()} cancelled, from {_day(cancelled[0])} on. "
-            "Everyone who booked them has been told.",
+            + (
+                "Everyone who booked them has been told."
+                if any(session.booked_count for session in cancelled)
+                else "Nobody had booked them."
+            ),
         )
     else:
         messages.success(request, "These sessions are cancelled already.")

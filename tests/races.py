@@ -24,7 +24,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from mentoring.models import Booking, Report, Session, WaitlistEntry  # noqa: E402
+from mentoring.models import Booking, MentorProfile, Report, Session, WaitlistEntry  # noqa: E402
 from mentoring.services.bookings import booking_create  # noqa: E402
 from mentoring.services.sessions import session_create  # noqa: E402
 from portal.accounts.models import User  # noqa: E402
@@ -37,7 +37,10 @@ SEATS = 5
 def person(email: str, name: str, role: str = "learner") -> User:
     user = User(email=email)
     user.set_password("correct-horse-battery-9")
-    return user_register(user=user, display_name=name, role=role, time_zone="UTC")
+    user = user_register(user=user, display_name=name, role=role, time_zone="UTC")
+    if role == "mentor":  # a mentor staff have reviewed (a new one is not bookable until then)
+        MentorProfile.objects.filter(user=user).update(review_status=MentorProfile.Review.APPROVED)
+    return user
 
 
 def signed_in(user: User) -> str:

@@ -610,7 +610,7 @@ def date_override_set(
     date). No intervals make it a day off. The date is from today (mentor's zone) up to a year ahead."""
     availability = _availability_for_overrides(mentor)
     day = _override_date(availability, date, now=now)
-    clean = _intervals(intervals, label=f"{day:%a %d %b %Y}")
+    clean = _intervals(intervals, label=f"{day:%a} {day.day} {day:%b %Y}")
     DateOverride.objects.filter(availability=availability, date=day).delete()
     rows = [DateOverride(availability=availability, date=day, start_minute=s, end_minute=e) for s, e in clean] or [
         DateOverride(availability=availability, date=day)

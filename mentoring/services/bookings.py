@@ -18,10 +18,16 @@ from .notifications import Invite, notify
 from .recommendations import recommendations_forget
 from .sessions import _local as local_words
 
+# Undoing a booking (or a session) within this long of making it is a change of mind, never late.
+LATE_CANCEL_GRACE = timedelta(minutes=30)
 
-def cancellation_is_late(*, starts_at: datetime, now: datetime | None = None) -> bool:
-    """Whether cancelling now is a late cancellation: less than ``LATE_CANCEL_HOURS`` before the start."""
+
+def cancellation_is_late(*, starts_at: datetime, now: datetime | None = None, made_at: datetime | None = None) -> bool:
+    """Whether cancelling now is a late cancellation: less than ``LATE_CANCEL_HOURS`` before the start,
+    and more than ``LATE_CANCEL_GRACE`` after the booking (or session) was made at ``made_at``."""
     now = now or timezone.now()
+    if made_at is not None and now - made_at < LATE_CANCEL_GRACE:
+        return False
     return starts_at - now < timedelta(hours=settings.LATE_CANCEL_HOURS)
 
 
@@ -193,7 +199,7 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
         raise MentoringError("This session has already started; it can no longer be cancelled.", code="started")
     booking.status = Booking.Status.CANCELLED
     booking.cancelled_at = now
-    booking.cancelled_late = cancellation_is_late(starts_at=session.starts_at, now=now)
+    booking.cancelled_late = cancellation_is_late(starts_at=session.starts_at, now=now, made_at=booking.created_at)
     booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
     recommendations_forget(user_id=learner.pk)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") - 1)

@@ -51,7 +51,8 @@ def reminders_send(*, now: datetime | None = None) -> int:
     """Remind booked learners and their mentors 24 hours and 15 minutes before a session.
 
     A reminder says the time really left. One whose shorter successor is already due is not sent
-    (a seat booked 10 minutes before the start gets one reminder, not two). Safe to run from several
+    (a seat booked 10 minutes before the start gets one reminder, not two), and a seat booked within
+    the 24 hours before the start gets only the short one (its confirmation is a few hours old at most). Safe to run from several
     processes at once: rows being handled elsewhere are skipped.
     """
     now = now or timezone.now()
@@ -74,6 +75,11 @@ def reminders_send(*, now: datetime | None = None) -> int:
             for booking in due:
                 session = booking.session
                 if field == "reminded_24h_at" and booking.reminded_15m_at:
+                    continue
+                if field == "reminded_24h_at" and session.starts_at - booking.created_at < lead:
+                    # Booked inside the day before: the confirmation just said when. Only the short one.
+                    setattr(booking, field, now)
+                    booking.save(update_fields=[field])
                     continue
                 words = time_left_words(session.starts_at - now)
                 notify(

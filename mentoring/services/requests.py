@@ -76,15 +76,43 @@ def _excerpt(text: str, length: int = 80) -> str:
 
 
 def request_slots(
-    *, mentor: User, duration_minutes: int, now: datetime | None = None, days: int | None = None
+    *,
+    mentor: User,
+    duration_minutes: int,
+    now: datetime | None = None,
+    days: int | None = None,
+    learner: User | None = None,
 ) -> list[Slot]:
     """The slots a learner may request now: the mentor's free slots, less those too close to answer
-    (within ``ANSWER_MARGIN``) unless the mentor accepts automatically."""
+    (within ``ANSWER_MARGIN``) unless the mentor accepts automatically, and, given the ``learner``,
+    less those when the learner has a session booked or a request waiting."""
     now = now or timezone.now()
     slots = slots_free(mentor=mentor, duration_minutes=duration_minutes, now=now, days=days)
-    if _auto_accepts(mentor):
-        return slots
-    return [slot for slot in slots if slot.starts_at - ANSWER_MARGIN > now]
+    if not _auto_accepts(mentor):
+        slots = [slot for slot in slots if slot.starts_at - ANSWER_MARGIN > now]
+    if learner is not None and slots:
+        busy = _learner_busy_times(learner=learner, since=slots[0].starts_at, until=slots[-1].ends_at, now=now)
+        slots = [slot for slot in slots if not any(s < slot.ends_at and e > slot.starts_at for s, e in busy)]
+    return slots
+
+
+def _learner_busy_times(*, learner: User, since: datetime, until: datetime, now: datetime) -> list[tuple]:
+    """(start, end) of the learner's booked sessions and waiting requests between ``since`` and ``until``."""
+    booked = Booking.objects.filter(
+        learner=learner,
+        status=Booking.Status.ACTIVE,
+        session__status=Session.Status.SCHEDULED,
+        session__starts_at__lt=until,
+        session__ends_at__gt=since,
+    ).values_list("session__starts_at", "session__ends_at")
+    waiting = SessionRequest.objects.filter(
+        learner=learner,
+        status=SessionRequest.Status.PENDING,
+        expires_at__gt=now,
+        starts_at__lt=until,
+        ends_at__gt=since,
+    ).values_list("starts_at", "ends_at")
+    return [*booked, *waiting]
 
 
 def _auto_accepts(mentor: User) -> bool:
@@ -94,7 +122,9 @@ def _auto_accepts(mentor: User) -> bool:
 def _slot_taken(*, mentor: User, learner: User, duration_minutes: int, now: datetime) -> SlotTaken:
     """The refusal for a slot that is gone, naming the next free ones in the learner's zone."""
     try:
-        upcoming = request_slots(mentor=mentor, duration_minutes=duration_minutes, now=now)[:NEXT_SLOTS_SHOWN]
+        upcoming = request_slots(mentor=mentor, duration_minutes=duration_minutes, now=now, learner=learner)[
+            :NEXT_SLOTS_SHOWN
+        ]
     except MentoringError:
         upcoming = []
     taken = f"That time with {_name(mentor)} was just taken."
@@ -322,7 +352,7 @@ def _accept(*, request: SessionRequest, mentor: User, learner: User, now: dateti
         raise MentoringError(
             f"{_name(learner)} has booked another session at that time meanwhile.", code="learner_busy"
         )
-    title = f"1:1 with {_name(learner)}"
+    title = f"1:1: {_name(mentor)} and {_name(learner)}"  # the same title reads right for both
     if len(title) > TITLE_MAX:
         title = f"{title[: TITLE_MAX - 1].rstrip()}…"
     session = session_create(

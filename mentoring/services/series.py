@@ -47,8 +47,9 @@ def _instant(wall_clock: datetime, zone: tzinfo) -> datetime:
 
 
 def series_when(instant: datetime, zone: tzinfo | str) -> str:
-    """A date of a series for a message: "Tue 03 Mar 2026, 18:00" in the given zone."""
-    return f"{safe_localtime(instant, zone):%a %d %b %Y, %H:%M}"
+    """A date of a series for a message: "Tue 3 Mar 2026, 18:00" in the given zone."""
+    local = safe_localtime(instant, zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
 def _dates_text(instants: Iterable[datetime], zone: tzinfo | str) -> str:

@@ -29,11 +29,11 @@ SESSION_WINDOW_TEXT = "from now up to 2 years ahead"
 
 
 def _local(dt: datetime, user: User) -> str:
-    """The instant in the person's zone, named: "Tue 01 Dec 2026, 18:30 (Europe/Rome)". A stored instant
+    """The instant in the person's zone, named: "Tue 1 Dec 2026, 18:30 (Europe/Rome)". A stored instant
     that cannot be shown there (near the years 1 or 9999) is given in UTC, and says so."""
     local = safe_localtime(dt, user.time_zone)
     zone = "UTC" if local.tzinfo is UTC else user.time_zone  # safe_localtime's fallback
-    return f"{local:%a %d %b %Y, %H:%M} ({zone})"
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone})"
 
 
 def session_start_check(*, starts_at: datetime, now: datetime | None = None) -> None:
@@ -205,6 +205,13 @@ def session_update(
         if session.starts_at <= now:
             raise MentoringError("This session has already started and can no longer be changed.", code="started")
         time_changed = starts_at != session.starts_at or duration_minutes != session.duration_minutes
+        if session.private and (time_changed or capacity != session.capacity):
+            # Its learner agreed to this time: a new one is proposed and answered (services.reschedule).
+            raise MentoringError(
+                "A one-to-one keeps its agreed time and its one seat here: use “Propose a new time” on the "
+                "session's page, and your learner accepts or declines it.",
+                code="private_time",
+            )
         if time_changed:
             _check_times(starts_at=starts_at, duration_minutes=duration_minutes, now=now)
         _check_capacity(capacity)
@@ -296,7 +303,9 @@ def session_cancel(*, session_id: int, actor: User, reason: str = "", now: datet
     by_mentor = actor.pk == session.mentor_id
     session.status = Session.Status.CANCELLED
     session.cancelled_at = now
-    session.cancelled_late = by_mentor and cancellation_is_late(starts_at=session.starts_at, now=now)
+    session.cancelled_late = by_mentor and cancellation_is_late(
+        starts_at=session.starts_at, now=now, made_at=session.created_at
+    )
     session.save(update_fields=["status", "cancelled_at", "cancelled_late", "updated_at"])
     calendar_sequence_bump(session=session)
     invite = Invite(session, "CANCEL")

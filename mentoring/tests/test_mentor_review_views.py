@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.core import mail
 
 from conftest import make_user
@@ -126,8 +127,10 @@ def test_staff_approve_from_the_changelist_and_the_mentor_is_listed_and_told(
         )
 
     assert response.status_code == 200
-    assert "Approved 1 mentor profile(s); the mentors were notified." in response.text
+    assert "Approved 1 mentor profile; the mentor was notified." in response.text
     profile = profile_of(newcomer)
+    # In the profile's History, like any change made in the admin.
+    assert LogEntry.objects.filter(object_id=str(profile.pk), change_message="Review: approved").exists()
     assert profile.review_status == MentorProfile.Review.APPROVED and profile.reviewed_by == admin_user
     notice = Notification.objects.get(user=newcomer, kind=Notification.Kind.PROFILE_REVIEWED)
     assert "approved" in notice.text
@@ -175,7 +178,7 @@ def test_staff_request_changes_on_an_intermediate_page_and_the_mentor_resubmits(
     with django_capture_on_commit_callbacks(execute=True):
         sent = client.post(ADMIN_PROFILES, {**selected, "apply": "yes", "message": message}, follow=True)
     assert sent.redirect_chain[-1][0] == ADMIN_PROFILES
-    assert "Asked 1 mentor(s) for changes" in sent.text
+    assert "Asked 1 mentor for changes, with your message." in sent.text
     profile.refresh_from_db()
     assert (profile.review_status, profile.review_message) == (MentorProfile.Review.CHANGES, message)
     assert any(m.to == ["nina@example.com"] and "add your skills" in m.body for m in mail.outbox)

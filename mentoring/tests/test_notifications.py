@@ -65,12 +65,14 @@ def test_reminders_go_out_once_at_24h_and_15m(learner, mentor):
 
     from django.utils import timezone
 
+    from mentoring.models import Booking
     from mentoring.services.bookings import booking_create
     from mentoring.services.reminders import reminders_send
     from mentoring.tests.factories import make_session
 
     session = make_session(mentor, starts_in=timedelta(hours=20))
-    booking_create(session_id=session.pk, learner=learner)
+    booking = booking_create(session_id=session.pk, learner=learner)
+    Booking.objects.filter(pk=booking.pk).update(created_at=timezone.now() - timedelta(days=2))  # booked early
     now = timezone.now()
     assert reminders_send(now=now) == 1
     assert reminders_send(now=now) == 0  # not twice
@@ -79,3 +81,18 @@ def test_reminders_go_out_once_at_24h_and_15m(learner, mentor):
     # what was really left each time (mentoring/tests/test_reminder_times.py covers the wording)
     assert any("20 hours (" in t for t in texts) and any("starts in 10 minutes" in t for t in texts)
     assert mentor.notifications.filter(kind="reminder").count() == 2
+
+
+def test_a_seat_booked_within_the_last_day_gets_only_the_short_reminder(learner, mentor):
+    from datetime import timedelta
+
+    from mentoring.services.bookings import booking_create
+    from mentoring.services.reminders import reminders_send
+    from mentoring.tests.factories import make_session
+
+    session = make_session(mentor, starts_in=timedelta(hours=20))
+    booking_create(session_id=session.pk, learner=learner)  # its confirmation says when
+    assert reminders_send() == 0
+    assert reminders_send(now=session.starts_at - timedelta(minutes=10)) == 1
+    (reminder,) = learner.notifications.filter(kind="reminder")
+    assert "starts in 10 minutes" in reminder.text

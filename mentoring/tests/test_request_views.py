@@ -347,14 +347,14 @@ def test_the_dashboards_show_the_requests(client, learner, mentor, hours):
 def test_the_private_session_is_its_participants_only(client, learner, other_learner, mentor, hours):
     request = ask(learner, mentor)
     session = request_accept(request_id=request.pk, mentor=mentor).session
-    assert "1:1 with Alice Learner" not in client.get("/sessions/").text
+    assert "1:1: Maya Mentor and Alice Learner" not in client.get("/sessions/").text
     assert client.get(f"/sessions/{session.pk}/").status_code == 404
     assert client.get(f"/sessions/{session.pk}/calendar.ics").status_code == 404
     client.force_login(other_learner)
     assert client.get(f"/sessions/{session.pk}/").status_code == 404
     assert client.post(f"/sessions/{session.pk}/book/").status_code == 404
-    assert "1:1 with Alice Learner" not in client.get("/sessions/").text
-    assert "1:1 with Alice Learner" not in client.get(f"/mentors/{mentor.pk}/").text
+    assert "1:1: Maya Mentor and Alice Learner" not in client.get("/sessions/").text
+    assert "1:1: Maya Mentor and Alice Learner" not in client.get(f"/mentors/{mentor.pk}/").text
     for person in (learner, mentor):
         client.force_login(person)
         assert client.get(f"/sessions/{session.pk}/").status_code == 200

@@ -219,7 +219,9 @@ def test_book_all_books_the_free_dates_and_says_which_were_skipped(client, mento
         f"Skipped: full: {day_text(dates[1].starts_at, zone)} (you can join a date's waitlist on its page); "
         f"and at the time of another booking of yours: {day_text(dates[3].starts_at, zone)}.",
     ]
-    assert Notification.objects.filter(user=learner, kind="booking_confirmed").count() == 2  # the 4 dates at once + the other one
+    assert (
+        Notification.objects.filter(user=learner, kind="booking_confirmed").count() == 2
+    )  # the 4 dates at once + the other one
 
     again = client.post(
         f"/series/{dates[0].series_id}/book/", {"session": str(dates[0].pk), "once": TOKEN}, follow=True

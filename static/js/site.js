@@ -72,6 +72,24 @@ document.addEventListener("submit", (event) => {
   }, 15000);
 });
 
+// A form whose changes another form on the page would lose (availability: weekly hours, then "Add this
+// date"): once edited, sending another form or leaving the page asks first.
+const guarded = document.querySelector("form[data-unsaved-warning]");
+if (guarded) {
+  let edited = false;
+  guarded.addEventListener("input", () => { edited = true; });
+  guarded.addEventListener("change", () => { edited = true; });
+  guarded.addEventListener("submit", () => { edited = false; });
+  document.addEventListener("submit", (event) => {
+    if (!edited || event.target === guarded || event.defaultPrevented) return;
+    if (window.confirm(guarded.dataset.unsavedWarning)) edited = false;
+    else event.preventDefault();
+  }, true);
+  window.addEventListener("beforeunload", (event) => {
+    if (edited) event.preventDefault();
+  });
+}
+
 // A page shown again from the back/forward cache: its forms can be sent again.
 window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return;

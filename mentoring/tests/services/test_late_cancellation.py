@@ -32,9 +32,20 @@ def shown(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
+def made_days_ago(row, days: int = 3):
+    """A session or booking made a while ago (one undone just after it was made is never late)."""
+    type(row).objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=days))
+    row.refresh_from_db(fields=["created_at"])
+    return row
+
+
+def session_made_earlier(mentor, **kwargs) -> Session:
+    return made_days_ago(make_session(mentor, **kwargs))
+
+
 def booked(mentor, learner, *, starts_in: timedelta, capacity: int = 2) -> Booking:
-    session = make_session(mentor, starts_in=starts_in, capacity=capacity)
-    return booking_create(session_id=session.pk, learner=learner)
+    session = session_made_earlier(mentor, starts_in=starts_in, capacity=capacity)
+    return made_days_ago(booking_create(session_id=session.pk, learner=learner))
 
 
 # --------------------------------------------------------------------------- the rule
@@ -46,6 +57,18 @@ def test_late_means_less_than_the_notice_before_the_start(settings):
     settings.LATE_CANCEL_HOURS = 2
     assert not cancellation_is_late(starts_at=now + timedelta(hours=3), now=now)
     assert cancellation_is_late(starts_at=now + timedelta(minutes=119), now=now)
+
+
+def test_undoing_within_half_an_hour_of_making_it_is_never_late(mentor, learner):
+    now = timezone.now()
+    soon = now + timedelta(hours=2)
+    assert not cancellation_is_late(starts_at=soon, now=now, made_at=now - timedelta(minutes=29))
+    assert cancellation_is_late(starts_at=soon, now=now, made_at=now - timedelta(minutes=31))
+    # A seat taken by mistake and given up at once: not late, and nobody is told it was.
+    session = make_session(mentor, starts_in=timedelta(hours=2))
+    booking = booking_create(session_id=session.pk, learner=learner)
+    assert not booking_cancel(booking_id=booking.pk, learner=learner).cancelled_late
+    assert LATE not in Notification.objects.get(user=mentor, kind="booking_cancelled").text
 
 
 # --------------------------------------------------------------------------- learners
@@ -142,7 +165,7 @@ def test_staff_list_and_filter_late_cancellations_in_the_admin(mentor, learner, 
     in_time = booked(mentor, other_learner, starts_in=timedelta(days=3))
     booking_cancel(booking_id=late.pk, learner=learner)
     booking_cancel(booking_id=in_time.pk, learner=other_learner)
-    late_session = make_session(mentor, starts_in=timedelta(hours=6), title="Dropped late")
+    late_session = session_made_earlier(mentor, starts_in=timedelta(hours=6), title="Dropped late")
     session_cancel(session_id=late_session.pk, actor=mentor)
     admin = signed_in(admin_user)
 
@@ -157,13 +180,13 @@ def test_staff_list_and_filter_late_cancellations_in_the_admin(mentor, learner, 
 
 
 def test_the_mentors_stats_count_late_cancellations_of_the_last_90_days(mentor, learner, other_learner, admin_user):
-    soon = make_session(mentor, starts_in=timedelta(hours=3), capacity=2)
+    soon = session_made_earlier(mentor, starts_in=timedelta(hours=3), capacity=2)
     for person in (learner, other_learner):
-        booking = booking_create(session_id=soon.pk, learner=person)
+        booking = made_days_ago(booking_create(session_id=soon.pk, learner=person))
         booking_cancel(booking_id=booking.pk, learner=person)
-    dropped = make_session(mentor, starts_in=timedelta(hours=6), title="Dropped late")
+    dropped = session_made_earlier(mentor, starts_in=timedelta(hours=6), title="Dropped late")
     session_cancel(session_id=dropped.pk, actor=mentor)
-    long_ago = make_session(mentor, starts_in=timedelta(hours=10), title="Long ago")
+    long_ago = session_made_earlier(mentor, starts_in=timedelta(hours=10), title="Long ago")
     session_cancel(session_id=long_ago.pk, actor=mentor)
     Session.objects.filter(pk=long_ago.pk).update(cancelled_at=timezone.now() - timedelta(days=91))
     in_time = booked(mentor, learner, starts_in=timedelta(days=5))

@@ -275,7 +275,7 @@ def test_accepting_creates_a_private_session_with_the_learners_seat_and_invites_
     session = accepted.session
     assert accepted.status == SessionRequest.Status.ACCEPTED and accepted.responded_at
     assert session.private and session.capacity == 1 and session.booked_count == 1
-    assert session.title == "1:1 with Alice Learner" and session.description == AGENDA
+    assert session.title == "1:1: Maya Mentor and Alice Learner" and session.description == AGENDA
     assert (session.starts_at, session.ends_at, session.mentor_id) == (request.starts_at, request.ends_at, mentor.pk)
     assert list(Booking.objects.filter(session=session, status="active").values_list("learner", flat=True)) == [
         learner.pk
