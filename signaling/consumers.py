@@ -17,6 +17,7 @@ from mentoring.selectors import session_get_for_participant, session_is_live
 from mentoring.services.calls import (
     CallPresence,
     QualitySample,
+    call_end_replaced,
     call_join,
     call_keep_alive,
     call_leave,
@@ -132,7 +133,7 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         if entered is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        session, attendance, resumed, peers, self.socket_login = entered
+        session, attendance, resumed, peers, self.socket_login, replaced = entered
         self.session_id = session.pk
         self.user_id = user.pk
         self.display_name = user.display_name
@@ -177,6 +178,8 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
                 "stats": settings.CALL_STATS_SECONDS,
             }
         )
+        for old_peer, since in replaced:  # this person's earlier page, gone without its goodbye
+            await self._announce_left(old_peer, since)
         await self._announce_joined(resumed)
         self.start_ticker(settings.CALL_HEARTBEAT_SECONDS, self._heartbeat)
 
@@ -188,8 +191,8 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             if self.ending or code in (*GOODBYE_CLOSES, CLOSE_FLOOD, CLOSE_TOO_BIG):
                 if await database_sync_to_async(call_leave)(peer_id=self.peer_id, connection=self.channel_name):
                     await self._announce_left(self.peer_id, self.since)
-            else:
-                await database_sync_to_async(call_release)(peer_id=self.peer_id, connection=self.channel_name)
+            elif await database_sync_to_async(call_release)(peer_id=self.peer_id, connection=self.channel_name):
+                await self._announce_left(self.peer_id, self.since)  # its person is here from a newer page
         await self.leave_groups()
         self.peer_id = ""
 
@@ -401,12 +404,14 @@ def _enter(room_id, user, client: str, channel: str, http_session):
         return None
     peer_id = call_peer_id(session_id=session.pk, user_id=user.pk, client=client)
     attendance, resumed = call_join(session=session, user=user, peer_id=peer_id, connection=channel)
+    replaced = [] if resumed else call_end_replaced(session_id=session.pk, user_id=user.pk, peer_id=peer_id)
     return (
         session,
         attendance,
         resumed,
         call_peers_present(session_id=session.pk, exclude_peer_id=peer_id),
         login_id_of(http_session),
+        replaced,
     )
 
 

@@ -104,10 +104,37 @@ def call_leave(*, peer_id: str, connection: str, now: datetime | None = None) ->
     )
 
 
-def call_release(*, peer_id: str, connection: str) -> None:
+def call_release(*, peer_id: str, connection: str, now: datetime | None = None) -> bool:
     """The socket dropped without saying goodbye: keep the presence open for a reconnect of the same
-    page; if none comes, :func:`call_sweep_stale` ends it after the presence timeout."""
-    CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection).update(connection="")
+    page; if none comes, :func:`call_sweep_stale` ends it after the presence timeout. But when its
+    person is in the room from a newer page already (a reload whose goodbye was lost), nothing will
+    reconnect to it: it ends now, and True says so (the caller announces the departure)."""
+    now = now or timezone.now()
+    held = CallAttendance.objects.filter(peer_id=peer_id, left_at__isnull=True, connection=connection)
+    row = held.values("session_id", "user_id", "joined_at").first()
+    if row is None:
+        return False
+    newer = CallAttendance.objects.filter(
+        session_id=row["session_id"], user_id=row["user_id"], left_at__isnull=True, joined_at__gt=row["joined_at"]
+    ).exclude(peer_id=peer_id)
+    if newer.exists():
+        return bool(held.update(left_at=now, connection=""))
+    held.update(connection="")
+    return False
+
+
+def call_end_replaced(*, session_id: int, user_id: int, peer_id: str, now: datetime | None = None) -> list[tuple]:
+    """A new page of a person entered the room (``peer_id``): their older presences whose sockets
+    dropped without a goodbye (a reload, its goodbye lost) will not come back, so they end now
+    instead of after the presence timeout. Returns their (peer id, since), to announce each once."""
+    released = CallAttendance.objects.filter(
+        session_id=session_id, user_id=user_id, left_at__isnull=True, connection=""
+    ).exclude(peer_id=peer_id)
+    gone = []
+    for pk, old_peer, joined_at in released.values_list("pk", "peer_id", "joined_at"):
+        if released.filter(pk=pk).update(left_at=now or timezone.now()):
+            gone.append((old_peer, joined_at.isoformat()))
+    return gone
 
 
 def call_sweep_stale(*, session_id: int, now: datetime | None = None) -> list[tuple[str, str]]:

@@ -13,9 +13,12 @@ from mentoring.models import CallAttendance, Report
 from mentoring.services.calls import (
     CallPresence,
     QualitySample,
+    call_end_replaced,
     call_join,
     call_keep_alive,
+    call_peers_present,
     call_quality_record,
+    call_release,
     call_sweep_stale,
 )
 from mentoring.tests.factories import make_booking, make_session
@@ -151,3 +154,27 @@ def test_a_heartbeat_learns_what_became_of_its_presence(live_room, learner, sett
     learner.is_active = False
     learner.save(update_fields=["is_active"])
     assert call_keep_alive(peer_id=peer, connection="chan-new") is CallPresence.REVOKED
+
+
+def test_a_reload_whose_goodbye_was_lost_leaves_no_ghost_in_either_order(live_room, learner, mentor):
+    def present() -> list[str]:
+        return sorted(p["id"] for p in call_peers_present(session_id=live_room.pk))
+
+    # The old page's socket dropped before the new page came: the new page ends it at once.
+    call_join(session=live_room, user=mentor, peer_id="m" * 16, connection="chan-m")
+    call_join(session=live_room, user=learner, peer_id="a" * 16, connection="chan-a")
+    assert call_release(peer_id="a" * 16, connection="chan-a") is False  # may still reconnect
+    call_join(session=live_room, user=learner, peer_id="b" * 16, connection="chan-b")
+    gone = call_end_replaced(session_id=live_room.pk, user_id=learner.pk, peer_id="b" * 16)
+    assert [peer for peer, _ in gone] == ["a" * 16] and present() == ["b" * 16, "m" * 16]
+
+    # The new page came first, the old socket dropped after: it ends instead of waiting to reconnect.
+    call_join(session=live_room, user=learner, peer_id="c" * 16, connection="chan-c")
+    assert call_end_replaced(session_id=live_room.pk, user_id=learner.pk, peer_id="c" * 16) == []
+    assert call_release(peer_id="b" * 16, connection="chan-b") is True
+    assert present() == ["c" * 16, "m" * 16]
+
+    # A dropped socket of someone with no newer page stays open for its reconnect; others are untouched.
+    assert call_release(peer_id="m" * 16, connection="chan-m") is False
+    assert call_end_replaced(session_id=live_room.pk, user_id=learner.pk, peer_id="c" * 16) == []
+    assert present() == ["c" * 16, "m" * 16]
