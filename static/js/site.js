@@ -90,6 +90,20 @@ if (guarded) {
   });
 }
 
+// The session form: a series' number of dates and end date show only once "Repeat" is chosen (or
+// when they hold something, e.g. a value the server refused).
+const repeat = document.querySelector("select[name=repeat]");
+if (repeat) {
+  const details = ["occurrences", "until"]
+    .map((name) => repeat.form?.querySelector(`[name=${name}]`))
+    .filter(Boolean);
+  const show = () => {
+    for (const input of details) input.closest(".field").hidden = !repeat.value && !input.value;
+  };
+  repeat.addEventListener("change", show);
+  show();
+}
+
 // A page shown again from the back/forward cache: its forms can be sent again.
 window.addEventListener("pageshow", (event) => {
   if (!event.persisted) return;
