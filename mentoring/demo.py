@@ -30,7 +30,7 @@ from .models import (
     Skill,
     WaitlistEntry,
 )
-from .selectors import session_is_live
+from .selectors import learner_bookings_between, session_is_live
 from .services import MentoringError
 from .services.availability import availability_update
 from .services.bookings import waitlist_promote
@@ -285,13 +285,7 @@ def demo_mentoring_seed(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def _busy(learner: User, session: Session) -> bool:
-    return Booking.objects.filter(
-        learner=learner,
-        status=Booking.Status.ACTIVE,
-        session__status=Session.Status.SCHEDULED,
-        session__starts_at__lt=session.ends_at,
-        session__ends_at__gt=session.starts_at,
-    ).exists()
+    return learner_bookings_between(learner=learner, starts_at=session.starts_at, ends_at=session.ends_at).exists()
 
 
 def _at_mentors_hour(mentor: User, day: datetime, m_index: int) -> datetime:

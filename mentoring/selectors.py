@@ -587,6 +587,18 @@ def requests_of(*, user: User, limit: int = REQUESTS_PAGE_LIMIT) -> list[Session
     return pending + answered
 
 
+def learner_bookings_between(*, learner: User, starts_at: datetime, ends_at: datetime) -> QuerySet[Booking]:
+    """The learner's active bookings of scheduled sessions overlapping ``starts_at``..``ends_at``: the
+    one rule for "the learner is busy then" (booking, requests, the slot picker, the demo seed)."""
+    return Booking.objects.filter(
+        learner=learner,
+        status=Booking.Status.ACTIVE,
+        session__status=Session.Status.SCHEDULED,
+        session__starts_at__lt=ends_at,
+        session__ends_at__gt=starts_at,
+    )
+
+
 def request_made_for(*, learner: User, mentor: User, starts_at: datetime) -> SessionRequest | None:
     """The learner's request to the mentor for that start that still stands (waiting, or accepted with
     its session not cancelled), if any."""

@@ -11,7 +11,13 @@ from django.utils import timezone
 from portal.accounts.models import User
 
 from ..models import Booking, MentorProfile, Session, WaitlistEntry
-from ..selectors import bookings_of, session_has_learner, session_is_mentor, waitlist_entries_of
+from ..selectors import (
+    bookings_of,
+    learner_bookings_between,
+    session_has_learner,
+    session_is_mentor,
+    waitlist_entries_of,
+)
 from . import MentoringError, SessionFull
 from .calendar import calendar_sequence_bump
 from .notifications import Invite, notify
@@ -43,13 +49,7 @@ def _seats(session: Session) -> str:
 
 def _has_overlapping_booking(*, learner: User, session: Session) -> bool:
     return (
-        Booking.objects.filter(
-            learner=learner,
-            status=Booking.Status.ACTIVE,
-            session__status=Session.Status.SCHEDULED,
-            session__starts_at__lt=session.ends_at,
-            session__ends_at__gt=session.starts_at,
-        )
+        learner_bookings_between(learner=learner, starts_at=session.starts_at, ends_at=session.ends_at)
         .exclude(session=session)
         .exists()
     )

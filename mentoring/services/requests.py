@@ -23,8 +23,8 @@ from portal.accounts.models import User
 from portal.dates import safe_localtime
 from portal.validators import squash_to_one_line
 
-from ..models import Availability, Booking, Session, SessionRequest
-from ..selectors import mentor_is_listed, request_get_for_learner, request_get_for_mentor
+from ..models import Availability, SessionRequest
+from ..selectors import learner_bookings_between, mentor_is_listed, request_get_for_learner, request_get_for_mentor
 from . import SAME_SUBMISSION_WINDOW, MentoringError
 from .availability import Slot, slot_check, slots_free
 from .bookings import _seat_take
@@ -98,13 +98,9 @@ def request_slots(
 
 def _learner_busy_times(*, learner: User, since: datetime, until: datetime, now: datetime) -> list[tuple]:
     """(start, end) of the learner's booked sessions and waiting requests between ``since`` and ``until``."""
-    booked = Booking.objects.filter(
-        learner=learner,
-        status=Booking.Status.ACTIVE,
-        session__status=Session.Status.SCHEDULED,
-        session__starts_at__lt=until,
-        session__ends_at__gt=since,
-    ).values_list("session__starts_at", "session__ends_at")
+    booked = learner_bookings_between(learner=learner, starts_at=since, ends_at=until).values_list(
+        "session__starts_at", "session__ends_at"
+    )
     waiting = SessionRequest.objects.filter(
         learner=learner,
         status=SessionRequest.Status.PENDING,
@@ -172,14 +168,7 @@ def _clean_agenda(agenda: str) -> str:
 
 def _learner_busy(*, learner: User, starts_at: datetime, ends_at: datetime, now: datetime, exclude_id=None) -> bool:
     """The learner has a booked session, or another request still waiting, at that time."""
-    booked = Booking.objects.filter(
-        learner=learner,
-        status=Booking.Status.ACTIVE,
-        session__status=Session.Status.SCHEDULED,
-        session__starts_at__lt=ends_at,
-        session__ends_at__gt=starts_at,
-    ).exists()
-    if booked:
+    if learner_bookings_between(learner=learner, starts_at=starts_at, ends_at=ends_at).exists():
         return True
     waiting = SessionRequest.objects.filter(
         learner=learner,
