@@ -30,4 +30,4 @@ ENV PATH=/opt/venv/bin:$PATH DJANGO_ENV=production PYTHONUNBUFFERED=1 PYTHONDONT
 USER peerlearn
 EXPOSE 8000
 # Frames and messages over 128 KiB are refused by Daphne itself (the protocol's limit is 64 KiB).
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "131072", "--websocket-max-frame-size", "131072", "portal.asgi:application"]
+CMD ["python", "-m", "portal.serve", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "131072", "--websocket-max-frame-size", "131072", "portal.asgi:application"]

@@ -46,7 +46,7 @@ run: install
 	$(PY) manage.py run_periodic & periodic=$$!; \
 	$(PY) manage.py run_worker & worker=$$!; \
 	trap 'kill $$periodic $$worker 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) portal.asgi:application
+	$(PY) -m portal.serve -b $(HOST) -p $(PORT) portal.asgi:application
 
 services:
 	bash scripts/test-services.sh
@@ -58,12 +58,17 @@ lint: install-test
 	node_modules/.bin/biome lint static/js
 	DJANGO_ENV=test DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
+# pytest-xdist workers (0: one process). Each has its own test database, channel-layer and page-cache
+# prefix; the tests holding live calls take turns on one worker (--dist loadgroup, kept in collection order so a
+# worker runs its rolled-back database tests before the ones that commit and flush).
+TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: install-test services lint
-	DJANGO_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DJANGO_ENV=test $(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The edit-test loop: everything but the tests that drive a browser or start servers (a few minutes).
 test-fast: install-test services
-	DJANGO_ENV=test $(VENV)/bin/pytest -m "not browser and not servers" $(PYTEST_ARGS)
+	DJANGO_ENV=test $(VENV)/bin/pytest $(XDIST) -m "not browser and not servers" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles var .pytest_cache .ruff_cache

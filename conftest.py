@@ -26,7 +26,10 @@ def _own_recommender_dir(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # allauth keeps its rate-limit counters in the cache; each test starts with none.
+    from cms_pages.page_cache import page_cache_bump
+
     cache.clear()
+    page_cache_bump()  # the shared page cache (Redis) keeps no page of another test's database
     yield
     cache.clear()
 
@@ -203,10 +206,66 @@ def starts_servers(item: pytest.Function) -> bool:
     return any(_names_a_server_class(function, seen) for function in functions)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]):
+    # Before the other plugins: the marks pytest-xdist reads.
     for item in items:
         if isinstance(item, pytest.Function) and not item.get_closest_marker("servers") and starts_servers(item):
             item.add_marker(pytest.mark.servers)
+        # With --dist loadgroup the call tests take turns on one worker (see _xdist_group_ids): two live
+        # calls at once on two cores starve each other's media. Other browser tests go to either worker.
+        if item.get_closest_marker("calls"):
+            item.add_marker(pytest.mark.xdist_group("calls"))
+    result = yield
+    _xdist_group_ids(items)
+    # After pytest-django's order (tests in a rolled-back transaction first; those that commit, and
+    # flush the database after them, later): of the later ones, the calls first, so their worker
+    # starts on them (the longest share of the run), then the other browser tests, then the rest.
+    items.sort(key=_run_order)
+    return result
+
+
+def _run_order(item: pytest.Item) -> int:
+    if _rolled_back(item):
+        return 0
+    return 1 if item.get_closest_marker("calls") else 2 if item.get_closest_marker("browser") else 3
+
+
+def _xdist_group_ids(items: list[pytest.Item]) -> None:
+    """On a ``--dist loadgroup`` worker, the ``@group`` suffix the scheduler groups by. pytest-xdist
+    3.8.0 writes it to ``item._nodeid``, which pytest 9 no longer reads (the id is ``item._id``), so
+    without this every browser test is scheduled alone and two run at once."""
+    config = items[0].config if items else None
+    if config is None or not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
+
+
+def _rolled_back(item: pytest.Item) -> bool:
+    """A test in pytest-django's first group: uses the database inside a transaction it rolls back
+    (a Django ``TestCase`` class, or a test asking for ``db`` without committing)."""
+    from django.test import TestCase, TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return issubclass(cls, TestCase)
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", [])
+    committed = "transactional_db" in names or "live_server" in names
+    if marker is not None:
+        committed = committed or bool(marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+        committed = committed or bool(marker.args and marker.args[0])
+    return (marker is not None or "db" in names) and not committed
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -117,9 +119,83 @@ def database_drop(url: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}" + force).format(sql.Identifier(name)))
 
 
+def with_database_name(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+# What decides a migrated database's contents: the migrations, the pinned packages (their migrations), the
+# settings and the code that runs after every migrate (site records).
+_TEMPLATE_INPUTS = (
+    "*/migrations/*.py",
+    "requirements.txt",
+    "portal/settings/*.py",
+    "portal/apps.py",
+    "portal/sites.py",
+)
+
+
+def template_key() -> str:
+    digest = hashlib.sha256()
+    for path in sorted({path for pattern in _TEMPLATE_INPUTS for path in ROOT.glob(pattern)}):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def migrated_template_database(url: str, *, migrate: Callable[[str], object]) -> str:
+    """The name of a template database holding what ``manage.py migrate`` makes of an empty database, for
+    this checkout's migrations: ``peerlearn_bench_tpl_<hash of _TEMPLATE_INPUTS>`` on the server ``url``
+    names, whichever database the run itself uses (the suite's reduced runs and the full-size ones share it). Made the first time (``migrate``
+    is called with its URL) and kept, so later runs copy it in a second instead of migrating for a minute;
+    a change to any input names a new one. Old ones are left for whoever may still use them: drop
+    ``*_tpl_*`` databases by hand to reclaim their space."""
+    name = f"peerlearn_bench_tpl_{template_key()}"
+    exists = "SELECT 1 FROM pg_database WHERE datname = %s"
+    try:
+        lock = _maintenance(url)
+    except psycopg.Error as exc:
+        raise BenchError(f"cannot reach PostgreSQL: {exc}") from exc
+    with lock:
+        if lock.execute(exists, [name]).fetchone():
+            return name
+        # Two runs that both find none: the second waits for the first to finish it.
+        lock.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"peerlearn-bench-template:{name}"])
+        if lock.execute(exists, [name]).fetchone():
+            return name
+        building = f"{name}_new"[:63]
+        try:
+            lock.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(building)))
+            lock.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
+            migrate(with_database_name(url, building))
+            # Renamed only once complete: a half-migrated template is never found. No connections: copying
+            # a database fails while anyone is connected to it.
+            lock.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building), sql.Identifier(name))
+            )
+            lock.execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+            )
+        except psycopg.Error as exc:
+            raise BenchError(f"cannot make the template database {name!r}: {exc}") from exc
+        finally:
+            lock.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(building)))
+    return name
+
+
+def migrated_template(env: dict[str, str], *, timeout: float) -> str:
+    """The name of a migrated template database for this checkout's migrations (made now if there is none)."""
+
+    def migrate(url: str) -> None:
+        progress(f"no migrated template for these migrations yet: migrating {database_name(url)}")
+        manage(["migrate", "--no-input"], env={**env, "DATABASE_URL": url}, timeout=timeout)
+
+    return migrated_template_database(env["DATABASE_URL"], migrate=migrate)
+
+
 @contextlib.contextmanager
-def fresh_database(url: str, *, keep: bool = False) -> Iterator[str]:
-    """Drop and create the database ``url`` names; drop it again on the way out unless ``keep``.
+def fresh_database(url: str, *, keep: bool = False, template: str | None = None) -> Iterator[str]:
+    """Drop and create the database ``url`` names (a copy of ``template`` when given); drop it again on the
+    way out unless ``keep``.
 
     Only databases whose name contains ``bench`` are touched, so a mistyped URL cannot wipe real data.
     An advisory lock held for the whole run makes a second run on the same database fail at once
@@ -137,7 +213,12 @@ def fresh_database(url: str, *, keep: bool = False) -> Iterator[str]:
             raise BenchError(f"another benchmark run is using the database {name!r}; let it finish first")
         try:
             database_drop(url)
-            lock.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            if template is None:
+                lock.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            else:
+                lock.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+                )
         except psycopg.Error as exc:
             raise BenchError(f"cannot create the database {name!r}: {exc}") from exc
         try:

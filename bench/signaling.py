@@ -6,9 +6,10 @@
 
 What one run does:
 
-1. drops and creates a PostgreSQL database (``peerlearn_bench``; ``--database-url`` to change it), runs
-   ``manage.py migrate --no-input`` and makes ``--rooms`` + 1 live sessions, each with its own mentor and
-   one booked learner, both signed in by a Django session written straight to the session store;
+1. drops and creates a PostgreSQL database (``peerlearn_bench``; ``--database-url`` to change it) as a copy
+   of a migrated template (see bench/load.py; ``--no-template`` runs ``manage.py migrate --no-input``
+   instead) and makes ``--rooms`` + 1 live sessions, each with its own mentor and one booked learner,
+   both signed in by a Django session written straight to the session store;
 2. starts ``--processes`` Daphne servers (dev settings, DEBUG off, the ``--layer`` Redis channel layer
    under a channel prefix of its own), logging to ``var/bench-signaling-*.log``;
 3. the floor: raw redis-py PUBLISH -> subscriber round trips on the same Redis, ``--floor-samples`` back to
@@ -64,6 +65,7 @@ from bench.servers import (
     check_socket_limit,
     fresh_database,
     manage,
+    migrated_template,
     parse_server_env,
     process_cpu_seconds,
     process_rss_kib,
@@ -582,6 +584,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--floor-samples", type=int, default=2000, help="Redis round trips for the floor (default 2000)"
     )
     parser.add_argument("--idle-messages", type=int, default=300, help="chat lines for the idle relay (default 300)")
+    parser.add_argument(
+        "--no-template", action="store_true", help="migrate the run's database instead of copying a migrated template"
+    )
     add_server_arguments(
         parser, setup_help="seconds allowed for migrate and for making rooms", env_example="DB_POOL_MAX_SIZE=20"
     )
@@ -601,9 +606,13 @@ def run(args: argparse.Namespace, logs: list[Path]) -> dict:
         redis_url=args.redis_url,
         extra={"CHANNEL_LAYER": args.layer, "CHANNEL_LAYER_PREFIX": prefix, **args.server_env},
     )
-    with fresh_database(args.database_url, keep=args.keep_db) as database:
-        progress(f"database {database}: migrate")
-        manage(["migrate", "--no-input"], env=env, timeout=args.setup_timeout)
+    template = None if args.no_template else migrated_template(env, timeout=args.setup_timeout)
+    with fresh_database(args.database_url, keep=args.keep_db, template=template) as database:
+        if template is None:
+            progress(f"database {database}: migrate")
+            manage(["migrate", "--no-input"], env=env, timeout=args.setup_timeout)
+        else:
+            progress(f"database {database}: a copy of the migrated {template}")
         progress(f"database {database}: {args.rooms + 1} live rooms")
         rooms = make_rooms(args.rooms + 1, env=env, timeout=args.setup_timeout)
         with contextlib.ExitStack() as stack:

@@ -21,9 +21,17 @@ class CmsPagesConfig(AppConfig):
         post_delete.connect(page_cache_clear, sender=Page, dispatch_uid="page_cache_clear_delete")
 
         from django.db.models.signals import post_save
+        from wagtail.images import get_image_model
+        from wagtail.models import PageViewRestriction
 
-        from .models import FooterLink, MenuItem, SiteChrome
+        from mentoring.models import Skill
 
-        for model in (SiteChrome, MenuItem, FooterLink):
+        from .models import FAQ, FooterLink, MenuItem, Person, SiteChrome, Testimonial
+
+        # The chrome, and the snippets any page body may show; a page made private or password-protected,
+        # a replaced or deleted image (its renditions go), a renamed skill (the catalog's chips and filter):
+        # an edit shows on the next anonymous visit.
+        watched = (SiteChrome, MenuItem, FooterLink, Testimonial, FAQ, Person)
+        for model in (*watched, PageViewRestriction, get_image_model(), Skill):
             post_save.connect(page_cache_clear, sender=model, dispatch_uid=f"page_cache_clear_save_{model.__name__}")
             post_delete.connect(page_cache_clear, sender=model, dispatch_uid=f"page_cache_clear_del_{model.__name__}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wagtail import blocks
 from wagtail.images.blocks import ImageBlock
+from wagtail.snippets.blocks import SnippetChooserBlock
 
 from .choosers import SessionChooserBlock
 
@@ -112,6 +113,37 @@ class CourseSessionsBlock(blocks.StructBlock):
         return context
 
 
+class TestimonialBlock(blocks.StructBlock):
+    """A testimonial snippet, written once and chosen on any page."""
+
+    testimonial = SnippetChooserBlock("cms_pages.Testimonial")
+
+    class Meta:
+        icon = "openquote"
+        template = "cms_pages/blocks/testimonial_block.html"
+        description = "A saved testimonial (Snippets → Testimonials)"
+
+
+class FAQBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=120, default="Questions and answers")
+    questions = blocks.ListBlock(SnippetChooserBlock("cms_pages.FAQ"), min_num=1)
+
+    class Meta:
+        icon = "help"
+        template = "cms_pages/blocks/faq_block.html"
+        description = "Saved questions and answers (Snippets → FAQs), shown as an expandable list"
+
+
+class PeopleBlock(blocks.StructBlock):
+    heading = blocks.CharBlock(max_length=120, default="Meet the team")
+    people = blocks.ListBlock(SnippetChooserBlock("cms_pages.Person"), min_num=1)
+
+    class Meta:
+        icon = "group"
+        template = "cms_pages/blocks/people_block.html"
+        description = "Team members or mentors in the spotlight (Snippets → People)"
+
+
 class BodyStreamBlock(blocks.StreamBlock):
     heading = HeadingBlock()
     paragraph = blocks.RichTextBlock(
@@ -125,3 +157,6 @@ class BodyStreamBlock(blocks.StreamBlock):
     quote = QuoteBlock()
     call_to_action = CallToActionBlock()
     course_sessions = CourseSessionsBlock()
+    testimonial = TestimonialBlock()
+    faqs = FAQBlock()
+    people = PeopleBlock()

@@ -1,5 +1,5 @@
-"""Demo content for local use (``seed_demo``): the home and About pages, the course catalog and the
-site's menus. Never for production data."""
+"""Demo content for local use (``seed_demo``): the home, About and Contact pages, reusable snippets
+(testimonials, FAQs, people), the course catalog and the site's menus. Never for production data."""
 
 from __future__ import annotations
 
@@ -24,14 +24,7 @@ DEMO_HOME = {
             "of up to six. You get a reminder the day before and a calendar invite.</p><p><b>3. Meet live.</b> "
             "Click Join when the session opens: video, screen sharing and chat, all in your browser.</p>",
         ),
-        (
-            "quote",
-            {
-                "text": "Two sessions with my mentor saved me a month of guessing. She looked at my code and "
-                "showed me how she would have approached it.",
-                "attribution": "Priya, learning data engineering",
-            },
-        ),
+        ("testimonial", {"testimonial": "Priya"}),  # a Testimonial snippet, by name (demo_snippets_seed)
         ("heading", {"text": "For mentors", "size": "h2"}),
         (
             "paragraph",
@@ -62,38 +55,130 @@ DEMO_ABOUT = {
             "<p>Courses teach the what; mentors teach the how. We wanted a place where anyone can book an hour "
             "with someone a few steps ahead of them, without juggling links, calendars and time zones.</p>",
         ),
-        ("heading", {"text": "Frequently asked questions", "size": "h2"}),
-        (
-            "paragraph",
-            "<h3>What do I need for a call?</h3><p>A current browser (Chrome, Edge or Firefox), a camera and a "
-            "microphone. Nothing to install.</p><h3>How big are sessions?</h3><p>One-to-one or groups of up to six "
-            "learners.</p><h3>Can I become a mentor?</h3><p>Yes: sign up and choose <i>Mentor learners</i>.</p>",
-        ),
+        ("people", {"heading": "Meet the team and our mentors", "people": ["Ada Moreno", "Kenji Sato", "Lena Weber"]}),
+        ("faqs", {"heading": "Frequently asked questions", "questions": "all"}),
+        ("testimonial", {"testimonial": "Tomás"}),
+    ],
+}
+
+DEMO_TESTIMONIALS = [
+    (
+        "Priya",
+        "Learning data engineering",
+        "Two sessions with my mentor saved me a month of guessing. She looked at my code and showed me how she "
+        "would have approached it.",
+    ),
+    ("Tomás", "Mentor, Django", "I mentor two evenings a month. Booking, reminders and the call just work."),
+    ("Amara", "Career changer", "The group sessions made me brave enough to ask the questions I had been hiding."),
+]
+DEMO_FAQS = [
+    (
+        "What do I need for a call?",
+        "<p>A current browser (Chrome, Edge or Firefox), a camera and a microphone. Nothing to install.</p>",
+    ),
+    ("How big are sessions?", "<p>One-to-one or groups of up to six learners.</p>"),
+    ("Can I become a mentor?", "<p>Yes: sign up and choose <i>Mentor learners</i>.</p>"),
+]
+DEMO_PEOPLE = [
+    ("Ada Moreno", "Co-founder", "team", "Ran a coding bootcamp for eight years before starting PeerLearn."),
+    ("Kenji Sato", "Community and support", "team", "Answers your messages and looks after our mentors."),
+    ("Lena Weber", "Python and data mentor", "mentor", "Data engineer who loves turning messy data into answers."),
+]
+DEMO_CONTACT = {
+    "title": "Contact us",
+    "slug": "contact",
+    "intro": "Questions about sessions, mentoring or your account? Write to us and we answer within two working days.",
+    "thank_you_text": "<p>Thank you, your message is on its way to our team. We answer within two working days.</p>",
+    "to_address": "staff@peerlearn.local",
+    "subject": "Contact form: a new message",
+    "fields": [
+        ("Your name", "singleline", True, ""),
+        ("Your email", "email", True, "So we can answer you."),
+        ("Message", "multiline", True, ""),
     ],
 }
 
 
+def demo_snippets_seed() -> dict[str, dict]:
+    """Testimonials, FAQs and people to choose in page bodies (each by its name), unless already there."""
+    from .models import FAQ, Person, Testimonial
+
+    testimonials = {
+        name: Testimonial.objects.get_or_create(name=name, defaults={"role": role, "quote": quote})[0]
+        for name, role, quote in DEMO_TESTIMONIALS
+    }
+    faqs = [FAQ.objects.get_or_create(question=q, defaults={"answer": a})[0] for q, a in DEMO_FAQS]
+    people = {
+        name: Person.objects.get_or_create(name=name, defaults={"role": role, "kind": kind, "bio": bio})[0]
+        for name, role, kind, bio in DEMO_PEOPLE
+    }
+    return {"testimonials": testimonials, "faqs": faqs, "people": people}
+
+
+def _with_snippets(body: list, snippets: dict) -> list:
+    """A demo body whose snippet blocks name their snippets; the blocks' values as Wagtail stores them."""
+    out = []
+    for kind, value in body:
+        if kind == "testimonial":
+            value = {"testimonial": snippets["testimonials"][value["testimonial"]]}
+        elif kind == "people":
+            value = {**value, "people": [snippets["people"][name] for name in value["people"]]}
+        elif kind == "faqs":
+            value = {**value, "questions": snippets["faqs"]}
+        out.append((kind, value))
+    return out
+
+
+def demo_contact_seed(home) -> bool:
+    """A Contact form page under the home page (submissions in the admin, an email to staff)."""
+    from .models import FormField, FormPage
+
+    if FormPage.objects.child_of(home).filter(slug=DEMO_CONTACT["slug"]).exists():
+        return False
+    contact = FormPage(
+        title=DEMO_CONTACT["title"],
+        slug=DEMO_CONTACT["slug"],
+        intro=DEMO_CONTACT["intro"],
+        thank_you_text=DEMO_CONTACT["thank_you_text"],
+        to_address=DEMO_CONTACT["to_address"],
+        subject=DEMO_CONTACT["subject"],
+    )
+    contact.form_fields = [
+        FormField(label=label, field_type=kind, required=required, help_text=help_text, sort_order=order)
+        for order, (label, kind, required, help_text) in enumerate(DEMO_CONTACT["fields"])
+    ]
+    home.add_child(instance=contact)
+    contact.save_revision().publish()
+    return True
+
+
 @transaction.atomic
 def demo_pages_seed() -> dict[str, bool]:
-    """Fill the home page and create an About page, unless an editor has already given them content."""
+    """Fill the home page and create the About and Contact pages, unless an editor has already given
+    them content; the snippets they use first."""
     home = home_page_get()
     created = {"home": False, "about": False}
+    snippets = demo_snippets_seed()
     if not home.body:
         home.title = "PeerLearn"
         home.seo_title = "PeerLearn: live mentoring sessions"
         home.search_description = "Book live video sessions with mentors in programming, data, design and careers."
         home.hero_heading = DEMO_HOME["hero_heading"]
         home.hero_intro = DEMO_HOME["hero_intro"]
-        home.body = DEMO_HOME["body"]
+        home.body = _with_snippets(DEMO_HOME["body"], snippets)
         home.save_revision().publish()
         created["home"] = True
     if not Page.objects.child_of(home).filter(slug=DEMO_ABOUT["slug"]).exists():
         about = StandardPage(
-            title=DEMO_ABOUT["title"], slug=DEMO_ABOUT["slug"], intro=DEMO_ABOUT["intro"], body=DEMO_ABOUT["body"]
+            title=DEMO_ABOUT["title"],
+            slug=DEMO_ABOUT["slug"],
+            intro=DEMO_ABOUT["intro"],
+            body=_with_snippets(DEMO_ABOUT["body"], snippets),
         )
         home.add_child(instance=about)
         about.save_revision().publish()
         created["about"] = True
+    created["contact"] = demo_contact_seed(home)
     return created
 
 
@@ -212,7 +297,7 @@ def demo_catalog_seed() -> dict[str, int]:
 
     from mentoring.models import Session, Skill
 
-    from .models import CourseIndexPage, CoursePage, SiteChrome
+    from .models import CourseIndexPage, CoursePage, FormPage, SiteChrome
 
     created = {"courses": 0}
     home = home_page_get()
@@ -272,4 +357,8 @@ def demo_catalog_seed() -> dict[str, int]:
         ):
             chrome.footer_links.create(label=label, link_page=page, link_url=url, sort_order=order)
         chrome.save()  # child rows of a ClusterableModel are written when the parent is saved
+    contact = FormPage.objects.child_of(home).filter(slug=DEMO_CONTACT["slug"]).first()
+    if contact is not None and not chrome.footer_links.filter(link_page=contact).exists():
+        chrome.footer_links.create(label="Contact", link_page=contact, sort_order=chrome.footer_links.count())
+        chrome.save()
     return created

@@ -1,29 +1,51 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.contenttypes.fields import GenericRelation
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.template.response import TemplateResponse
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
-from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
-from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
-from wagtail.fields import StreamField
-from wagtail.models import Orderable, Page
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.forms.models import AbstractEmailForm, AbstractFormField
+from wagtail.contrib.forms.panels import FormSubmissionsPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import (
+    DraftStateMixin,
+    LockableMixin,
+    Orderable,
+    Page,
+    PreviewableMixin,
+    RevisionMixin,
+    WorkflowMixin,
+)
 from wagtail.search import index
 
 from .blocks import BodyStreamBlock
+from .forms import SpamCheckedFormBuilder, form_submission_claim, form_submission_count, form_submission_refused
 
 # The catalog cards' image sizes (templates/cms_pages/course_index_page.html uses the same ones).
 CARD_RENDITIONS = ("fill-400x200", "fill-640x320", "fill-960x480")
 
 
 class CacheablePageMixin:
-    """Pages whose public rendering is the same for every anonymous visitor (see page_cache)."""
+    """Pages whose public rendering is the same for every anonymous visitor (see page_cache).
+
+    Not while the body holds a block of live data (seats left and Book buttons change with every
+    booking): such a page renders afresh on each visit."""
+
+    LIVE_BLOCK_TYPES = frozenset({"course_sessions"})
 
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
-        response.page_cacheable = not request.user.is_authenticated
+        response.page_cacheable = not request.user.is_authenticated and not self.shows_live_data()
         return response
+
+    def shows_live_data(self) -> bool:
+        body = getattr(self, "body", None)
+        return body is not None and any(block["type"] in self.LIVE_BLOCK_TYPES for block in body.raw_data)
 
 
 class HomePage(CacheablePageMixin, Page):
@@ -60,7 +82,7 @@ class HomePage(CacheablePageMixin, Page):
     ]
 
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms_pages.StandardPage", "cms_pages.CourseIndexPage"]
+    subpage_types = ["cms_pages.StandardPage", "cms_pages.CourseIndexPage", "cms_pages.FormPage"]
     max_count = 1
 
     class Meta:
@@ -77,7 +99,7 @@ class StandardPage(CacheablePageMixin, Page):
     search_fields = [*Page.search_fields, index.SearchField("intro"), index.SearchField("body")]
 
     parent_page_types = ["cms_pages.HomePage", "cms_pages.StandardPage"]
-    subpage_types = ["cms_pages.StandardPage"]
+    subpage_types = ["cms_pages.StandardPage", "cms_pages.FormPage"]
 
     class Meta:
         verbose_name = "standard page"
@@ -232,9 +254,13 @@ class LinkFields(models.Model):
             raise ValidationError({"link_url": "Links start with / (this site), https:// or mailto:."})
 
 
-@register_setting(icon="list-ul")
-class SiteChrome(ClusterableModel, BaseGenericSetting):
-    """Site name, social image, main menu and footer: all editable in Wagtail under Settings."""
+class SiteChrome(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, PreviewableMixin, ClusterableModel):
+    """Site name, social image, main menu and footer: one snippet, edited under Settings → Menus and footer.
+
+    Changes go through drafts, preview and the moderators' approval like pages do: the row (and its
+    menu and footer rows) always holds the published version, which is all the public ever sees; a
+    draft lives in a revision until a moderator publishes it.
+    """
 
     site_name = models.CharField(max_length=60, default="PeerLearn")
     tagline = models.CharField(max_length=120, default="Live mentoring sessions, in your browser.")
@@ -247,6 +273,14 @@ class SiteChrome(ClusterableModel, BaseGenericSetting):
         related_name="+",
         help_text="Shown when a page is shared on social media (1200×630 works best).",
     )
+    _revisions = GenericRelation("wagtailcore.Revision", related_query_name="site_chrome")
+    workflow_states = GenericRelation(
+        "wagtailcore.WorkflowState",
+        content_type_field="base_content_type",
+        object_id_field="object_id",
+        related_query_name="site_chrome",
+        for_concrete_model=False,
+    )
 
     panels = [
         MultiFieldPanel([FieldPanel("site_name"), FieldPanel("tagline"), FieldPanel("social_image")], heading="Site"),
@@ -256,7 +290,27 @@ class SiteChrome(ClusterableModel, BaseGenericSetting):
     ]
 
     class Meta:
-        verbose_name = "site chrome (menus and footer)"
+        verbose_name = "menus and footer"
+        verbose_name_plural = "menus and footer"
+
+    def __str__(self) -> str:
+        return f"Menus and footer of {self.site_name}"
+
+    @property
+    def revisions(self):
+        return self._revisions
+
+    @classmethod
+    def load(cls) -> SiteChrome:
+        """The one set of menus and footer (created with the defaults on first use)."""
+        return cls.objects.order_by("pk").first() or cls.objects.create()
+
+    def get_preview_template(self, request, mode_name):
+        return "cms_pages/site_chrome_preview.html"
+
+    def get_preview_context(self, request, mode_name):
+        # base.html's {% site_chrome %} shows this unsaved draft instead of the published chrome.
+        return {**super().get_preview_context(request, mode_name), "chrome_preview": self}
 
 
 class MenuItem(Orderable, LinkFields):
@@ -271,3 +325,132 @@ class FooterLink(Orderable, LinkFields):
 
     def __str__(self) -> str:
         return self.label
+
+
+# ============================================================================ reusable snippets (chosen in page bodies)
+class Testimonial(index.Indexed, models.Model):
+    """A learner's or mentor's words, reused on any page through the "Testimonial" block."""
+
+    quote = models.TextField(max_length=600)
+    name = models.CharField(max_length=80)
+    role = models.CharField(max_length=80, blank=True, help_text="For example: Learner, data analytics")
+
+    panels = [FieldPanel("quote"), FieldRowPanel([FieldPanel("name"), FieldPanel("role")])]
+    search_fields = [index.SearchField("quote"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.quote[:50]}"
+
+
+class FAQ(index.Indexed, models.Model):
+    """One question and its answer, grouped on pages by the "Questions and answers" block."""
+
+    question = models.CharField(max_length=200)
+    answer = RichTextField(features=["bold", "italic", "link", "ol", "ul"], max_length=3000)
+
+    panels = [FieldPanel("question"), FieldPanel("answer")]
+    search_fields = [index.SearchField("question"), index.AutocompleteField("question"), index.SearchField("answer")]
+
+    class Meta:
+        ordering = ["question"]
+        verbose_name = "FAQ"
+        verbose_name_plural = "FAQs"
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class Person(index.Indexed, models.Model):
+    """A member of the team or a mentor in the spotlight, shown by the "People" block."""
+
+    class Kind(models.TextChoices):
+        TEAM = "team", "Team"
+        MENTOR = "mentor", "Mentor"
+
+    name = models.CharField(max_length=80)
+    role = models.CharField(max_length=80, help_text="For example: Co-founder, or Python mentor")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEAM)
+    bio = models.TextField(max_length=400, blank=True)
+    photo = models.ForeignKey("wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    photo_alt = models.CharField(
+        "photo alt text", max_length=200, blank=True, help_text="Describe the photo (required when there is one)."
+    )
+
+    panels = [
+        FieldRowPanel([FieldPanel("name"), FieldPanel("role"), FieldPanel("kind")]),
+        FieldPanel("bio"),
+        FieldRowPanel([FieldPanel("photo"), FieldPanel("photo_alt")]),
+    ]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name"), index.SearchField("role")]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+    def clean(self):
+        super().clean()
+        if self.photo_id and not self.photo_alt.strip():
+            raise ValidationError({"photo_alt": "Describe the photo for people who cannot see it."})
+
+
+# ============================================================================ form pages (contact)
+class FormField(AbstractFormField):
+    page = ParentalKey("FormPage", on_delete=models.CASCADE, related_name="form_fields")
+
+
+class FormPage(AbstractEmailForm):
+    """A contact (or any) form: editors choose its fields; submissions are kept in the admin and mailed
+    to staff. Spam checks (a honeypot, a minimum fill time, a rate limit per address) in forms.py."""
+
+    intro = models.TextField(max_length=600, blank=True)
+    thank_you_text = RichTextField(
+        features=["bold", "italic", "link"], blank=True, help_text="Shown once the form has been sent."
+    )
+
+    content_panels = [
+        *AbstractEmailForm.content_panels,
+        FormSubmissionsPanel(),
+        FieldPanel("intro"),
+        InlinePanel("form_fields", label="Form field", heading="Form fields"),
+        FieldPanel("thank_you_text"),
+        MultiFieldPanel(
+            [FieldRowPanel([FieldPanel("from_address"), FieldPanel("to_address")]), FieldPanel("subject")],
+            heading="Email to staff",
+        ),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("intro")]
+    parent_page_types = ["cms_pages.HomePage", "cms_pages.StandardPage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = "form page"
+
+    form_builder = SpamCheckedFormBuilder
+
+    def serve(self, request, *args, **kwargs):
+        if request.method != "POST":
+            return super().serve(request, *args, **kwargs)
+        form = self.get_form(request.POST, request.FILES, page=self, user=request.user)
+        refused = form_submission_refused(request=request, page=self)
+        if form.is_valid() and not refused:
+            claim = form_submission_claim(page=self, form=form)
+            if claim is None:  # this very form was sent already (a double click): thanked, kept once
+                return self.render_landing_page(request, None, *args, **kwargs)
+            try:
+                submission = self.process_form_submission(form)  # stored, then mailed to staff
+            except BaseException:
+                cache.delete(claim)  # not sent after all: the same form may be sent again
+                raise
+            form_submission_count(request=request, page=self)
+            return self.render_landing_page(request, submission, *args, **kwargs)
+        if refused:
+            form.add_error(None, refused)
+        context = self.get_context(request)
+        context["form"] = form
+        return TemplateResponse(request, self.get_template(request), context, status=429 if refused else 400)

@@ -3,14 +3,21 @@
 Only responses that a page marks cacheable (``CacheablePageMixin``) are stored, only for requests
 without a session or messages cookie and without a query string. Any publish, unpublish, move or
 delete of a page bumps a version number, so the next visit renders afresh.
+
+The entries and the version live in the ``pages`` cache, which every process shares (Redis, or files
+under var/ for `make run`): a scheduled publish done by ``run_periodic`` or ``manage.py
+publish_scheduled`` clears what Daphne serves. A page whose body shows live data (seats left, Book
+buttons) is not cached at all (``CacheablePageMixin``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from portal.middleware import DualModeMiddleware
@@ -19,12 +26,47 @@ VERSION_KEY = "pagecache:version"
 SKIP_PREFIXES = ("/cms/", "/admin/", "/accounts/", "/static/", "/media/", "/ws/", "/documents/")
 
 
-def page_cache_clear(**_kwargs) -> None:
-    """Invalidate every cached page (connected to Wagtail's publish/unpublish/move/delete signals)."""
+def page_cache():
+    """The cache every process shares for pages and the site chrome (settings ``CACHES["pages"]``)."""
+    return caches["pages"]
+
+
+def page_cache_version(cache=None) -> int:
+    """The current version. Missing (first use, or evicted) is a fresh number, never an earlier one
+    whose entries may still be there."""
+    cache = cache or page_cache()
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, time.time_ns(), None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+async def _aversion(cache) -> int:
+    version = await cache.aget(VERSION_KEY)
+    if version is None:
+        await cache.aadd(VERSION_KEY, time.time_ns(), None)
+        version = await cache.aget(VERSION_KEY)
+    return version
+
+
+def page_cache_bump() -> None:
+    """A new version now (no database involved)."""
+    cache = page_cache()
     try:
         cache.incr(VERSION_KEY)
     except ValueError:
-        cache.set(VERSION_KEY, 1, None)
+        # Missing (first use, or evicted): a fresh number no earlier version can have had.
+        cache.set(VERSION_KEY, time.time_ns(), None)
+
+
+def page_cache_clear(**_kwargs) -> None:
+    """Invalidate every cached page (connected to Wagtail's publish/unpublish/move/delete signals).
+
+    Bumped now and again when the transaction commits: a visit rendered between the two, from the
+    data as it was before the commit, is stored under a version that is then already gone."""
+    page_cache_bump()
+    transaction.on_commit(page_cache_bump)
 
 
 def _eligible(request: HttpRequest) -> bool:
@@ -35,6 +77,8 @@ def _eligible(request: HttpRequest) -> bool:
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and "messages" not in request.COOKIES
         and not request.path.startswith(SKIP_PREFIXES)
+        # Wagtail's preview renders a draft through this chain as a dummy request: never the cached page.
+        and not getattr(request, "is_dummy", False)
     )
 
 
@@ -42,14 +86,15 @@ class AnonymousPageCacheMiddleware(DualModeMiddleware):
     def handle(self, request: HttpRequest) -> HttpResponse:
         if not _eligible(request):
             return self.get_response(request)
-        cached = cache.get(_key(request, cache.get(VERSION_KEY, 0)))
+        cache = page_cache()
+        cached = cache.get(_key(request, page_cache_version(cache)))
         if cached is not None:
             return _from_cache(cached)
         response = self.get_response(request)
         if _cacheable(request, response):
-            # The version is read again: rendering may itself have changed it.
+            # The version is read again: rendering may itself have changed it (creating the chrome).
             cache.set(
-                _key(request, cache.get(VERSION_KEY, 0)),
+                _key(request, page_cache_version(cache)),
                 (response.content, response["Content-Type"]),
                 settings.PAGE_CACHE_SECONDS,
             )
@@ -59,13 +104,14 @@ class AnonymousPageCacheMiddleware(DualModeMiddleware):
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         if not _eligible(request):
             return await self.get_response(request)
-        cached = await cache.aget(_key(request, await cache.aget(VERSION_KEY, 0)))
+        cache = page_cache()
+        cached = await cache.aget(_key(request, await _aversion(cache)))
         if cached is not None:
             return _from_cache(cached)
         response = await self.get_response(request)
         if _cacheable(request, response):
             await cache.aset(
-                _key(request, await cache.aget(VERSION_KEY, 0)),
+                _key(request, await _aversion(cache)),
                 (response.content, response["Content-Type"]),
                 settings.PAGE_CACHE_SECONDS,
             )

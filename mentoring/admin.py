@@ -6,14 +6,22 @@ here; it changes through the actions, which call the services. User text is neve
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.text import Truncator
 
+from portal.accounts.models import SUSPENSION_REASON_MAX
+from portal.dates import safe_localtime
 from portal.validators import validate_multi_line
 
 from .models import (
@@ -27,6 +35,7 @@ from .models import (
     Language,
     LearnerProfile,
     MentorProfile,
+    ModerationAction,
     Notification,
     Report,
     RescheduleProposal,
@@ -39,7 +48,8 @@ from .models import (
 )
 from .services import MentoringError
 from .services.availability import availability_rules_check
-from .services.feedback import feedback_set_hidden, reports_resolve
+from .services.feedback import feedback_set_hidden
+from .services.moderation import DECISIONS, RESOLUTION_NOTE_MAX, SUSPENSION_DAYS_MAX, reports_act
 from .services.profiles import REVIEW_MESSAGE_MAX, mentor_profile_review
 from .services.sessions import session_cancel
 
@@ -59,6 +69,19 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class NoSaveOnReadOnlyMixin:
+    """A detail page where nothing can be edited shows no Save buttons (only Delete, and the actions)."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -492,7 +515,7 @@ class SessionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 # --------------------------------------------------------------------------- moderation
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
     list_display = ["session", "learner", "rating", "short_comment", "hidden", "created_at"]
     list_filter = ["hidden", "rating", "created_at"]
     search_fields = ["comment", "session__title", "learner__email", "learner__display_name"]
@@ -520,8 +543,78 @@ class FeedbackAdmin(admin.ModelAdmin):
         self.message_user(request, f"Showed {count} feedback item(s).", messages.SUCCESS)
 
 
+class ReportAgeFilter(admin.SimpleListFilter):
+    """The queue by age: what waits longest is what staff look at first."""
+
+    title = "age"
+    parameter_name = "age"
+    AGES = {"day": (None, 1), "week": (1, 7), "older": (7, None)}
+
+    def lookups(self, request, model_admin):
+        return [("day", "Less than a day"), ("week", "1 to 7 days"), ("older", "More than a week")]
+
+    def queryset(self, request, queryset):
+        ages = self.AGES.get(self.value() or "")
+        if ages is None:
+            return queryset
+        now = timezone.now()
+        newest, oldest = ages
+        if newest is not None:
+            queryset = queryset.filter(created_at__lte=now - timedelta(days=newest))
+        if oldest is not None:
+            queryset = queryset.filter(created_at__gt=now - timedelta(days=oldest))
+        return queryset
+
+
+class ReportActionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="What to do", choices=list(DECISIONS.items()), widget=forms.RadioSelect, initial="resolve"
+    )
+    days = forms.IntegerField(
+        label="Suspend for (days)",
+        required=False,
+        min_value=1,
+        max_value=SUSPENSION_DAYS_MAX,
+        help_text=f"For a suspension: 1 to {SUSPENSION_DAYS_MAX} days. It lifts itself afterwards.",
+    )
+    reason = forms.CharField(
+        label="Reason (shown to the reported person)",
+        required=False,
+        max_length=SUSPENSION_REASON_MAX,
+        validators=[validate_multi_line],
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Required to warn or suspend: sent to them, and shown when a suspended person tries to log in. "
+        "Kept and sent with a deactivation or hidden feedback too, if given.",
+    )
+    note = forms.CharField(
+        label="Note to the reporter",
+        required=False,
+        max_length=RESOLUTION_NOTE_MAX,
+        validators=[validate_multi_line],
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Optional. The reporter is told their report was handled, with this note.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        decision = cleaned.get("decision")
+        if decision == "suspend" and cleaned.get("days") is None and "days" not in self.errors:
+            self.add_error("days", "Say how many days the suspension lasts.")
+        if (
+            decision in ("warn", "suspend")
+            and not (cleaned.get("reason") or "").strip()
+            and "reason" not in self.errors
+        ):
+            self.add_error("reason", "Give the reason: the person is shown it.")
+        return cleaned
+
+
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
+    """The moderation queue, open reports first. Staff act on a report (resolve with a note to the
+    reporter, hide the reported feedback, warn, suspend, deactivate) with the actions; each step is
+    kept in the moderation actions and in the admin's history."""
+
     list_display = [
         "reason",
         "status",
@@ -532,7 +625,7 @@ class ReportAdmin(admin.ModelAdmin):
         "created_at",
         "resolved_by",
     ]
-    list_filter = ["status", "reason", "created_at"]
+    list_filter = ["status", "reason", ReportAgeFilter, "created_at"]
     search_fields = [
         "text",
         "reporter__email",
@@ -554,11 +647,17 @@ class ReportAdmin(admin.ModelAdmin):
         "created_at",
         "resolved_at",
         "resolved_by",
+        "resolution_note",
         "attached",
+        "moderation_history",
     ]
     exclude = ["context"]
     date_hierarchy = "created_at"
-    actions = ["resolve_reports"]
+    actions = ["act_on_reports", "resolve_reports"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        open_first = Case(When(status=Report.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+        return [open_first.asc(), "created_at", "pk"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -575,14 +674,125 @@ class ReportAdmin(admin.ModelAdmin):
         )
         return f"From the {context.get('source', 'site')} at {context.get('reported_at', '')}. In the call: {people or 'nobody'}."
 
+    @admin.display(description="what moderators did")
+    def moderation_history(self, obj: Report) -> str:
+        actions = obj.actions.select_related("actor", "target").order_by("created_at", "pk")
+        return "; ".join(_action_words(action) for action in actions) or "–"
+
     @admin.display(description="text")
     def short_text(self, obj: Report) -> str:
         return _short(obj.text)
 
-    @admin.action(description="Mark selected reports resolved")
+    def _act(self, request: HttpRequest, queryset: QuerySet[Report], **decision) -> int:
+        done, refused = reports_act(
+            report_ids=list(queryset.values_list("pk", flat=True)), staff=request.user, **decision
+        )
+        for words in refused:
+            self.message_user(request, words, messages.WARNING)
+        said = DECISIONS[decision["decision"]]
+        for report in done:
+            if getattr(report, "repeated", False):
+                continue  # sent twice: logged the first time
+            # In the report's History and the admin's recent actions, beside the moderation actions.
+            self.log_change(
+                request,
+                report,
+                f"Moderation: {said}" + (f" ({report.reported_user})" if report.reported_user else ""),
+            )
+        return len(done)
+
+    def get_urls(self):
+        act = path("<int:report_id>/act/", self.admin_site.admin_view(self.act_view), name="mentoring_report_act")
+        return [act, *super().get_urls()]
+
+    def act_view(self, request: HttpRequest, report_id: int):
+        """The report page's *Act on this report…*: the action's form for this one report."""
+        if request.method != "GET" or not self.has_change_permission(request):
+            raise PermissionDenied
+        report = get_object_or_404(Report, pk=report_id)
+        return self.act_on_reports(request, Report.objects.filter(pk=report.pk))
+
+    @admin.action(
+        description="Act on selected reports (warn, suspend, deactivate, hide feedback, resolve)…",
+        permissions=["change"],
+    )
+    def act_on_reports(self, request: HttpRequest, queryset: QuerySet[Report]):
+        """Asks what to do on an intermediate page, then does it for each selected report and resolves it.
+        Acting on every report the list's filter matches ("select all") only resolves them: anything
+        done to people is done to reports picked one by one."""
+        form = ReportActionForm(request.POST if "apply" in request.POST else None)
+        select_across = request.POST.get("select_across", "0") == "1"
+        if form.is_bound and form.is_valid() and select_across and form.cleaned_data["decision"] != "resolve":
+            form.add_error(
+                None,
+                "Only “Resolve only” applies to every report the list matches: tick the reports to act on one by one.",
+            )
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            done = self._act(
+                request,
+                queryset,
+                decision=data["decision"],
+                days=data["days"],
+                reason=data["reason"],
+                note=data["note"],
+            )
+            if done:
+                self.message_user(
+                    request,
+                    f"{DECISIONS[data['decision']]}: done for {done} report(s), now resolved.",
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Act on reports",
+            "opts": self.model._meta,
+            "reports": queryset.select_related("reporter", "reported_user", "session").order_by("created_at", "pk"),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/mentoring/report/act.html", context)
+
+    @admin.action(description="Mark selected reports resolved (the reporters are told)", permissions=["change"])
     def resolve_reports(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        count = reports_resolve(report_ids=list(queryset.values_list("pk", flat=True)), staff=request.user)
+        count = self._act(request, queryset, decision="resolve")
         self.message_user(request, f"Resolved {count} report(s).", messages.SUCCESS)
+
+
+def _action_words(action: ModerationAction) -> str:
+    who = action.actor.display_name if action.actor else "someone"
+    # In the staff member's zone, as the admin shows every other time.
+    words = f"{safe_localtime(action.created_at):%Y-%m-%d %H:%M} {who}: {action.get_kind_display().lower()}"
+    if action.target and action.kind != ModerationAction.Kind.RESOLVE:
+        words += f" {action.target.display_name}"
+    if action.until:
+        words += f" until {safe_localtime(action.until):%Y-%m-%d %H:%M %Z}"
+    if action.detail:
+        words += f" ({action.detail})"
+    return words
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The audit trail: every moderation step, who took it, on whom, from which report."""
+
+    list_display = ["created_at", "what", "target", "actor", "short_reason"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["reason", "detail", "actor__email", "actor__display_name", "target__email", "target__display_name"]
+    list_select_related = ["actor", "target", "report"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="action", ordering="kind")
+    def what(self, obj: ModerationAction) -> str:
+        until = f" until {safe_localtime(obj.until):%Y-%m-%d %H:%M}" if obj.until else ""
+        return f"{obj.get_kind_display()}{until}"
+
+    @admin.display(description="reason")
+    def short_reason(self, obj: ModerationAction) -> str:
+        return _short(obj.reason, 40)
 
 
 class SeriesOccurrenceInline(_ReadOnlyInline):

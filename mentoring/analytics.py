@@ -7,9 +7,10 @@ Weeks start on Monday, 00:00 UTC. A session belongs to the week of its start; ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
@@ -19,6 +20,9 @@ from django.utils import timezone
 from .models import Booking, CallAttendance, Feedback, Session
 
 WEEKS = 12
+MAX_WEEKS = 53  # a chosen range is at most about a year
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 TOP_LIMIT = 8
 LATE_CANCEL_DAYS = 90  # late cancellations are counted over this many days, by when they happened
 ATTENDANCE_NOTE = "no finished sessions with bookings yet"
@@ -47,6 +51,44 @@ def analytics_window(*, now: datetime | None = None, weeks: int = WEEKS) -> tupl
     """[start, end): the current week and the ``weeks - 1`` weeks before it."""
     current = week_start(now or timezone.now())
     return current - timedelta(weeks=weeks - 1), current + timedelta(weeks=1)
+
+
+class AnalyticsRangeError(ValueError):
+    """A chosen date range the page cannot show; the message says why, for the person who chose it."""
+
+
+def analytics_window_between(*, first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """[start, end): the whole weeks from the one ``first_day`` falls in to the one ``last_day`` falls in."""
+    start = week_start(datetime.combine(first_day, time(), tzinfo=UTC))
+    return start, week_start(datetime.combine(last_day, time(), tzinfo=UTC)) + timedelta(weeks=1)
+
+
+def analytics_range_parse(
+    first: str | None, last: str | None, *, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The window for ``?from=YYYY-MM-DD&to=YYYY-MM-DD`` (the default window when neither is given).
+    Raises ``AnalyticsRangeError`` for anything else, never echoing the input back."""
+    if not first and not last:
+        return analytics_window(now=now)
+    days = []
+    for label, text in (("From", first), ("To", last)):
+        if not text:
+            raise AnalyticsRangeError("Choose both dates, from and to.")
+        if not ISO_DAY.fullmatch(text):
+            raise AnalyticsRangeError(f"{label}: write the date as YYYY-MM-DD.")
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise AnalyticsRangeError(f"{label}: that day is not on the calendar.") from None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise AnalyticsRangeError(f"{label}: choose a day between {FIRST_DAY:%Y} and {LAST_DAY:%Y}.")
+        days.append(day)
+    if days[0] > days[1]:
+        raise AnalyticsRangeError("From must not be after To.")
+    start, end = analytics_window_between(first_day=days[0], last_day=days[1])
+    if end - start > timedelta(weeks=MAX_WEEKS):
+        raise AnalyticsRangeError(f"Choose at most {MAX_WEEKS} weeks.")
+    return start, end
 
 
 def _counted_sessions(*, start: datetime, end: datetime) -> QuerySet[Session]:
@@ -351,9 +393,13 @@ def late_cancellations_by_mentor(*, now: datetime | None = None, limit: int = 20
     return sorted(stats, key=lambda s: (-s.by_mentor, -s.total, s.name))[:limit]
 
 
-def analytics_overview(*, now: datetime | None = None, weeks: int = WEEKS) -> AnalyticsOverview:
-    """Everything the analytics page shows. Nine queries, whatever the amount of data."""
-    start, end = analytics_window(now=now, weeks=weeks)
+def analytics_overview(
+    *, now: datetime | None = None, weeks: int = WEEKS, start: datetime | None = None, end: datetime | None = None
+) -> AnalyticsOverview:
+    """Everything the analytics page shows, for [start, end) (by default the last ``weeks`` weeks).
+    Nine queries, whatever the amount of data."""
+    if start is None or end is None:
+        start, end = analytics_window(now=now, weeks=weeks)
     return AnalyticsOverview(
         start=start,
         end=end,

@@ -268,6 +268,9 @@ class Report(models.Model):
     context = models.JSONField(
         default=dict, blank=True, help_text="What was attached, e.g. the call's participants at the time."
     )
+    resolution_note = models.TextField(
+        "note to the reporter", max_length=1000, blank=True, help_text="Sent to the reporter when it was resolved."
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -297,6 +300,9 @@ class Notification(models.Model):
         RESCHEDULE_WITHDRAWN = "reschedule_withdrawn", "New time withdrawn"
         PROFILE_REVIEWED = "profile_reviewed", "Profile reviewed"
         PROFILE_SUBMITTED = "profile_submitted", "Mentor profile to review"
+        REPORT_FILED = "report_filed", "New report to moderate"
+        REPORT_RESOLVED = "report_resolved", "Your report was handled"
+        MODERATION = "moderation", "From the moderators"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -311,6 +317,42 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ModerationAction(models.Model):
+    """The audit trail of moderation: who did what to whom, why, and from which report. Written by
+    ``mentoring.services.moderation`` only; kept when the people or the report are gone."""
+
+    class Kind(models.TextChoices):
+        RESOLVE = "resolve", "Resolved the report"
+        HIDE_FEEDBACK = "hide_feedback", "Hid feedback"
+        WARN = "warn", "Warned"
+        SUSPEND = "suspend", "Suspended"
+        LIFT = "lift", "Lifted a suspension"
+        DEACTIVATE = "deactivate", "Deactivated"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="moderation_actions_taken"
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_actions_received",
+    )
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
+    reason = models.TextField(max_length=1000, blank=True, help_text="What the person was told, if anything.")
+    until = models.DateTimeField(null=True, blank=True, help_text="The end of a suspension.")
+    detail = models.CharField(max_length=300, blank=True, help_text="What else it changed.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.kind
 
 
 def new_calendar_token() -> str:

@@ -206,6 +206,12 @@ def session_of_listed_mentor(session: Session) -> bool:
 OF_LISTED_MENTOR = Q(mentor__mentor_profile__review_status=MentorProfile.Review.APPROVED)
 
 
+def of_open_mentor(now: datetime | None = None) -> Q:
+    """On a Session queryset: the session's mentor is listed, active and not suspended at ``now``
+    (what the public lists of sessions show: search, the sitemap, the session list, choosers)."""
+    return OF_LISTED_MENTOR & Q(mentor__is_active=True) & ~Q(mentor__suspended_until__gt=now or timezone.now())
+
+
 def session_may_view_unlisted(*, session: Session, user: User | None) -> bool:
     """Who sees a session of a mentor staff have not approved (yet): its mentor, its booked learners, staff."""
     return _signed_in(user) and (user.is_staff or session_is_participant(session=session, user=user))
@@ -310,7 +316,7 @@ def sessions_open_for_booking(*, now: datetime | None = None) -> QuerySet[Sessio
     return (
         Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, booked_count__lt=F("capacity"))
         .filter(private=False)
-        .filter(OF_LISTED_MENTOR)
+        .filter(of_open_mentor(now))
         .select_related("mentor")
         .prefetch_related("skills")
         .order_by("starts_at", "id")
@@ -323,7 +329,7 @@ def sessions_upcoming(
     now = now or timezone.now()
     sessions = (
         Session.objects.filter(status=Session.Status.SCHEDULED, starts_at__gt=now, private=False)
-        .filter(OF_LISTED_MENTOR)
+        .filter(of_open_mentor(now))
         .select_related("mentor")
         .prefetch_related("skills")
         .order_by("starts_at", "id")
@@ -337,13 +343,18 @@ def sessions_upcoming(
     return sessions.distinct()
 
 
+def _mentor_open_q(now=None) -> Q:
+    """On MentorProfile: the mentor's account is active and not suspended (the one rule for listing)."""
+    return Q(user__is_active=True) & ~Q(user__suspended_until__gt=now or timezone.now())
+
+
 def mentors_directory(
     *, q: str = "", skill: str = "", language: str = "", include_unlisted: bool = False
 ) -> QuerySet[MentorProfile]:
     """Active mentors whose profile staff approved (``include_unlisted``: not yet approved ones too)."""
     profiles = (
         MentorProfile.objects.filter(user__is_active=True, user__role=User.Role.MENTOR)
-        .filter(Q() if include_unlisted else Q(review_status=MentorProfile.Review.APPROVED))
+        .filter(Q() if include_unlisted else Q(review_status=MentorProfile.Review.APPROVED) & _mentor_open_q())
         .select_related("user")
         .prefetch_related("skills", "languages")
         .annotate(
@@ -385,9 +396,10 @@ def mentor_languages_in_use() -> QuerySet[Language]:
 
 
 def mentor_is_listed(*, mentor_id: int) -> bool:
-    """Whether a mentor is open to learners: reviewed and approved by staff, and accepting bookings."""
+    """Whether a mentor is open to learners: reviewed and approved by staff, accepting bookings, and
+    not suspended."""
     return MentorProfile.objects.filter(
-        user_id=mentor_id, review_status=MentorProfile.Review.APPROVED, accepting_bookings=True, user__is_active=True
+        _mentor_open_q(), user_id=mentor_id, review_status=MentorProfile.Review.APPROVED, accepting_bookings=True
     ).exists()
 
 
@@ -511,14 +523,16 @@ def notifications_for(*, user: User) -> QuerySet[Notification]:
 # --------------------------------------------------------------------------- courses (CMS)
 def course_sessions(*, course, limit: int = 12, now: datetime | None = None) -> list[Session]:
     """Upcoming sessions with a free seat that teach the course's skills or link to the course."""
-    skill_ids = list(course.skills.values_list("pk", flat=True)) if course.pk else []
+    # "id", not "pk": in a Wagtail preview the skills are the edit form's, held in memory by
+    # modelcluster, whose fake queryset knows no "pk".
+    skill_ids = list(course.skills.values_list("id", flat=True)) if course.pk else []
     linked = Q(course_id=course.pk)
     matching = Q(pk__in=Session.skills.through.objects.filter(skill_id__in=skill_ids).values("session_id"))
     return list(sessions_open_for_booking(now=now).filter(linked | matching if skill_ids else linked)[:limit])
 
 
 def course_mentors(*, course, limit: int = 6) -> list[MentorProfile]:
-    skill_ids = list(course.skills.values_list("pk", flat=True)) if course.pk else []
+    skill_ids = list(course.skills.values_list("id", flat=True)) if course.pk else []
     if not skill_ids:
         return []
     return list(mentors_directory().filter(skills__in=skill_ids, accepting_bookings=True)[:limit])

@@ -80,7 +80,7 @@ from .services.recommendations import (
 )
 from .services.series import series_create
 from .services.sessions import session_cancel, session_create, session_update
-from .views_requests import slot_picker
+from .views_requests import request_link, slot_picker
 from .views_reschedule import reschedule_context
 from .views_series import series_future_count, series_future_saved, series_published
 from .web import domain_errors, form_refusals, wants_json
@@ -210,6 +210,17 @@ def _api_item(kind: str, rec) -> dict:
         "skills": [skill.name for skill in profile.skills.all()],
         "reason": rec.reason,
         "score": rec.score,
+        "next_slot": _slot_item(profile.user_id, rec.next_slot),
+    }
+
+
+def _slot_item(mentor_id: int, slot) -> dict | None:
+    if slot is None:
+        return None
+    return {
+        "starts_at": slot.starts_at.isoformat(),
+        "ends_at": slot.ends_at.isoformat(),
+        "request_url": request_link(mentor_id, slot),
     }
 
 
@@ -249,7 +260,10 @@ def mentors_list(request: HttpRequest) -> HttpResponse:
     )
     context = {"form": form, "page_obj": _page(request, mentors)}
     if request.user.is_authenticated and not request.user.is_mentor and not request.GET:
-        context["suggested"] = recommend_mentors(user=request.user, limit=3)
+        context["suggested"] = [
+            (rec, request_link(rec.item.user_id, rec.next_slot) if rec.next_slot else "")
+            for rec in recommend_mentors(user=request.user, limit=3).items
+        ]
     return render(request, "mentoring/mentors_list.html", context)
 
 

@@ -31,7 +31,7 @@ from .selectors import (
     request_made_for,
     requests_of,
 )
-from .services.availability import Slot
+from .services.availability import Slot, availability_lengths
 from .services.requests import (
     AGENDA_MAX,
     RESPONSE_MAX,
@@ -79,7 +79,7 @@ def start_param(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def _request_link(mentor_id: int, slot: Slot) -> str:
+def request_link(mentor_id: int, slot: Slot) -> str:
     query = QueryDict(mutable=True)
     query["start"] = start_param(slot.starts_at)
     query["length"] = str(slot.duration_minutes)
@@ -118,11 +118,6 @@ class SlotPicker:
     login_url: str = ""
 
 
-def _lengths_offered(availability) -> list[int]:
-    raw = availability.session_lengths if availability and isinstance(availability.session_lengths, list) else []
-    return sorted({x for x in raw if type(x) is int and 15 <= x <= 240})
-
-
 def slot_picker(request: HttpRequest, *, mentor: User, now: datetime | None = None) -> SlotPicker | None:
     """The free slots of the next two weeks in the length asked for (``?length=``, else the first
     offered), for the viewer: by day in their zone, or for signed-out visitors the first ones with
@@ -130,7 +125,7 @@ def slot_picker(request: HttpRequest, *, mentor: User, now: datetime | None = No
     if not mentor_is_listed(mentor_id=mentor.pk):
         return None
     availability = availability_get(mentor=mentor)
-    lengths = _lengths_offered(availability)
+    lengths = availability_lengths(availability)
     if not lengths:
         return None
     asked = parse_length(request.GET.get("length"))
@@ -149,7 +144,7 @@ def slot_picker(request: HttpRequest, *, mentor: User, now: datetime | None = No
         can_request=signed_in and user.is_learner and user.pk != mentor.pk,
         auto_accept=availability.auto_accept,
     )
-    items = [PickerSlot(slot.starts_at, slot.ends_at, _request_link(mentor.pk, slot)) for slot in slots]
+    items = [PickerSlot(slot.starts_at, slot.ends_at, request_link(mentor.pk, slot)) for slot in slots]
     if not signed_in:
         picker.flat = items[:SIGNED_OUT_SLOTS]
         picker.more = len(items) > SIGNED_OUT_SLOTS
@@ -210,7 +205,7 @@ def _form_page(
     except OverflowError:  # a start at the very end of the calendar: refused already, shown without an end
         end = None
     alternatives = [
-        PickerSlot(slot.starts_at, slot.ends_at, _request_link(profile.user_id, slot)) for slot in next_slots
+        PickerSlot(slot.starts_at, slot.ends_at, request_link(profile.user_id, slot)) for slot in next_slots
     ]
     return render(
         request,

@@ -7,7 +7,6 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
-from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms_pages import search as search_views
@@ -39,7 +38,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("profile/", account_views.profile, name="profile"),
     path("search/", search_views.search, name="search"),
-    path("sitemap.xml", sitemap, name="sitemap"),
+    path("sitemap.xml", seo.sitemap_xml, name="sitemap"),
+    path("favicon.ico", seo.favicon, name="favicon"),
     path("robots.txt", seo.robots_txt, name="robots_txt"),
     path("", include("signaling.urls")),
     path("", include("mentoring.urls")),

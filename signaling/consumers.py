@@ -212,49 +212,47 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
             if error.code == "too_big":
                 await self._end(CLOSE_TOO_BIG)
             return
+        # Each relayed message is serialised once, here: the others' consumers forward the frame as it
+        # is (built from validated fields only), with "from" beside it so that each can skip its own.
         room = room_group(self.session_id)
         if isinstance(message, Signal):
             if message.to == self.peer_id:
                 await self._send({"type": "error", "code": "bad_value", "message": "You cannot signal yourself."})
                 return
-            await self.channel_layer.group_send(
-                peer_group(self.session_id, message.to),
-                {"type": "relay.signal", "from": self.peer_id, "data": message.data},
-            )
+            payload = {"type": "signal", "from": self.peer_id, "data": message.data}
+            await self.channel_layer.group_send(peer_group(self.session_id, message.to), _relay_event(payload))
         elif isinstance(message, Chat):
-            line = {
-                "type": "relay.chat",
+            payload = {
+                "type": "chat",
                 "from": self.peer_id,
                 "name": self.display_name,
                 "text": message.text,
                 "at": timezone.now().isoformat(),
             }
-            await self.relay_chat(line, echo=True)  # the sender's own copy needs no trip through Redis
-            await self.channel_layer.group_send(room, line)
+            event = _relay_event(payload)
+            # To the others first; the sender's own copy needs no trip through Redis.
+            await self.channel_layer.group_send(room, event)
+            await self.send(text_data=event["frame"])
         elif isinstance(message, MediaState):
-            await self.channel_layer.group_send(
-                room,
-                {
-                    "type": "relay.media_state",
-                    "from": self.peer_id,
-                    "audio": message.audio,
-                    "video": message.video,
-                    "screen": message.screen,
-                },
-            )
+            payload = {
+                "type": "media-state",
+                "from": self.peer_id,
+                "audio": message.audio,
+                "video": message.video,
+                "screen": message.screen,
+            }
+            await self.channel_layer.group_send(room, _relay_event(payload))
         elif isinstance(message, ScreenShare):
             # To everyone, the sender too: each page orders the starts by the server's time, the
             # sender's own included, and the latest one keeps the screen.
-            await self.channel_layer.group_send(
-                room,
-                {
-                    "type": "relay.screen_share",
-                    "from": self.peer_id,
-                    "name": self.display_name,
-                    "action": message.action,
-                    "at": timezone.now().isoformat(),
-                },
-            )
+            payload = {
+                "type": "screen-share",
+                "from": self.peer_id,
+                "name": self.display_name,
+                "action": message.action,
+                "at": timezone.now().isoformat(),
+            }
+            await self.channel_layer.group_send(room, _relay_event(payload))
         elif isinstance(message, Leave):
             await self._end(1000)
         elif isinstance(message, Ping):
@@ -323,37 +321,20 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         self.known.pop(peer_id, None)
         await self._send({"type": "peer-left", "peer_id": peer_id, "since": since})
 
+    # The relayed frames were built and serialised by the sending consumer from validated fields.
     async def relay_signal(self, event: dict) -> None:
-        await self._send({"type": "signal", "from": event["from"], "data": event["data"]})
+        await self.send(text_data=_relayed_frame(event, "signal"))
 
-    async def relay_chat(self, event: dict, echo: bool = False) -> None:
-        if event["from"] != self.peer_id or echo:
-            await self._send(
-                {"type": "chat", "from": event["from"], "name": event["name"], "text": event["text"], "at": event["at"]}
-            )
+    async def relay_chat(self, event: dict) -> None:
+        if event["from"] != self.peer_id:  # the sender had its copy at once
+            await self.send(text_data=_relayed_frame(event, "chat"))
 
     async def relay_media_state(self, event: dict) -> None:
         if event["from"] != self.peer_id:
-            await self._send(
-                {
-                    "type": "media-state",
-                    "from": event["from"],
-                    "audio": event["audio"],
-                    "video": event["video"],
-                    "screen": event["screen"],
-                }
-            )
+            await self.send(text_data=_relayed_frame(event, "media-state"))
 
     async def relay_screen_share(self, event: dict) -> None:
-        await self._send(
-            {
-                "type": "screen-share",
-                "from": event["from"],
-                "name": event["name"],
-                "action": event["action"],
-                "at": event["at"],
-            }
-        )
+        await self.send(text_data=_relayed_frame(event, "screen-share"))
 
     async def call_revoke(self, event: dict) -> None:  # the learner's booking was cancelled
         await self.revoke()
@@ -374,7 +355,33 @@ class CallConsumer(LiveSocketMixin, AsyncWebsocketConsumer):
         return {"id": self.peer_id, "name": self.display_name, "role": self.role, "since": self.since}
 
     async def _send(self, payload: dict) -> None:
-        await self.send(text_data=json.dumps(payload))
+        await self.send(text_data=_dumps(payload))
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+# The channel-layer event of a relayed message: its frame for the receivers to forward, and beside it
+# the fields themselves, as the previous version's consumers read them, so that during a rolling
+# deploy the old and the new signaling processes still relay each other's messages.
+_EVENT_TYPES = {
+    "signal": "relay.signal",
+    "chat": "relay.chat",
+    "media-state": "relay.media_state",
+    "screen-share": "relay.screen_share",
+}
+
+
+def _relay_event(payload: dict) -> dict:
+    return {**payload, "type": _EVENT_TYPES[payload["type"]], "frame": _dumps(payload)}
+
+
+def _relayed_frame(event: dict, kind: str) -> str:
+    """The frame to forward: the sender's, or, from a process of the previous version (fields, no
+    frame), one built from the event's fields."""
+    frame = event.get("frame")
+    if isinstance(frame, str):
+        return frame
+    return _dumps({**{key: value for key, value in event.items() if key != "type"}, "type": kind})
 
 
 CLIENT_TOKEN_RE = re.compile(r"^[0-9a-f]{16,64}$")

@@ -140,6 +140,11 @@ def _fields(obj: Any, required: set[str], optional: set[str] = frozenset(), wher
 SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 SDP_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CHAT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Each set of refused controls together with the surrogates, in one character class.
+_REFUSED = {
+    pattern: re.compile(pattern.pattern[:-1] + r"\ud800-\udfff]") for pattern in (SINGLE_LINE, SDP_LINES, CHAT_TEXT)
+}
 
 
 def _str(
@@ -149,13 +154,14 @@ def _str(
         raise ProtocolError("bad_type", f"{name} must be a string.")
     if len(value) > max_len:
         raise ProtocolError("too_long", f"{name} is longer than {max_len} characters.")
-    # JSON may spell a lone UTF-16 surrogate ("\ud800"): not a character, so no UTF-8 carries it, and
-    # the channel layer (msgpack), PostgreSQL and the other peers' sockets would all fail on it.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ProtocolError("bad_value", f"{name} must be valid Unicode text (no lone surrogates).") from None
-    if controls.search(value):
+    # One scan for both kinds of refused characters (no encoded copy of the text); which one it was is
+    # only worked out for the error. JSON may spell a lone UTF-16 surrogate ("\ud800"): not a
+    # character, so no UTF-8 carries it, and the channel layer (msgpack), PostgreSQL and the other
+    # peers' sockets would all fail on it.
+    found = _REFUSED[controls].search(value)
+    if found:
+        if SURROGATE.match(found.group()):
+            raise ProtocolError("bad_value", f"{name} must be valid Unicode text (no lone surrogates).")
         raise ProtocolError("bad_value", f"{name} must not contain control characters.")
     if not allow_empty and not value.strip():
         raise ProtocolError("empty", f"{name} must not be empty.")
@@ -205,7 +211,8 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
         raise ProtocolError("bad_frame", "Send text frames with JSON messages.")
     if isinstance(raw, bytes):
         raise ProtocolError("bad_frame", "Binary frames are not part of the protocol.")
-    if len(raw.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+    # A character takes at most 4 bytes: only a long frame needs its encoded size counted.
+    if len(raw) * 4 > MAX_FRAME_BYTES and len(raw.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise ProtocolError("too_big", f"Messages are limited to {MAX_FRAME_BYTES} bytes.")
     try:
         obj = json.loads(raw)
@@ -273,6 +280,8 @@ def parse_client_message(raw: str | bytes | None) -> ClientMessage:
 
 class TokenBucket:
     """Per-socket rate limit: ``rate`` messages a second on average, bursts up to ``burst``."""
+
+    __slots__ = ("capacity", "rate", "stamp", "tokens")  # two per socket (Daphne's frame limit and the consumer's)
 
     def __init__(self, rate: float, burst: int, now: float):
         self.rate, self.capacity, self.tokens, self.stamp = rate, burst, float(burst), now

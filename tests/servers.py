@@ -47,7 +47,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Until something listens on ``port`` (a Daphne importing the whole site took over 20 s on a slow,
+    busy machine), or ``proc`` exits."""
+
     def answers() -> bool:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
@@ -101,7 +104,7 @@ class DaphneProcess:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "portal.serve",  # Daphne's command line on uvloop, as production runs it
                 "-b",
                 "127.0.0.1",
                 "-p",

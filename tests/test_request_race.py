@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from conftest import make_user
 from mentoring.errors import MentoringError
@@ -39,7 +40,9 @@ def test_50_learners_request_one_slot_and_exactly_one_gets_it(mentor):
     assert connection.vendor == "postgresql"
     open_all_day(mentor, auto_accept=True)
     learners = [make_user(f"racer{i}@example.com", f"Racer {i}", time_zone="Europe/Berlin") for i in range(LEARNERS)]
-    slot = request_slots(mentor=mentor, duration_minutes=60)[0]
+    now = timezone.now()
+    offered = request_slots(mentor=mentor, duration_minutes=60, now=now)
+    slot = offered[0]
 
     def ask(learner):
         def job():
@@ -85,8 +88,11 @@ def test_50_learners_request_one_slot_and_exactly_one_gets_it(mentor):
     winner_request = SessionRequest.objects.get(status=SessionRequest.Status.ACCEPTED)
     assert winner_request.session_id == session.pk
     assert Booking.objects.get(session=session).learner_id == winner_request.learner_id
-    # The slot is gone from what learners are offered; the next one starts when the session ends.
-    assert request_slots(mentor=mentor, duration_minutes=60)[0].starts_at == slot.ends_at
+    # The slot, and every offered time overlapping it, is gone from what learners are offered; the rest stay
+    # (near midnight the next one is the next day's first, as a slot never spans two days' hours).
+    still_free = [s for s in offered if s.starts_at >= slot.ends_at or s.ends_at <= slot.starts_at]
+    assert len(still_free) < len(offered)
+    assert request_slots(mentor=mentor, duration_minutes=60, now=now) == still_free
 
 
 def test_50_learners_request_one_slot_and_exactly_one_request_holds_it(mentor):

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from django import template
-from django.core.cache import cache
 
-from cms_pages.page_cache import VERSION_KEY
+from cms_pages.page_cache import page_cache, page_cache_version
 from portal.sites import absolute_url
 
 register = template.Library()
@@ -18,7 +17,10 @@ DEFAULT_MENU = [
 def _load_chrome() -> dict:
     from cms_pages.models import SiteChrome
 
-    chrome = SiteChrome.load()
+    return _chrome_dict(SiteChrome.load())
+
+
+def _chrome_dict(chrome) -> dict:
     social = None
     if chrome.social_image_id:
         social = chrome.social_image.get_rendition("fill-1200x630").url
@@ -33,18 +35,25 @@ def _load_chrome() -> dict:
     }
 
 
-@register.simple_tag
-def site_chrome() -> dict:
-    """Menus, footer and site name as editors set them; cached until anything is published or saved."""
+@register.simple_tag(takes_context=True)
+def site_chrome(context) -> dict:
+    """Menus, footer and site name as published; cached until anything is published or saved.
+
+    The preview of a menus-and-footer draft (SiteChrome.get_preview_context) shows the draft instead."""
     from django.conf import settings
 
+    draft = context.get("chrome_preview")
+    if draft is not None:
+        return _chrome_dict(draft)
     if settings.PAGE_CACHE_SECONDS <= 0:
         return _load_chrome()
-    chrome = cache.get(f"sitechrome:{cache.get(VERSION_KEY, 0)}")
+    cache = page_cache()
+    # Under the version read before loading (a publish meanwhile bumps it past this one).
+    chrome = cache.get(f"sitechrome:{page_cache_version(cache)}")
     if chrome is None:
         chrome = _load_chrome()
         # Read the version again: loading may have created the settings row, which bumps it.
-        cache.set(f"sitechrome:{cache.get(VERSION_KEY, 0)}", chrome, 3600)
+        cache.set(f"sitechrome:{page_cache_version(cache)}", chrome, 3600)
     return chrome
 
 

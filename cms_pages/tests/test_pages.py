@@ -8,7 +8,7 @@ from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 from wagtail.test.utils.form_data import nested_form_data, rich_text, streamfield
 
-from cms_pages.models import CourseIndexPage, HomePage, StandardPage
+from cms_pages.models import CourseIndexPage, FormPage, HomePage, StandardPage
 from cms_pages.selectors import home_page_get
 from conftest import PASSWORD, make_user
 
@@ -28,7 +28,8 @@ class PageTreeRulesTests(WagtailPageTestCase):
 
     def test_standard_pages_live_under_home_or_each_other(self):
         self.assertAllowedParentPageTypes(StandardPage, {HomePage, StandardPage})
-        self.assertAllowedSubpageTypes(HomePage, {StandardPage, CourseIndexPage})
+        self.assertAllowedSubpageTypes(HomePage, {StandardPage, CourseIndexPage, FormPage})
+        self.assertAllowedParentPageTypes(FormPage, {HomePage, StandardPage})
         self.assertCanNotCreateAt(StandardPage, HomePage)
 
     def test_editor_can_create_a_standard_page_through_the_admin_form(self):

@@ -8,7 +8,11 @@ A version is named by its UTC save time (``20261126T101500123456Z``) and is two 
   file never runs code from it;
 - ``model-<version>.json``: metadata, written last, so a version without it is incomplete and not
   seen: ``format_version``, ``version``, ``trained_at``, ``counts`` (users, items, interactions,
-  features), ``params``, ``metrics``, the shapes, and the SHA-256 of the ``.npz``.
+  features), ``params`` (the settings the model was fitted with: loss, components, epochs, learning
+  rate, ``item_alpha``, ``user_alpha``, and ``early_stopping`` when the epochs were chosen so),
+  ``metrics``, the shapes, the SHA-256 of the ``.npz``, ``neighbours`` (``k`` and weight of the
+  item-item half when the model has one; its matrices and ids are then in the ``.npz`` too), and what the trainer adds (``train_seconds``,
+  ``tuning``: the chosen values, the early stopping and the search trials, see :mod:`.training`).
 
 :func:`latest_version` names the newest complete version, :func:`load` reads one, :func:`load_latest`
 both. Anything missing, truncated, corrupt or inconsistent raises :class:`ArtifactError` whose message
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import neighbours
 from .model import Recommender
 
 FORMAT_VERSION = 1
@@ -92,6 +97,11 @@ def save(
         "user_feature_names": _text(model.user_feature_names),
         "item_feature_names": _text(model.item_feature_names),
     }
+    near = model.neighbours
+    if near is not None:
+        arrays.update(near.arrays())
+        arrays["neighbour_users"] = _text(list(near.users))
+        arrays["neighbour_items"] = _text(list(near.items))
     _write_atomically(npz_path, lambda f: np.savez(f, **arrays))
     metadata = {
         "format_version": FORMAT_VERSION,
@@ -106,6 +116,7 @@ def save(
         "user_features": len(model.user_feature_names),
         "item_features": len(model.item_feature_names),
         "npz_sha256": _sha256(npz_path),
+        "neighbours": {"k": near.k, "weight": near.weight} if near is not None else None,
         **(extra or {}),
     }
     _write_atomically(json_path, lambda f: f.write(json.dumps(metadata, indent=2, sort_keys=True).encode()))
@@ -145,6 +156,8 @@ def load(directory: str | Path, version: str) -> Recommender:
     try:
         with np.load(npz_path, allow_pickle=False) as stored:
             wanted = (*_ARRAYS, "user_feature_names", "item_feature_names")
+            if metadata.get("neighbours"):
+                wanted += (*neighbours.ARRAYS, "neighbour_users", "neighbour_items")
             missing = [name for name in wanted if name not in stored.files]
             if missing:
                 raise ArtifactError(f"{npz_path.name}: array {missing[0]} is missing")
@@ -154,7 +167,7 @@ def load(directory: str | Path, version: str) -> Recommender:
     user_names = _names(arrays["user_feature_names"], npz_path, "user")
     item_names = _names(arrays["item_feature_names"], npz_path, "item")
     _check_shapes(arrays, user_names, item_names, metadata, npz_path.name)
-    return Recommender.from_arrays(
+    model = Recommender.from_arrays(
         user_feature_names=user_names,
         item_feature_names=item_names,
         user_embeddings=arrays["user_embeddings"],
@@ -164,6 +177,9 @@ def load(directory: str | Path, version: str) -> Recommender:
         normalize=bool(metadata.get("normalize", True)),
         params=metadata.get("params") or {},
     )
+    if metadata.get("neighbours"):
+        model.neighbours = _neighbours(arrays, metadata["neighbours"], npz_path)
+    return model
 
 
 def load_latest(directory: str | Path) -> Recommender:
@@ -202,6 +218,24 @@ def _check_shapes(arrays: dict, user_names: list[str], item_names: list[str], me
             problems.append(f"{key} holds non-finite values")
     if problems:
         raise ArtifactError(f"{name} does not match its metadata: {'; '.join(problems)}")
+
+
+def _neighbours(arrays: dict, settings, path: Path) -> neighbours.Neighbours:
+    k, weight = (settings.get(key) if isinstance(settings, dict) else None for key in ("k", "weight"))
+    if (
+        not isinstance(k, int)
+        or k < 1
+        or isinstance(weight, bool)
+        or not isinstance(weight, int | float)
+        or not 0 < weight < float("inf")
+    ):
+        raise ArtifactError(f"{path.name}: the neighbourhood settings {settings!r} are not a k and a positive weight")
+    users = _names(arrays["neighbour_users"], path, "neighbourhood user")
+    items = _names(arrays["neighbour_items"], path, "neighbourhood item")
+    try:
+        return neighbours.Neighbours.from_arrays(arrays, users=users, items=items, k=k, weight=float(weight))
+    except ValueError as exc:
+        raise ArtifactError(f"{path.name}: {exc}") from None
 
 
 def _text(names: list[str]) -> np.ndarray:

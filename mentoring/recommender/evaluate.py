@@ -1,11 +1,18 @@
-"""Offline evaluation: a split, the models and baselines on it, and ranking metrics.
+"""Offline evaluation: a split, the models, peers and baselines on it, ranking metrics, and a paired
+bootstrap interval for the hybrid against the best of the others.
 
 Splits (:func:`split`), after merging repeated (user, item) pairs (weights summed, earliest time kept):
 
-- ``time`` when the data has timestamps: the latest ``test_fraction`` of interactions (by time) is the
-  test set, everything before is training; what happens after the cut is never trained on.
-- ``random`` otherwise: for each user with two or more positive interactions, a seeded random
-  ``test_fraction`` of them (at least one) is held out.
+- ``per-user`` (``protocol="per-user"``, the standard leave-latest-out protocol): each user with at
+  least ``2 * holdout`` positive interactions has their latest ``holdout`` positives held out (by
+  timestamp, ties and data without timestamps in a seeded random order); every test user keeps at
+  least as many positives in training as they have in test. Users with fewer stay in training whole.
+- ``time`` (``protocol="time"``, the default) when the data has timestamps: the latest
+  ``test_fraction`` of interactions (by time) is the test set, everything before is training; what
+  happens after the cut is never trained on. On real data many test users then have no training
+  rows, so it mostly measures cold-user ranking.
+- ``random`` (``time`` without timestamps): for each user with two or more positive interactions, a
+  seeded random ``test_fraction`` of them (at least one) is held out.
 - ``cold-users``: a seeded ``test_fraction`` of the users is held out whole; the models only know
   their side features.
 - ``cold-items``: a seeded ``test_fraction`` of the items is held out whole and the test users rank
@@ -14,11 +21,24 @@ Splits (:func:`split`), after merging repeated (user, item) pairs (weights summe
 Only positive interactions (weight > 0) are test targets. Each test user ranks the candidate items
 minus the ones they interacted with in training (standard practice: those are not recommended
 again). Metrics are averaged over test users (at most ``max_users`` of them, seeded sample):
-precision@5, precision@10, recall@10 and AUC (ties count one half).
+precision@5, precision@10, recall@10, NDCG@10, MAP@10 (average precision at 10, divided by
+``min(positives, 10)``), AUC (ties count one half), and catalogue coverage (the share of candidate
+items that appear in at least one test user's top 10). ``comparison`` bootstraps the hybrid against
+the best other model, ``comparison_peer`` against the best of the tuned peers.
 
-Models: ``lightfm_hybrid`` (identity plus side features), ``lightfm_pure`` (identity features only:
-collaborative filtering), ``popularity`` (training interactions per item), ``random``, and ``oracle``
+Models: ``lightfm_hybrid`` (the model the site serves: LightFM with identity plus side features,
+blended with an item-item neighbourhood whose ``k`` and weight are chosen on validation, see
+:mod:`.neighbours`), ``hybrid_without_neighbours`` (the same LightFM model alone, when the blend was
+chosen), ``lightfm_pure`` (identity features only: collaborative filtering, no neighbourhood), the peers ``als``, ``bpr`` (the ``implicit`` package) and ``item_knn``
+(:mod:`.peers`), ``popularity`` (training interactions per item), ``random``, and ``oracle``
 (synthetic data only: the planted probability the interactions were drawn from).
+
+Tuning never sees the test set: a validation split is carved from the training data (the per-user
+protocol with the same ``holdout``); LightFM's epochs are chosen on it by early stopping (and its
+settings by ``search`` seconds of random search), each peer's settings by a small grid
+(:data:`.peers.GRIDS`); then every model is fitted on the whole training data with its chosen
+settings. The peers know no side features, so on the cold splits they are left out (``omitted``
+says why).
 """
 
 from __future__ import annotations
@@ -29,16 +49,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import peers, tuning
 from .data import InteractionData
 from .model import Recommender
+from .neighbours import blend
 
-MODELS = ("lightfm_hybrid", "lightfm_pure", "popularity", "random", "oracle")
+MODELS = (
+    "lightfm_hybrid",
+    "hybrid_without_neighbours",
+    "lightfm_pure",
+    "als",
+    "bpr",
+    "item_knn",
+    "popularity",
+    "random",
+    "oracle",
+)
+PROTOCOLS = ("time", "per-user")
 COLD = ("users", "items")
+MAX_HOLDOUT = 100
+K = 10
 
 
 @dataclass
 class Split:
-    kind: str  # "time", "random", "cold-users" or "cold-items"
+    kind: str  # "per-user", "time", "random", "cold-users" or "cold-items"
     train: InteractionData
     test: InteractionData  # positive interactions only
     candidates: list[str]  # the items each test user ranks
@@ -69,12 +104,24 @@ def merge_pairs(data: InteractionData) -> InteractionData:
     )
 
 
-def split(data: InteractionData, *, cold: str | None = None, test_fraction: float = 0.2, seed: int = 0) -> Split:
-    """Train and test sets as described in the module docstring."""
+def split(
+    data: InteractionData,
+    *,
+    protocol: str = "time",
+    cold: str | None = None,
+    holdout: int = 1,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> Split:
+    """Train and test sets as described in the module docstring (``cold`` overrides ``protocol``)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if cold not in (None, *COLD):
         raise ValueError(f"cold must be one of {', '.join(COLD)} or None, not {cold!r}")
     if not 0 < test_fraction < 1:
         raise ValueError("test_fraction must be between 0 and 1")
+    if protocol == "per-user" and cold is None:
+        return per_user_split(data, holdout=holdout, seed=seed)
     data = merge_pairs(data)
     rng = np.random.default_rng(seed)
     positive = data.weights > 0
@@ -115,38 +162,114 @@ def split(data: InteractionData, *, cold: str | None = None, test_fraction: floa
     return Split("random", data.select(~in_test), data.select(in_test), all_items)
 
 
+def per_user_split(data: InteractionData, *, holdout: int = 1, seed: int = 0) -> Split:
+    """Each user's latest ``holdout`` positives held out, for users with at least ``2 * holdout``."""
+    if not isinstance(holdout, int | np.integer) or not 1 <= holdout <= MAX_HOLDOUT:
+        raise ValueError(f"holdout must be a whole number between 1 and {MAX_HOLDOUT}, not {holdout!r}")
+    data = merge_pairs(data)
+    rng = np.random.default_rng(seed)
+    positive = data.weights > 0
+    if not len(data):
+        return Split("per-user", data, data, [])
+    _, codes = np.unique(np.asarray(data.user_ids, dtype=str), return_inverse=True)
+    eligible = np.bincount(codes[positive], minlength=codes.max() + 1) >= 2 * holdout
+    index = np.flatnonzero(positive & eligible[codes])
+    latest_first = -data.timestamps[index] if data.timestamps is not None else np.zeros(len(index))
+    order = index[np.lexsort((rng.random(len(index)), latest_first, codes[index]))]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(codes[order])) + 1])
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
+    in_test = np.zeros(len(data), dtype=bool)
+    in_test[order[rank < holdout]] = True
+    return Split("per-user", data.select(~in_test), data.select(in_test), data.items())
+
+
+def validation_split(
+    train: InteractionData, *, holdout: int = 1, seed: int = 0
+) -> tuple[InteractionData, InteractionData]:
+    """``(inner training data, validation positives)`` carved from ``train`` by the per-user protocol:
+    what tuning and early stopping look at, never the test set."""
+    parts = per_user_split(train, holdout=holdout, seed=seed + 7919)
+    return parts.train, parts.test
+
+
 def _share(count: int, fraction: float) -> int:
     return min(count, max(1, round(count * fraction)))
 
 
 # --------------------------------------------------------------------------- metrics
-def ranking_metrics(scores: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
+def ranking_metrics(
+    scores: np.ndarray, train: np.ndarray, test: np.ndarray, *, k: int = K, auc: bool = True
+) -> dict[str, np.ndarray]:
     """Per-user metrics of a ``users x candidates`` score matrix; ``train`` and ``test`` are boolean
-    masks of the same shape (training items are excluded from the ranking)."""
-    scores = np.where(train, -np.inf, scores.astype(np.float64))
+    masks of the same shape (training items are excluded from the ranking). ``top`` holds each
+    user's ``k`` best candidates (column numbers), best first. A user without test positives gets
+    NaN recall, NDCG, MAP and AUC."""
+    # float32 stays float32 (early stopping scores thousands of users after every epoch)
+    scores = np.where(train, -np.inf, np.asarray(scores, dtype=np.result_type(scores.dtype, np.float32)))
     n_candidates = scores.shape[1]
-    k = min(10, n_candidates)
+    depth = min(k, n_candidates)
     top = (
-        np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < n_candidates else np.tile(np.arange(k), (len(scores), 1))
+        np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+        if depth < n_candidates
+        else np.tile(np.arange(depth), (len(scores), 1))
     )
     rows = np.arange(len(scores))[:, None]
     top = np.take_along_axis(top, np.argsort(-scores[rows, top], axis=1, kind="stable"), axis=1)
     hits = test[rows, top] & ~train[rows, top]
     positives = test.sum(axis=1)
-    excluded = train.sum(axis=1)
-    negatives = n_candidates - excluded - positives
-    from scipy.stats import rankdata
-
-    ranks = rankdata(scores, axis=1)  # average ranks for ties; training items sit at the bottom
+    discount = 1 / np.log2(np.arange(2, depth + 2))
+    ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(positives, depth)]
+    precision_at_rank = np.cumsum(hits, axis=1) / np.arange(1, depth + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = ((ranks * test).sum(axis=1) - positives * (positives + 1) / 2 - positives * excluded) / (
-            positives * negatives
+        metrics = {
+            "precision_at_5": hits[:, :5].sum(axis=1) / 5,
+            f"precision_at_{k}": hits.sum(axis=1) / k,
+            f"recall_at_{k}": np.where(positives > 0, hits.sum(axis=1) / positives, np.nan),
+            f"ndcg_at_{k}": np.where(positives > 0, (hits * discount).sum(axis=1) / ideal, np.nan),
+            f"map_at_{k}": np.where(
+                positives > 0, (precision_at_rank * hits).sum(axis=1) / np.minimum(positives, k), np.nan
+            ),
+        }
+    if auc:
+        from scipy.stats import rankdata
+
+        excluded = train.sum(axis=1)
+        negatives = n_candidates - excluded - positives
+        ranks = rankdata(scores, axis=1)  # average ranks for ties; training items sit at the bottom
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = ((ranks * test).sum(axis=1) - positives * (positives + 1) / 2 - positives * excluded) / (
+                positives * negatives
+            )
+        metrics["auc"] = np.where((negatives > 0) & (positives > 0), value, np.nan)
+    metrics["top"] = top
+    return metrics
+
+
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, *, resamples: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> dict:
+    """A percentile bootstrap interval for ``mean(a - b)`` over paired per-user values (users whose
+    either value is NaN are left out): the users are resampled with replacement ``resamples`` times."""
+    difference = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    difference = difference[np.isfinite(difference)]
+    if not len(difference):
+        raise ValueError("no user has both values: nothing to compare")
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    chunk = max(1, 2_000_000 // len(difference))
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        means[start:stop] = difference[rng.integers(0, len(difference), size=(stop - start, len(difference)))].mean(
+            axis=1
         )
+    low, high = np.quantile(means, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
     return {
-        "precision_at_5": hits[:, :5].sum(axis=1) / 5,
-        "precision_at_10": hits.sum(axis=1) / 10,
-        "recall_at_10": hits.sum(axis=1) / np.maximum(positives, 1),
-        "auc": np.where(negatives > 0, auc, np.nan),
+        "difference": float(difference.mean()),
+        "low": float(low),
+        "high": float(high),
+        "users": len(difference),
+        "resamples": resamples,
+        "confidence": confidence,
     }
 
 
@@ -154,55 +277,89 @@ def ranking_metrics(scores: np.ndarray, train: np.ndarray, test: np.ndarray) -> 
 def evaluate(
     data: InteractionData,
     *,
+    protocol: str = "time",
     cold: str | None = None,
+    holdout: int = 1,
     seed: int = 0,
     test_fraction: float = 0.2,
     loss: str = "warp",
     components: int = 32,
-    epochs: int = 20,
+    epochs: int = 60,
     learning_rate: float = 0.1,
+    patience: int = 5,
+    search: float = 0,
     threads: int | None = None,
     max_users: int = 2000,
     models: Sequence[str] = MODELS,
+    peer_grids: dict | None = None,
+    resamples: int = 2000,
     progress: Callable[[str, int, int], None] | None = None,
     **fit_options,
 ) -> dict:
     """Fit and score ``models`` on one split of ``data``; a JSON-ready report.
 
-    ``oracle`` is skipped when the data has no planted affinity. ``train_seconds`` is the hybrid
-    model's training time. Other keyword arguments go to :meth:`Recommender.fit` (``normalize``,
-    ``item_alpha``, ``max_sampled``, ...).
+    ``oracle`` is skipped when the data has no planted affinity. ``epochs`` is a maximum when
+    ``patience`` is above 0 (early stopping on the validation carve-out); 0 trains exactly
+    ``epochs``. ``search`` seconds of random search pick the hybrid's components, learning rate,
+    regularisation, ``max_sampled`` and ``identity_weight``. ``train_seconds`` is the hybrid's whole training time (search, early stopping
+    and the final fit). Other keyword arguments go to :meth:`Recommender.fit` (``normalize``,
+    ``item_alpha``, ``user_alpha``, ``max_sampled``, ...).
     """
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ValueError(f"unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
-    parts = split(data, cold=cold, test_fraction=test_fraction, seed=seed)
+    parts = split(data, protocol=protocol, cold=cold, holdout=holdout, test_fraction=test_fraction, seed=seed)
     rng = np.random.default_rng(seed + 1)
     test_users = parts.test.users()
     if len(test_users) > max_users:
         test_users = sorted(rng.choice(test_users, size=max_users, replace=False).tolist())
     # A random candidate order makes index-based tie-breaking (argpartition, stable sorts) random too.
     candidates = [parts.candidates[n] for n in rng.permutation(len(parts.candidates))]
+    trained_users = set(parts.train.user_ids)
     report = {
         "split": parts.kind,
         "models": {},
         "train_seconds": None,
+        "sizes": {
+            "users": len(set(parts.train.user_ids) | set(parts.test.user_ids)),
+            "items": len(set(parts.train.item_ids) | set(parts.test.item_ids)),
+            "train_interactions": len(parts.train),
+            "test_interactions": len(parts.test),
+            "test_users": len(parts.test.users()),
+            "evaluated_users": len(test_users),
+            "evaluated_users_without_training_rows": sum(u not in trained_users for u in test_users),
+            "candidates": len(candidates),
+        },
         "counts": {"train": parts.train.counts(), "test": parts.test.counts()},
         "evaluated_users": len(test_users),
         "candidates": len(candidates),
         "params": {
+            "protocol": protocol,
+            "cold": cold,
+            "holdout": holdout if parts.kind == "per-user" else None,
             "loss": loss,
             "components": components,
             "epochs": epochs,
             "learning_rate": learning_rate,
+            "patience": patience,
+            "search_seconds": search,
             "seed": seed,
-            "test_fraction": test_fraction,
+            "test_fraction": test_fraction if parts.kind != "per-user" else None,
+            **{
+                key: value
+                for key, value in fit_options.items()
+                if key in ("item_alpha", "user_alpha", "max_sampled", "identity_weight", "ensemble")
+            },
         },
+        "tuning": {},
+        "omitted": {},
     }
     if not test_users or not candidates:
         raise ValueError("the split left no test interactions: the data is too small to evaluate")
     train_mask = _mask(parts.train, test_users, candidates)
     test_mask = _mask(parts.test, test_users, candidates)
+    inner, validation = validation_split(parts.train, holdout=holdout, seed=seed)
+    report["sizes"]["validation_interactions"] = len(validation)
 
     scorers: dict[str, Callable[[slice], np.ndarray]] = {}
     fit = {
@@ -218,11 +375,77 @@ def evaluate(
         if name not in models:
             continue
         started = time.perf_counter()
-        step = (lambda epoch, total, name=name: progress(name, epoch, total)) if progress else None
-        model = Recommender().fit(parts.train, use_features=use_features, progress=step, **fit)
+        options = {**fit, "use_features": use_features}
+        tuned: dict = {}
+        if search > 0 and use_features and len(validation):
+            found = tuning.search(
+                inner,
+                validation,
+                budget_seconds=search,
+                base=options,
+                patience=max(patience, 1),
+                seed=seed,
+                progress=progress,
+            )
+            options.update({key: value for key, value in found["params"].items() if key != "neighbours"})
+            tuned["search"] = {
+                key: found[key] for key in ("validation_ndcg_at_10", "trials", "seconds", "budget_seconds")
+            }
+            model = Recommender().fit(parts.train, progress=_named(progress, name), **options)
+            if found["early_stopping"]:
+                model.params["early_stopping"] = found["early_stopping"]
+            probe = Recommender().fit(inner, **{**options, "ensemble": 1})
+            tuning.add_neighbours(model, probe, inner, validation, parts.train, seed=seed)
+        elif patience > 0:
+            model = tuning.fit_early_stopped(
+                inner,
+                validation,
+                parts.train,
+                patience=patience,
+                progress=progress,
+                stage=f"{name} (validation)",
+                with_neighbours=use_features,
+                **options,
+            )
+        else:
+            model = Recommender().fit(parts.train, progress=_named(progress, name), **options)
         seconds = time.perf_counter() - started
         report["train_seconds" if use_features else "train_seconds_pure"] = round(seconds, 3)
+        report["tuning"][name] = {
+            "params": tuning.chosen(model.params),
+            **({"early_stopping": model.params["early_stopping"]} if "early_stopping" in model.params else {}),
+            **tuned,
+        }
         scorers[name] = _lightfm_scorer(model, data, test_users, candidates)
+        if model.neighbours is not None and "hybrid_without_neighbours" in models:
+            scorers["hybrid_without_neighbours"] = _lightfm_scorer(
+                model, data, test_users, candidates, neighbours=False
+            )
+    # One thread unless told: implicit's OpenMP threads spin and crawl on a busy two-core machine
+    # (a tiny ALS fit took 4 s with two threads under load, 0.03 s with one).
+    peer_threads = threads or 1
+    for name in (p for p in peers.PEERS if p in models):
+        if parts.kind.startswith("cold"):
+            report["omitted"][name] = (
+                f"no side features: {'a user' if parts.kind == 'cold-users' else 'an item'} without training "
+                "interactions cannot be ranked (every score would tie)"
+            )
+            continue
+        if progress:
+            progress(f"{name} (tuning)", 0, 1)
+        started = time.perf_counter()
+        chosen = peers.tune(
+            name, inner, validation, space=(peer_grids or {}).get(name), seed=seed, threads=peer_threads
+        )
+        matrix = peers.Matrix.of(parts.train, items=candidates)
+        peer = peers.Peer(name, chosen["params"], seed=seed, threads=peer_threads).fit(matrix)
+        report["tuning"][name] = {**chosen, "seconds": round(time.perf_counter() - started, 3)}
+        if progress:
+            progress(f"{name} (tuning)", 1, 1)
+        rows, known = matrix.rows(test_users)
+        scorers[name] = lambda window, peer=peer, rows=rows, known=known: (
+            peer.scores(rows[window]) * known[window, None]
+        )
     if "popularity" in models:
         counts: dict[str, int] = {}
         for item, weight in zip(parts.train.item_ids, parts.train.weights, strict=True):
@@ -237,15 +460,55 @@ def evaluate(
         affinity = data.affinity
         scorers["oracle"] = lambda rows: affinity.scores(test_users[rows], candidates)
 
+    per_user: dict[str, dict[str, np.ndarray]] = {}
     for name in (m for m in MODELS if m in scorers):
-        sums: dict[str, list[np.ndarray]] = {}
+        parts_of: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(test_users), 500):
             rows = slice(start, min(len(test_users), start + 500))
             metrics = ranking_metrics(scorers[name](rows), train_mask[rows].toarray(), test_mask[rows].toarray())
             for key, values in metrics.items():
-                sums.setdefault(key, []).append(values)
-        report["models"][name] = {key: round(float(np.nanmean(np.concatenate(v))), 4) for key, v in sums.items()}
+                parts_of.setdefault(key, []).append(values)
+        values = {key: np.concatenate(v) for key, v in parts_of.items()}
+        top = values.pop("top")
+        per_user[name] = values
+        report["models"][name] = {
+            **{key: round(float(np.nanmean(v)), 4) for key, v in values.items()},
+            "coverage_at_10": round(len(np.unique(top)) / len(candidates), 4),
+        }
+    report["comparison"] = _compare(per_user, resamples=resamples, seed=seed)
+    # The goal's yardstick: the best of the tuned standard peers (ALS, BPR, item kNN), when any ran.
+    report["comparison_peer"] = _compare(per_user, resamples=resamples, seed=seed, among=peers.PEERS)
     return report
+
+
+def _compare(
+    per_user: dict[str, dict[str, np.ndarray]], *, resamples: int, seed: int, among: Sequence[str] | None = None
+) -> dict | None:
+    """The hybrid against the best other model but the oracle (by mean NDCG@10; of ``among`` when
+    given): paired bootstrap intervals of the per-user differences in NDCG@10 and precision@10."""
+    others = [name for name in per_user if name not in ("lightfm_hybrid", "hybrid_without_neighbours", "oracle")]
+    if among is not None:
+        others = [name for name in others if name in among]
+    if "lightfm_hybrid" not in per_user or not others:
+        return None
+    best = max(others, key=lambda name: np.nanmean(per_user[name]["ndcg_at_10"]))
+    hybrid = per_user["lightfm_hybrid"]
+    return {
+        "baseline": best,
+        **{
+            metric: {
+                key: round(value, 5) if isinstance(value, float) else value
+                for key, value in paired_bootstrap(
+                    hybrid[metric], per_user[best][metric], resamples=resamples, seed=seed
+                ).items()
+            }
+            for metric in ("ndcg_at_10", "precision_at_10")
+        },
+    }
+
+
+def _named(progress, name: str):
+    return (lambda epoch, total: progress(name, epoch, total)) if progress else None
 
 
 def _mask(part: InteractionData, users: list[str], items: list[str]):
@@ -262,11 +525,18 @@ def _mask(part: InteractionData, users: list[str], items: list[str]):
     return sparse.csr_matrix((values, (rows, cols)), shape=(len(users), len(items)), dtype=bool)
 
 
-def _lightfm_scorer(model: Recommender, data: InteractionData, users: list[str], items: list[str]):
+def _lightfm_scorer(
+    model: Recommender, data: InteractionData, users: list[str], items: list[str], *, neighbours: bool = True
+):
+    """Scores as :meth:`Recommender.score` gives them, many users at once."""
     matrix = model.item_matrix([(i, data.item_features.get(i, [])) for i in items])
     vectors, biases = model.user_matrix([(u, data.user_features.get(u, [])) for u in users])
+    near = model.neighbours if neighbours else None
 
     def scores(rows: slice) -> np.ndarray:
-        return vectors[rows] @ matrix.vectors.T + matrix.biases[None, :] + biases[rows, None]
+        base = vectors[rows] @ matrix.vectors.T + matrix.biases[None, :] + biases[rows, None]
+        if near is None:
+            return base
+        return blend(base, near.scores(users[rows], matrix.columns(near), len(items)), near.weight)
 
     return scores

@@ -284,7 +284,7 @@ def slots_free(
 def slots_preview(*, availability: Availability, now: datetime | None = None, limit: int = 8) -> list[Slot]:
     """The next ``limit`` free slots of the first length offered, for the mentor's own page: the same
     rules as :func:`slots_free`, whether or not the mentor is listed yet."""
-    lengths = _lengths(availability)
+    lengths = availability_lengths(availability)
     if not lengths:
         return []
     return _free(availability=availability, duration=lengths[0], now=now or timezone.now(), limit=limit)
@@ -333,7 +333,7 @@ def availability_summary(*, availability: Availability | None) -> str:
     when nothing can be requested (no rules, no lengths or no weekly hours)."""
     if availability is None:
         return ""
-    lengths = _lengths(availability)
+    lengths = availability_lengths(availability)
     weekdays = sorted({row.weekday for row in availability.weekly_hours.all()})
     if not lengths or not weekdays:
         return ""
@@ -371,9 +371,9 @@ def slot_check(
     if not isinstance(starts_at, datetime) or timezone.is_naive(starts_at):
         raise MentoringError("That time is not one of the mentor's available times.", code="outside_hours")
     availability = availability_get(mentor=mentor) if mentor.pk else None
-    if availability is None or not _lengths(availability) or not mentor_is_listed(mentor_id=mentor.pk):
+    if availability is None or not availability_lengths(availability) or not mentor_is_listed(mentor_id=mentor.pk):
         raise MentoringError("This mentor does not take one-to-one requests at the moment.", code="unavailable")
-    lengths = _lengths(availability)
+    lengths = availability_lengths(availability)
     if not _length_allowed(availability, duration_minutes, any_length=any_length):
         raise MentoringError(
             f"This mentor offers sessions of {_lengths_text(lengths)} minutes: choose one of those lengths.",
@@ -414,12 +414,13 @@ def slot_check(
 def _length_allowed(availability: Availability, duration: int, *, any_length: bool) -> bool:
     if any_length:
         return isinstance(duration, int) and Session.MIN_DURATION <= duration <= Session.MAX_DURATION
-    return duration in _lengths(availability)
+    return duration in availability_lengths(availability)
 
 
-def _lengths(availability: Availability) -> list[int]:
-    """The stored lengths, defensively (the JSON field is edited in the admin too)."""
-    raw = availability.session_lengths if isinstance(availability.session_lengths, list) else []
+def availability_lengths(availability: Availability | None) -> list[int]:
+    """The 1:1 lengths offered, shortest first, read defensively (the JSON field is edited in the admin
+    too); empty without availability."""
+    raw = availability.session_lengths if availability and isinstance(availability.session_lengths, list) else []
     return sorted({x for x in raw if type(x) is int and LENGTH_MIN <= x <= LENGTH_MAX})
 
 

@@ -23,6 +23,7 @@ from .calendar import calendar_sequence_bump
 from .notifications import Invite, notify
 from .recommendations import recommendations_forget
 from .sessions import _local as local_words
+from .sessions import account_can_act_check
 
 # Undoing a booking (or a session) within this long of making it is a change of mind, never late.
 LATE_CANCEL_GRACE = timedelta(minutes=30)
@@ -97,10 +98,14 @@ def booking_create(*, session_id: int, learner: User, now: datetime | None = Non
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            User.objects.select_for_update().filter(pk=learner.pk).first()
+            locked = User.objects.select_for_update().filter(pk=learner.pk).first()
             session = Session.objects.select_for_update().select_related("mentor").filter(pk=session_id).first()
             if session is None:
                 raise MentoringError("No such session.", code="not_found")
+            # Read again under the lock: a deactivation or suspension that committed meanwhile wins.
+            account_can_act_check(user=locked, now=now)
+            if not session.mentor.is_active or session.mentor.is_suspended(now):
+                raise MentoringError("This mentor is not available on PeerLearn right now.", code="mentor_unavailable")
             _check_bookable(session=session, learner=learner, now=now)
             if session.is_full:
                 raise SessionFull()
@@ -153,7 +158,11 @@ def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[B
         if session.booked_count >= session.capacity:
             break
         learner = entry.learner
-        if not learner.is_active or _has_overlapping_booking(learner=learner, session=session):
+        if (
+            not learner.is_active
+            or learner.is_suspended(now)
+            or _has_overlapping_booking(learner=learner, session=session)
+        ):
             continue  # they keep their place; the next learner gets this seat
         if session_has_learner(session=session, user=learner):
             entry.status = WaitlistEntry.Status.LEFT
@@ -183,10 +192,11 @@ def waitlist_promote(*, session: Session, now: datetime | None = None) -> list[B
 
 
 @transaction.atomic
-def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = None) -> Booking:
+def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = None, by_staff: bool = False) -> Booking:
     """A learner gives up their seat; the first waiting learner gets it. Cancelling a booking that is
     cancelled already returns it as it is. Less than ``LATE_CANCEL_HOURS`` before the start, the
-    booking is marked ``cancelled_late``. The learner gets the calendar's CANCEL, the mentor an update."""
+    booking is marked ``cancelled_late``. The learner gets the calendar's CANCEL, the mentor an update.
+    ``by_staff``: the site's staff cancel it (moderation): never late, and worded as theirs."""
     now = now or timezone.now()
     booking = bookings_of(user=learner).filter(pk=booking_id).first()
     if booking is None:
@@ -199,7 +209,9 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
         raise MentoringError("This session has already started; it can no longer be cancelled.", code="started")
     booking.status = Booking.Status.CANCELLED
     booking.cancelled_at = now
-    booking.cancelled_late = cancellation_is_late(starts_at=session.starts_at, now=now, made_at=booking.created_at)
+    booking.cancelled_late = not by_staff and cancellation_is_late(
+        starts_at=session.starts_at, now=now, made_at=booking.created_at
+    )
     booking.save(update_fields=["status", "cancelled_at", "cancelled_late"])
     recommendations_forget(user_id=learner.pk)
     Session.objects.filter(pk=session.pk).update(booked_count=F("booked_count") - 1)
@@ -209,12 +221,14 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
     notify(
         user=learner,
         kind="booking_cancelled",
-        text=f"You cancelled your seat on “{session.title}” with {session.mentor.display_name}, "
-        f"{local_words(session.starts_at, learner)}.{late}",
+        text=f"{'The PeerLearn team cancelled' if by_staff else 'You cancelled'} your seat on “{session.title}” "
+        f"with {session.mentor.display_name}, {local_words(session.starts_at, learner)}.{late}",
         link=reverse("session_detail", args=[session.pk]),
         invite=Invite(session, "CANCEL"),
     )
     late = f" A late cancellation: {late_cancellation_words()}." if booking.cancelled_late else ""
+    by = "The PeerLearn team" if by_staff else learner.display_name
+    whose = f"{learner.display_name}'s" if by_staff else "their"
     if session.private:
         # A one-to-one made from a request is the learner's alone: without them there is no session,
         # and the mentor's time is free for others again.
@@ -222,12 +236,12 @@ def booking_cancel(*, booking_id: int, learner: User, now: datetime | None = Non
         session.cancelled_at = now
         session.save(update_fields=["status", "cancelled_at", "updated_at"])
         mentor_text = (
-            f"{learner.display_name} cancelled your one-to-one “{session.title}” "
+            f"{by} cancelled your one-to-one{f' with {learner.display_name}' if by_staff else ''} “{session.title}” "
             f"({local_words(session.starts_at, session.mentor)}); the time is free again.{late}"
         )
     else:
         mentor_text = (
-            f"{learner.display_name} cancelled their seat on “{session.title}” "
+            f"{by} cancelled {whose} seat on “{session.title}” "
             f"({local_words(session.starts_at, session.mentor)}; {_seats(session)}).{late}"
         )
     notify(

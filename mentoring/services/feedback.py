@@ -100,12 +100,10 @@ def report_create(
             "You have sent several reports in the last hour; our moderators have them. Please wait a while before sending another.",
             code="rate_limited",
         )
-    return Report.objects.create(
+    report = Report.objects.create(
         reporter=reporter, session=session, reported_user=reported, reason=reason, text=text, context=context or {}
     )
+    from .moderation import report_staff_notify
 
-
-def reports_resolve(*, report_ids: list[int], staff: User, now: datetime | None = None) -> int:
-    return Report.objects.filter(pk__in=report_ids, status=Report.Status.OPEN).update(
-        status=Report.Status.RESOLVED, resolved_by=staff, resolved_at=now or timezone.now()
-    )
+    report_staff_notify(report=report)
+    return report

@@ -81,6 +81,15 @@ def _overlaps(*, mentor: User, starts_at: datetime, ends_at: datetime, exclude_p
     return clash.exists()
 
 
+def account_can_act_check(*, user: User | None, now: datetime | None = None) -> None:
+    """Refuse a booking or a new session for an account that was deactivated or suspended (read with
+    the row locked by the caller, so that one committed meanwhile wins)."""
+    if user is None or not user.is_active:
+        raise MentoringError("This account is closed: it can no longer book or offer sessions.", code="inactive")
+    if user.is_suspended(now):
+        raise MentoringError("This account is suspended: it cannot book or offer sessions now.", code="suspended")
+
+
 def session_create(
     *,
     mentor: User,
@@ -110,6 +119,7 @@ def session_create(
     # the check itself is exact.
     try:
         with _overlap_refused(), transaction.atomic():
+            account_can_act_check(user=User.objects.select_for_update().filter(pk=mentor.pk).first(), now=now)
             if _overlaps(mentor=mentor, starts_at=starts_at, ends_at=ends_at):
                 raise MentoringError(OVERLAP_MESSAGE, code="overlap")
             session = Session.objects.create(

@@ -214,7 +214,7 @@ def test_staff_see_the_analytics_page_with_the_right_figures(client, admin_user,
     assert figure(html, "average-rating").startswith("5.00 / 5") and "(1 rating)" in figure(html, "average-rating")
     assert figure(html, "attendance").endswith("booked learners joined)")
     assert "Python" in html and "Maya Mentor" in html and "Dropped" not in html
-    assert 'href="/admin/analytics/analytics.csv"' in html
+    assert 'href="/admin/analytics/analytics.csv?from=' in html  # the export of the range shown
     assert response.headers["Cache-Control"].startswith("max-age=0")
 
 
@@ -375,3 +375,66 @@ def test_attendance_counts_booked_learners_who_joined_the_call(mentor, learner, 
     CallAttendance.objects.create(session=session, user=mentor, peer_id="b" * 16, joined_at=session.starts_at)
     summary = attendance_summary(start=timezone.now() - timedelta(days=7), end=timezone.now())
     assert summary == "50.0% (1 of 2 booked learners joined)"
+
+
+# --------------------------------------------------------------------------- a chosen range
+@pytest.mark.django_db
+def test_a_chosen_range_shows_and_exports_those_weeks_only(client, admin_user, known_dataset):
+    client.force_login(admin_user)
+    last_monday = known_dataset["last_monday"]
+    last_sunday = last_monday + timedelta(days=6)
+    # Last week alone: its completed session, not this week's upcoming one. Any day of a week picks it whole.
+    chosen = {"from": (last_monday + timedelta(days=2)).isoformat(), "to": last_sunday.isoformat()}
+    response = client.get(ANALYTICS_URL, chosen)
+    assert response.status_code == 200
+    assert figure(response.text, "sessions") == "1" and figure(response.text, "bookings") == "2"
+    assert (
+        f'value="{last_monday.isoformat()}"' in response.text and f'value="{last_sunday.isoformat()}"' in response.text
+    )
+    assert f"analytics.csv?from={last_monday.isoformat()}&amp;to={last_sunday.isoformat()}" in response.text
+    export = client.get(CSV_URL, chosen)
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert [row[0] for row in rows[1:]] == [last_monday.isoformat()]
+    assert rows[1][1:3] == ["1", "2"]
+    assert last_sunday.isoformat() in export["Content-Disposition"]
+    # Two weeks ago to this week: three rows, the empty week included.
+    wider = {"from": (last_monday - timedelta(weeks=1)).isoformat(), "to": known_dataset["this_monday"].isoformat()}
+    assert len(list(csv.reader(io.StringIO(client.get(CSV_URL, wider).content.decode())))) == 1 + 3
+
+
+HOSTILE_RANGES = [
+    ({"from": "yesterday", "to": "2026-01-01"}, "YYYY-MM-DD"),
+    ({"from": "2026-02-30", "to": "2026-03-01"}, "not on the calendar"),
+    ({"from": "2026-03-01", "to": "2026-02-01"}, "must not be after"),
+    ({"from": "2026-01-01"}, "both dates"),
+    ({"from": "1000-01-01", "to": "2026-01-01"}, "between 2000 and 2100"),
+    ({"from": "9999-12-31", "to": "9999-12-31"}, "between 2000 and 2100"),
+    ({"from": "2020-01-01", "to": "2026-01-01"}, "at most 53 weeks"),
+    ({"from": "x" * 10_000, "to": "2026-01-01"}, "YYYY-MM-DD"),
+    ({"from": "2026-01-01\n", "to": "2026-01-02"}, "YYYY-MM-DD"),
+    ({"from": "２０２６-01-01", "to": "2026-01-02"}, "YYYY-MM-DD"),  # full-width digits
+    ({"from": "<script>alert(1)</script>", "to": "2026-01-02"}, "YYYY-MM-DD"),
+]
+
+
+@pytest.mark.django_db
+def test_hostile_ranges_get_a_clear_error_never_a_500(client, admin_user):
+    client.force_login(admin_user)
+    for params, words in HOSTILE_RANGES:
+        page = client.get(ANALYTICS_URL, params)
+        assert page.status_code == 400 and words in page.text, params
+        assert "<script>alert(1)" not in page.text
+        assert "Showing the last 12 weeks instead" in page.text and "<svg" in page.text
+        export = client.get(CSV_URL, params)
+        assert export.status_code == 400 and words in export.text, params
+    assert client.get(ANALYTICS_URL, QUERY_STRING="from=2026-01-01%00&to=2026-01-02").status_code == 400
+    print(f"[analytics] hostile ranges: {len(HOSTILE_RANGES) * 2 + 1}, 5xx 0")
+
+
+@pytest.mark.django_db
+def test_staff_reach_the_analytics_from_both_admins(client, admin_user, editor):
+    client.force_login(admin_user)
+    assert 'href="/admin/analytics/"' in client.get("/admin/").text
+    assert "/admin/analytics/" in client.get("/cms/").text
+    client.force_login(editor)  # an editor who is not staff: no link to a page that would refuse them
+    assert "/admin/analytics/" not in client.get("/cms/").text

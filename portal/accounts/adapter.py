@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django import forms
+from django.shortcuts import render
 
+from portal.dates import safe_localtime
 from portal.sites import absolute_url
 from signaling.events import login_id_of
 
@@ -27,6 +31,27 @@ class AccountAdapter(DefaultAccountAdapter):
             and request.resolver_match.url_name in ("account_change_password", "account_set_password")
         )
         user_password_changed(user=user, keep_login=login_id_of(request.session) if changed_here else None)
+
+    def pre_login(self, request, user, **kwargs):
+        # Every login comes here once the password (or the emailed link) is checked, and before the
+        # second factor is asked: a suspended person is told why and until when, and stays logged out.
+        if user.is_active and user.is_suspended():
+            from allauth.account.internal.stagekit import clear_login
+
+            clear_login(request)
+            return suspended_response(request, user)
+        return super().pre_login(request, user, **kwargs)
+
+    def login(self, request, user):
+        # Checked again as the login happens: a login that asked for a second factor resumes here
+        # without ``pre_login``, and the suspension may have begun in between.
+        if user.is_active and user.is_suspended():
+            from allauth.account.internal.stagekit import clear_login
+            from allauth.core.exceptions import ImmediateHttpResponse
+
+            clear_login(request)
+            raise ImmediateHttpResponse(suspended_response(request, user))
+        return super().login(request, user)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)
@@ -71,3 +96,14 @@ class AccountAdapter(DefaultAccountAdapter):
             if key.endswith("_url") and isinstance(value, str)
         }
         super().send_mail(template_prefix, email, {**context, **links})
+
+
+def suspended_response(request, user):
+    """The page a suspended person gets instead of a login: the reason and the end, in their zone."""
+    until = safe_localtime(user.suspended_until, user.time_zone)
+    zone = "UTC" if until.tzinfo is UTC else user.time_zone
+    context = {
+        "reason": user.suspension_reason,
+        "until": f"{until:%A} {until.day} {until:%B %Y, %H:%M} ({zone})",
+    }
+    return render(request, "accounts/suspended.html", context, status=403)

@@ -46,13 +46,52 @@ def user_update_profile(*, user: User, display_name: str, time_zone: str) -> Use
     return user
 
 
-def users_deactivate(*, users: Iterable[User]) -> int:
-    """Deactivate accounts (moderation) and close their open sockets. Returns how many were active before."""
-    ids = [user.pk for user in users if user.is_active]
-    count = User.objects.filter(pk__in=ids, is_active=True).update(is_active=False)
-    for user_id in ids:
-        close_user_sockets(user_id=user_id)
-    return count
+def users_deactivate(*, users: Iterable[User], actor: User) -> int:
+    """Deactivate accounts (moderation), each as :func:`user_deactivate` does. Returns how many were
+    active before."""
+    with transaction.atomic():
+        return sum(user_deactivate(user_id=user.pk, actor=actor)[0] for user in users)
+
+
+@transaction.atomic
+def user_deactivate(*, user_id: int, actor: User):
+    """Deactivate an account: it can no longer log in; its future bookings, sessions, waitlist places
+    and pending requests go through the mentoring services, with the others told (cancelled by staff
+    member ``actor``); its sockets close. Also for
+    an account deactivated before, which may still hold bookings. Returns whether it was active,
+    and what was withdrawn (``mentoring.services.moderation.Withdrawn``)."""
+    from mentoring.services.moderation import user_activity_withdraw
+
+    was_active = bool(User.objects.filter(pk=user_id, is_active=True).update(is_active=False))
+    withdrawn = user_activity_withdraw(user_id=user_id, actor=actor)
+    close_user_sockets(user_id=user_id)
+    return was_active, withdrawn
+
+
+@transaction.atomic
+def user_suspension_set(*, user: User, until, reason: str) -> User:
+    """Suspend an account until ``until`` (``mentoring.services.moderation.user_suspend`` checks the
+    input and keeps the record). A suspension already running longer is kept as it is (its end and
+    reason): a second one never shortens it. Its logins end (the session hash changes) and its sockets
+    close now. Returns the user as it stands."""
+    current = User.objects.select_for_update().get(pk=user.pk)
+    if current.suspended_until is None or current.suspended_until < until:
+        current.suspended_until = until
+        current.suspension_reason = reason
+        current.save(update_fields=["suspended_until", "suspension_reason"])
+    user.suspended_until, user.suspension_reason = current.suspended_until, current.suspension_reason
+    close_user_sockets(user_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def user_suspension_end(*, user: User, now) -> bool:
+    """End ``user``'s suspension now; whether one was running (``mentoring.services.moderation.
+    user_suspension_lift`` keeps the record). The end stays on the account as when it was lifted."""
+    lifted = bool(User.objects.filter(pk=user.pk, suspended_until__gt=now).update(suspended_until=now))
+    if lifted:
+        user.suspended_until = now
+    return lifted
 
 
 def user_password_changed(*, user: User, keep_login: str | None = None) -> None:

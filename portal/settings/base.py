@@ -16,6 +16,12 @@ SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-key-do-not-use-in-production-3f
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Which part of the site this process serves: "all" (pages and sockets: make run, the tests), "web"
+# (pages only) or "signaling" (WebSockets only, plus its health probes); see portal/roles.py and
+# README "Scaling out". The proxy routes /ws/ to the signaling pool and everything else to the web pool.
+PROCESS_ROLE = env_str("PROCESS_ROLE", "all")
+if PROCESS_ROLE not in ("all", "web", "signaling"):
+    raise ImproperlyConfigured(f'PROCESS_ROLE must be "all", "web" or "signaling", not {PROCESS_ROLE!r}.')
 # Only bench/http_load.py turns this on: it adds the trivial reference view at /bench/trivial/.
 BENCHMARK_ENDPOINTS = env_bool("BENCHMARK_ENDPOINTS", False)
 # The public base URL: every absolute link (emails, .ics files, sitemap, robots.txt, canonical URLs) and
@@ -85,6 +91,7 @@ MIDDLEWARE = [
     "portal.accounts.middleware.UserTimezoneMiddleware",
     "portal.accounts.middleware.StaffMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "cms_pages.editor_time_zone.EditorTimeZoneMiddleware",  # Wagtail's admin in the editor's own zone
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -219,6 +226,30 @@ CACHES = {
     )
 }
 
+
+def page_cache_for(redis_url: str, prefix: str = "peerlearn-pages") -> dict:
+    """The anonymous page cache (cms_pages/page_cache.py), shared by every process (Daphne,
+    run_periodic, any manage.py command): a publish anywhere clears it everywhere. Redis when there
+    is one, else files under var/ (`make run` stays zero-setup)."""
+    if redis_url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": REDIS_CACHE_OPTIONS,
+            # Entries name their own lifetime; the version number (set again by incr) has none.
+            "TIMEOUT": None,
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": BASE_DIR / "var" / "page-cache",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+
+
+CACHES["pages"] = page_cache_for(REDIS_URL)
+
 # Sessions are read from the cache and written through to the database (Redis when configured).
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Anonymous visitors get Wagtail pages from the cache; publishing anything clears it.
@@ -295,6 +326,8 @@ LATE_CANCEL_HOURS = env_int("LATE_CANCEL_HOURS", 24)
 RECOMMENDER_DIR = Path(env_str("RECOMMENDER_DIR", str(BASE_DIR / "var" / "recommender")))
 # run_periodic queues a retraining (mentoring/tasks.py) when the latest model is older than this.
 RECOMMENDER_RETRAIN_HOURS = env_int("RECOMMENDER_RETRAIN_HOURS", 24)
+# Sessions starting later than this many days from now are never recommended.
+RECOMMENDER_HORIZON_DAYS = env_int("RECOMMENDER_HORIZON_DAYS", 60)
 
 # ---------------------------------------------------------------------------- background tasks
 # "default": Wagtail's own small tasks (reference index, file deletion) run at once, in the request,
@@ -359,8 +392,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "PeerLearn <no-reply@peerlear
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # ---------------------------------------------------------------------------- wagtail
+# Form pages (cms_pages/forms.py): a send faster than this is a bot's; sends per client address per hour.
+FORM_MIN_FILL_SECONDS = env_int("FORM_MIN_FILL_SECONDS", 3)
+FORM_SUBMISSIONS_PER_HOUR = env_int("FORM_SUBMISSIONS_PER_HOUR", 5)
 WAGTAIL_SITE_NAME = "PeerLearn"
 WAGTAILADMIN_BASE_URL = SITE_URL
+# Each editor's admin runs in the time zone of their site profile (cms_pages/editor_time_zone.py);
+# Wagtail's own choice of zone is hidden so there is only one.
+WAGTAIL_USER_TIME_ZONES: list[str] = []
 WAGTAILADMIN_LOGIN_URL = "/cms/login/"  # leads to the site's one login form (portal/urls.py)
 WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
 # Passwords are changed and reset only through the site's account pages (rate limits, socket revocation).
@@ -398,6 +437,7 @@ CSP_ADMIN_ADDITIONS = {
     "style-src": ["'unsafe-inline'"],
 }
 CSP_ADMIN_REPLACEMENTS = {"frame-ancestors": ["'self'"]}  # Wagtail's live preview frames its own pages
+CSP_PREVIEW_REPLACEMENTS = {"frame-ancestors": ["'self'"]}  # a preview's page response, framed by the admin
 X_FRAME_OPTIONS = "DENY"  # Wagtail marks its own preview views SAMEORIGIN.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

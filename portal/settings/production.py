@@ -23,7 +23,8 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "peerlearn",
         "OPTIONS": REDIS_CACHE_OPTIONS,  # noqa: F405
-    }
+    },
+    "pages": page_cache_for(REDIS_URL),  # noqa: F405
 }
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 # Real mail by default: a verification email printed to a log reaches nobody.

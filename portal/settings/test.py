@@ -6,7 +6,7 @@ import os
 import dj_database_url
 
 from .base import *  # noqa: F403
-from .base import channel_layers_for
+from .base import channel_layers_for, page_cache_for
 from .env import env_bool, env_int, env_str
 
 DEBUG = False
@@ -23,14 +23,25 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": 30, "timeout": 20},
+        # Idle connections above min_size close after 30 s (psycopg's default is 10 minutes): a race test's
+        # 30 connections would otherwise stay open on each worker, and beside the servers the suite starts
+        # they reached PostgreSQL's 100 clients on a slow machine ("sorry, too many clients already").
+        "pool": {"min_size": 1, "max_size": 30, "timeout": 20, "max_idle": 30},
         # A test that leaves a lock or a transaction behind fails loudly instead of stalling the suite.
         "options": "-c lock_timeout=15000 -c idle_in_transaction_session_timeout=60000",
     }
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", f"peerlearn-test-{CHECKOUT}"))
+# Under pytest-xdist each worker is a checkout of its own: pytest-django gives it its own database
+# (suffix _gw0, _gw1...), and here its own channel-layer prefix; servers it starts inherit the name.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+CHANNEL_LAYERS = channel_layers_for(REDIS_URL, env_str("CHANNEL_LAYER_PREFIX", f"peerlearn-test-{CHECKOUT}{WORKER}"))
 # The cache stays in-process so allauth's rate limits can be reset between tests.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The page cache is the real shared one: a publish in another process (a server the suite starts, a
+# manage.py command) must clear what this one serves.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": page_cache_for(REDIS_URL, f"peerlearn-test-{CHECKOUT}{WORKER}-pages"),  # per worker too
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True

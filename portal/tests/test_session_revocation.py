@@ -137,7 +137,7 @@ def test_password_change_closes_every_other_logins_sockets(room, learner, daphne
     assert "Log out" in laptop.get("/dashboard/"), "the login that changed the password stays signed in"
 
 
-def test_deactivation_closes_all_the_users_sockets(room, learner, daphne_server, sockets):
+def test_deactivation_closes_all_the_users_sockets(room, learner, daphne_server, sockets, admin_user):
     phone, laptop = (
         Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
         Visitor(daphne_server.url).log_in(learner.email, PASSWORD),
@@ -145,7 +145,7 @@ def test_deactivation_closes_all_the_users_sockets(room, learner, daphne_server,
     opened = {f"phone {k}": v for k, v in open_sockets(sockets, daphne_server, phone, room).items()}
     opened |= {f"laptop {k}": v for k, v in open_sockets(sockets, daphne_server, laptop, room).items()}
     started = time.monotonic()
-    users_deactivate(users=[learner])
+    users_deactivate(users=[learner], actor=admin_user)
     check("deactivation", opened, {}, started)
 
 

@@ -180,6 +180,63 @@ async def test_chat_reaches_everyone_and_media_state_the_others(room, mentor, le
     await a.disconnect()
 
 
+async def test_during_a_rolling_deploy_old_and_new_processes_relay_each_others_messages(room, mentor, learner):
+    """The previous version relayed fields, this one a ready frame: each event carries both, and a
+    fields-only event (from a process not yet replaced) still reaches the page, as the same frame."""
+    from channels.layers import get_channel_layer
+
+    from signaling.consumers import _relay_event
+    from signaling.groups import peer_group, room_group
+
+    m, mw = await joined(room, mentor)
+    a, aw = await joined(room, learner)
+    await m.receive_json_from(timeout=5)  # peer-joined
+    layer = get_channel_layer()
+    old_events = [  # as the previous version's consumers sent them
+        (room_group(room.pk), {"type": "relay.chat", "from": aw["you"]["id"], "name": "A", "text": "hi", "at": "t"}),
+        (
+            room_group(room.pk),
+            {"type": "relay.media_state", "from": aw["you"]["id"], "audio": True, "video": False, "screen": False},
+        ),
+        (
+            room_group(room.pk),
+            {"type": "relay.screen_share", "from": aw["you"]["id"], "name": "A", "action": "start", "at": "t"},
+        ),
+        (
+            peer_group(room.pk, mw["you"]["id"]),
+            {"type": "relay.signal", "from": aw["you"]["id"], "data": {"candidate": None}},
+        ),
+    ]
+    seen = []
+    for group, event in old_events:
+        await layer.group_send(group, event)
+        frame = await m.receive_json_from(timeout=5)
+        assert frame == {**{k: v for k, v in event.items() if k != "type"}, "type": frame["type"]}
+        seen.append(frame["type"])
+    assert seen == ["chat", "media-state", "screen-share", "signal"]
+    # What this version sends, read the previous version's way (its handlers read these fields).
+    old_reads = {
+        "relay.signal": ("from", "data"),
+        "relay.chat": ("from", "name", "text", "at"),
+        "relay.media_state": ("from", "audio", "video", "screen"),
+        "relay.screen_share": ("from", "name", "action", "at"),
+    }
+    for payload in (
+        {"type": "signal", "from": "p1", "data": {"candidate": None}},
+        {"type": "chat", "from": "p1", "name": "A", "text": "hi", "at": "t"},
+        {"type": "media-state", "from": "p1", "audio": True, "video": False, "screen": False},
+        {"type": "screen-share", "from": "p1", "name": "A", "action": "stop", "at": "t"},
+    ):
+        event = _relay_event(payload)
+        assert json.loads(event["frame"]) == payload
+        assert {key: event[key] for key in old_reads[event["type"]]} == {
+            k: v for k, v in payload.items() if k != "type"
+        }
+    print("\n[deploy] old -> new: 4/4 message kinds reach the page; new -> old: 4/4 carry the old fields")
+    await m.disconnect()
+    await a.disconnect()
+
+
 BAD_FRAMES = [
     ("not json", "bad_json"),
     ("[1, 2]", "bad_shape"),
@@ -229,7 +286,7 @@ async def test_a_flood_closes_the_socket(room, learner):
     assert codes == [CLOSE_FLOOD]
 
 
-async def test_cancelling_the_booking_and_deactivation_close_call_sockets(room, mentor, learner):
+async def test_cancelling_the_booking_and_deactivation_close_call_sockets(room, mentor, learner, admin_user):
     a, _ = await joined(room, learner)
     booking = await sync_to_async(Booking.objects.get)(session=room, learner=learner)
     await sync_to_async(booking_cancel)(booking_id=booking.pk, learner=learner)
@@ -237,7 +294,7 @@ async def test_cancelling_the_booking_and_deactivation_close_call_sockets(room, 
     assert (await a.receive_output(timeout=5))["code"] == CLOSE_REVOKED
 
     m, _ = await joined(room, mentor)
-    await sync_to_async(users_deactivate)(users=[mentor])
+    await sync_to_async(users_deactivate)(users=[mentor], actor=admin_user)
     assert (await m.receive_json_from(timeout=5))["code"] == "revoked"
     assert (await m.receive_output(timeout=5))["code"] == CLOSE_REVOKED
 

@@ -13,7 +13,7 @@ from conftest import make_user
 from mentoring.tests.factories import make_booking, make_session
 from tests.browser.helpers import log_in as log_in_page
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 
 FRAMES_DECODED = """async () => {
   const out = {};

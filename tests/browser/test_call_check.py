@@ -14,7 +14,7 @@ from tests.browser.helpers import log_in
 from tests.coturn import CoturnProcess, free_port_pair
 from tests.servers import DaphneProcess
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 
 # Every network step of the page gives up after 8 s; the steps run side by side.
 VERDICT_TIMEOUT_MS = 25_000

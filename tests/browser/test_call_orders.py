@@ -43,7 +43,7 @@ from tests.firefox import Firefox
 from tests.servers import CHROMIUM, CHROMIUM_FLAGS
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 
 ENGINES = {  # who uses which browser, per configuration
     "chromium": ("chromium", "chromium", "chromium"),

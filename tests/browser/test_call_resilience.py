@@ -15,7 +15,7 @@ from tests.browser.test_call import call_setup as call_setup  # noqa: F401 - the
 from tests.browser.test_call import join, log_in, wait_for_video
 from tests.servers import DaphneProcess, RedisProcess, database_url
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 
 # Samples inbound video bytes every 100 ms inside the page, independent of the test's own pace.
 START_SAMPLER = """() => { window.__media = []; window.__sampler = setInterval(async () => {
@@ -60,7 +60,8 @@ def test_a_call_survives_its_daphne_process_being_killed_and_restarted(call_setu
         killed = time.time()
         l_page.wait_for_timeout(1500)  # the outage: nothing serves the port
         expect(l_page.locator("#call-banner")).to_contain_text("Reconnecting")
-        server = DaphneProcess(env=server.env, port=server.port).start()
+        server = DaphneProcess(env=server.env, port=server.port)  # bound first: `finally` stops it even if
+        server.start()  # it is slow to answer (a leaked Daphne was found after such a timeout)
         restarted = time.time()
         deadline = restarted + 20
         while time.time() < deadline:

@@ -21,7 +21,7 @@ from tests.browser.test_call import call_setup as call_setup  # noqa: F401 - the
 from tests.browser.test_csp import LISTEN
 from tests.firefox import Firefox
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 
 # What a person does with the mouse, done in the page: find a control by its visible name.
 CLICK = """(name) => { const el = [...document.querySelectorAll("button, a")].find(

@@ -19,7 +19,7 @@ from mentoring.services.availability import availability_update
 from tests.browser.helpers import log_in
 from tests.browser.test_call import join, wait_for_video
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 
 
 def test_learner_requests_a_slot_mentor_accepts_both_see_a_reschedule_live_and_meet(live_server_url, chromium):

@@ -12,7 +12,7 @@ from conftest import make_user
 from mentoring.tests.factories import make_booking, make_session
 from tests.browser.test_call import join, log_in, wait_for_video
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.calls]
 LIVE = 10_000  # ms: anything that travels over the socket
 MIRRORED = "matrix(-1, 0, 0, 1, 0, 0)"
 OWN_TRANSFORM = "() => getComputedStyle(document.querySelector('#local-video')).transform"

@@ -736,7 +736,10 @@ def test_stored_xss_corpus_never_executes_anywhere(live_server_url, chromium, se
                 ("wagtail draft preview", f"/cms/pages/{standard.pk}/view_draft/"),
                 ("wagtail page history", f"/cms/pages/{standard.pk}/history/"),
                 ("wagtail page search", f"/cms/pages/search/?q={q}"),
-                ("wagtail settings (site chrome)", "/cms/settings/cms_pages/sitechrome/"),
+                (
+                    "wagtail settings (menus and footer)",
+                    f"/cms/snippets/cms_pages/sitechrome/edit/{SiteChrome.load().pk}/",
+                ),
                 ("wagtail images", "/cms/images/"),
                 ("wagtail image edit", f"/cms/images/{d['image'].pk}/"),
                 ("wagtail documents", "/cms/documents/"),

@@ -11,8 +11,9 @@ from mentoring.services.recommendations import recommender_train
 
 class Command(BaseCommand):
     help = (
-        "Train the recommender on the site's data: metrics on a time-based holdout, then a model fitted on "
-        "everything, saved as a new version in RECOMMENDER_DIR."
+        "Train the recommender on the site's data: metrics on a time-based holdout (epochs by early stopping, "
+        "settings by --search, on a validation split of its training part), then a model fitted on everything "
+        "with those settings, saved with them as a new version in RECOMMENDER_DIR."
     )
 
     def add_arguments(self, parser):
@@ -60,6 +61,43 @@ class Command(BaseCommand):
             measured = f"No holdout metrics: {metrics.get('skipped', 'the data is too small to split')}."
         self.stdout.write(
             f"Trained on {seen}, with {counts['user_features']} user and {counts['item_features']} item features, "
-            f"in {result.seconds:.1f}s ({params['loss']}, {params['components']} components, {params['epochs']} epochs). "
+            f"in {result.seconds:.1f}s ({describe_params(result.params, result.tuning)}). "
             f"{measured} Saved version {result.version} in {directory}."
         )
+
+
+def describe_params(params: dict, tuning: dict) -> str:
+    """The settings the saved model was trained with, and how they were chosen."""
+    text = (
+        f"{params['loss']}, {params['components']} components, {params['epochs']} epochs, learning rate "
+        f"{params['learning_rate']:g}, item_alpha {params['item_alpha']:g}, user_alpha {params['user_alpha']:g}"
+    )
+    if params.get("identity_weight") is not None:
+        text += f", identity weight {params['identity_weight']:g}"
+    if params.get("max_sampled", 10) != 10:
+        text += f", max_sampled {params['max_sampled']}"
+    if params.get("ensemble", 1) > 1:
+        text += f", ensemble of {params['ensemble']}"
+    near = params.get("neighbours")
+    if near and near["weight"]:
+        text += (
+            f"; item neighbourhood k {near['k']}, weight {near['weight']:g} (validation NDCG@10 "
+            f"{near['validation_ndcg_at_10']:.3f}, LightFM alone {near['validation_ndcg_at_10_alone']:.3f})"
+        )
+    elif near and "skipped" in near:
+        text += f"; no item neighbourhood: {near['skipped']}"
+    elif near:
+        text += "; no item neighbourhood (it did not help on validation)"
+    stopped = tuning.get("early_stopping")
+    if stopped and "skipped" in stopped:
+        text += f"; epochs fixed, not by early stopping: {stopped['skipped']}"
+    elif stopped:
+        text += (
+            f"; epochs by early stopping: best of {stopped['epochs_run']} on {stopped['validation_users']} "
+            f"validation learners, NDCG@10 {stopped['validation_ndcg_at_10']:.3f}"
+        )
+    search = tuning.get("search")
+    if search and search["trials"]:
+        tried = len(search["trials"])
+        text += f"; search: {tried} setting{'s' if tried != 1 else ''} tried in {search['seconds']:.0f}s"
+    return text
