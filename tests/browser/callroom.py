@@ -33,7 +33,11 @@ SLOW_ANSWER = """(() => { const md = navigator.mediaDevices; if (!md) return; co
   md.getUserMedia = (constraints) => new Promise((resolve) => setTimeout(resolve, MS)).then(() => ask(constraints)); })();""".replace(
     "MS", str(ANSWER_AFTER_MS)
 )
-SETTLE_SECONDS = 15  # how long the room may take to get every invariant back after a step
+# How long the room may take to get every invariant back after a step. A connection that fails on a
+# starved machine (CI once ran this beside the load test at 2x its usual time) must come back through the
+# watchdog's ICE restart, which takes its own seconds; how fast the room settles is printed ("slowest
+# settle") and is a speed figure, not what this test decides.
+SETTLE_SECONDS = 30
 
 # What a person does with the mouse, done in the page: find a control by its visible name.
 CLICK = """(name) => { const el = [...document.querySelectorAll("button, a")].find(

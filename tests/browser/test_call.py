@@ -19,12 +19,16 @@ FRAMES_DECODED = """async () => {
   const out = {};
   for (const [id, entry] of window.peerlearnCall.peers) {
     const stats = await entry.link.pc.getStats();
-    let frames = 0, bytes = 0, pair = null;
+    let frames = 0, bytes = 0, selected = null, nominated = null;
     stats.forEach((r) => {
       if (r.type === "inbound-rtp" && r.kind === "video") { frames += r.framesDecoded || 0; bytes += r.bytesReceived || 0; }
-      if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") pair = r;
+      if (r.type === "transport" && r.selectedCandidatePairId) selected = r.selectedCandidatePairId;
+      if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") nominated = r.id;
     });
+    // The pair the transport uses; the nominated flag can lag behind it on the controlled side.
+    const pairId = selected || nominated;
     let local = null;
+    const pair = pairId && stats.get(pairId);
     if (pair) stats.forEach((r) => { if (r.id === pair.localCandidateId) local = r.candidateType; });
     out[entry.info.name] = { frames, bytes, state: entry.link.pc.connectionState, localCandidate: local };
   }
@@ -73,6 +77,16 @@ def wait_for_video(page, names: list[str], timeout_ms: int = 30_000):
         print("\n[call] stuck:", page.evaluate(STATES), page.evaluate("() => window.peerlearnCall.myId"))
         raise
     return _wait_frames(page, names, timeout_ms)
+
+
+def wait_for_pair(page, name: str, timeout_s: float = 15):
+    """The stats once the connection to ``name`` reports the local candidate of the pair it uses."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = page.evaluate(FRAMES_DECODED)
+        if stats.get(name, {}).get("localCandidate") or time.monotonic() > deadline:
+            return stats
+        page.wait_for_timeout(200)  # the poll interval
 
 
 def _wait_connected(page, names, timeout_ms):
@@ -251,8 +265,11 @@ def test_relay_only_call_through_a_local_coturn(live_db, daphne_server, chromium
             ]
             for page in pages:
                 join(page, relay_server.url, session)
-            m_stats = wait_for_video(pages[0], ["Alice Learner"])
-            l_stats = wait_for_video(pages[1], ["Maya Mentor"])
+            wait_for_video(pages[0], ["Alice Learner"])
+            wait_for_video(pages[1], ["Maya Mentor"])
+            # Video flows; the candidate pair in use shows in the stats a moment later on a busy machine.
+            m_stats = wait_for_pair(pages[0], "Alice Learner")
+            l_stats = wait_for_pair(pages[1], "Maya Mentor")
             print(f"\n[call] relay-only: mentor {m_stats}; learner {l_stats}")
             assert m_stats["Alice Learner"]["localCandidate"] == "relay"
             assert l_stats["Maya Mentor"]["localCandidate"] == "relay"
