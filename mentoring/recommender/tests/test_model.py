@@ -351,3 +351,36 @@ def test_an_ensemble_scores_the_sum_of_its_members_and_round_trips(small_data, t
     )
     with pytest.raises(ValueError, match="ensemble"):
         Recommender().fit(small_data, epochs=1, ensemble=0)
+
+
+def test_early_stopping_ndcg_from_ranks_equals_the_evaluation_metric():
+    """The per-epoch NDCG@10 (each held-out item's rank, no sort) is the evaluation's NDCG@10 over the
+    same users, including users with several held-out items and held-out items they also trained on."""
+    from types import SimpleNamespace
+
+    from mentoring.recommender.evaluate import ranking_metrics
+    from mentoring.recommender.model import _Validation
+
+    rng = np.random.default_rng(3)
+    users, items, dim = 300, 120, 8
+    trained = rng.random((users, items)) < 0.05
+    targets = np.zeros((users, items), dtype=bool)
+    targets[np.arange(users), rng.integers(0, items, users)] = True
+    targets[np.arange(60), rng.integers(0, items, 60)] = True  # a second held-out item for some
+    trained[np.arange(10), np.argmax(targets[:10], axis=1)] = True  # and some held out but trained on
+    monitor = object.__new__(_Validation)
+    monitor.targets, monitor.trained = targets, trained
+    monitor.user_features = sparse.identity(users, format="csr", dtype=np.float32)
+    monitor.item_features = sparse.identity(items, format="csr", dtype=np.float32)
+    monitor.prepare()
+    model = SimpleNamespace(
+        user_embeddings=rng.standard_normal((users, dim)).astype(np.float32),
+        item_embeddings=rng.standard_normal((items, dim)).astype(np.float32),
+        item_biases=rng.standard_normal(items).astype(np.float32),
+    )
+    scores = model.user_embeddings @ model.item_embeddings.T + model.item_biases[None, :]
+    expected = float(np.nanmean(ranking_metrics(scores, trained, targets, auc=False)["ndcg_at_10"]))
+    got = monitor.ndcg(model)
+    print(f"\n[ndcg] {users} users, rank-based {got:.6f}, evaluation {expected:.6f}")
+    assert got == pytest.approx(expected, abs=1e-9)
+    assert 0 < got < 1
