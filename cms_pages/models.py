@@ -433,6 +433,16 @@ class FormPage(AbstractEmailForm):
 
     form_builder = SpamCheckedFormBuilder
 
+    def send_mail(self, form):
+        """Wagtail's email to staff, answerable: its Reply-To is the address the sender gave (the form's
+        first email field, validated by it), so a reply goes to them and not to the from-address."""
+        from wagtail.admin.mail import send_mail
+
+        emails = [field.clean_name for field in self.get_form_fields() if field.field_type == "email"]
+        reply_to = [value for name in emails if (value := form.cleaned_data.get(name))][:1]
+        addresses = [address.strip() for address in self.to_address.split(",") if address.strip()]
+        send_mail(self.subject, self.render_email(form), addresses, self.from_address, reply_to=reply_to or None)
+
     def serve(self, request, *args, **kwargs):
         if request.method != "POST":
             return super().serve(request, *args, **kwargs)

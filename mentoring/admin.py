@@ -72,10 +72,12 @@ class ReadOnlyAdminMixin:
 
 
 class NoSaveOnReadOnlyMixin:
-    """A detail page where nothing can be edited shows no Save buttons (only Delete, and the actions)."""
+    """A detail page where nothing can be edited shows no Save buttons (only Delete, and the actions),
+    and is titled "View", not "Change"."""
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = {
+            "title": f"View {self.opts.verbose_name}",
             **(extra_context or {}),
             "show_save": False,
             "show_save_and_continue": False,
@@ -620,11 +622,9 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
         "status",
         "reporter",
         "reported_user",
-        "session",
         "short_text",
         "created_at",
-        "resolved_by",
-    ]
+    ]  # the session and who resolved it are on the report's page: the list stays readable on a laptop
     list_filter = ["status", "reason", ReportAgeFilter, "created_at"]
     search_fields = [
         "text",
@@ -661,6 +661,9 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        return False  # a report is part of the moderation record: resolved, never deleted
 
     @admin.display(description="attached")
     def attached(self, obj: Report) -> str:

@@ -42,6 +42,11 @@ def install_body_limit() -> None:
     got_length, handle_content_chunk, process = WebRequest.gotLength, WebRequest.handleContentChunk, WebRequest.process
 
     def limited_got_length(self, length):
+        # Daphne hands the body to Django, which parses forms itself. Twisted would parse every form
+        # POST once more first, and answer a multipart body it cannot parse (one with no parts at all,
+        # as Wagtail's editing-session ping sends for a snippet or setting without a saved revision)
+        # with a bare 400 of its own, before Django or the access log see the request.
+        self._parsePOSTFormSubmission = False
         self.body_bytes = 0
         self.body_refused = length is not None and length > limit
         got_length(self, 0 if self.body_refused else length)  # 0: an empty in-memory buffer, no temp file

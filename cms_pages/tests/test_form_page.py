@@ -50,6 +50,7 @@ def test_contact_form_is_stored_and_mailed_to_staff_then_thanks(client, contact)
     }
     [email] = mail.outbox
     assert email.to == ["staff@peerlearn.local"] and "When does the next Python group start?" in email.body
+    assert email.reply_to == ["ana@example.com"]  # staff answer the sender, not the from-address
     assert HONEYPOT not in email.body and "form_started" not in email.body
     print(f"[form] stored: {FormSubmission.objects.count()}, staff emails: {len(mail.outbox)}")
 

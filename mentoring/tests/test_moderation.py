@@ -159,6 +159,14 @@ def test_warn_and_hide_feedback_from_a_report_and_what_cannot_be_done_is_refused
     about_session = report_create(reporter=learner, reason="technical", text="No sound", session_id=session.pk)
     client.force_login(admin_user)
 
+    # A report is part of the record: its page is a view (no Delete), and neither it nor the list deletes.
+    page = client.get(f"{REPORTS_ADMIN}{about_feedback.pk}/change/")
+    assert page.status_code == 200 and "View report" in page.text and "Change report" not in page.text
+    assert f"{about_feedback.pk}/delete/" not in page.text
+    assert client.get(f"{REPORTS_ADMIN}{about_feedback.pk}/delete/").status_code == 403
+    assert 'value="delete_selected"' not in client.get(REPORTS_ADMIN).text
+    assert Report.objects.filter(pk=about_feedback.pk).exists()
+
     # A report that names nobody cannot warn anyone: refused, still open.
     refused = client.post(
         REPORTS_ADMIN,

@@ -109,6 +109,29 @@ def test_a_50_mb_chunked_body_is_refused_with_413_and_daphne_does_not_grow(live_
     assert after - before < 20 and peak_after - peak_before < 20
 
 
+def test_form_bodies_twisted_cannot_parse_reach_django(live_server_url, daphne_server):
+    """Multipart bodies with no parts (Wagtail's editing-session ping for a setting without a revision),
+    or not multipart at all, are Django's to answer (its headers, its status), not a bare 400 from
+    the web server underneath with the connection dropped."""
+    bodies = {"no parts": b"--x--\r\n", "no boundary in it": b"hello", "empty": b""}
+    answers = {}
+    for name, body in bodies.items():
+        connection = http.client.HTTPConnection("127.0.0.1", daphne_server.port, timeout=30)
+        try:
+            connection.request(
+                "POST", "/accounts/login/", body=body, headers={"Content-Type": "multipart/form-data; boundary=x"}
+            )
+            response = connection.getresponse()
+            response.read()
+            answers[name] = (response.status, response.getheader("X-Content-Type-Options"))
+        finally:
+            connection.close()
+    print(f"[body] unparsable form bodies: {answers}")
+    for name, (status, nosniff) in answers.items():
+        assert nosniff == "nosniff", f"{name}: answered by Daphne/Twisted, not Django ({status})"
+        assert status in (400, 403), (name, status)
+
+
 # --------------------------------------------------------------------------- the ASGI middleware alone
 async def run(middleware, headers, chunks):
     """Drive ``middleware`` with one HTTP request; what it sent and how many body messages it read."""
