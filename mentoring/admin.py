@@ -620,11 +620,10 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "reason",
         "status",
-        "reporter",
         "reported_user",
         "short_text",
-        "created_at",
-    ]  # the session and who resolved it are on the report's page: the list stays readable on a laptop
+        "filed",
+    ]  # who reported, the session and who resolved are on the report's page: the list fits a laptop
     list_filter = ["status", "reason", ReportAgeFilter, "created_at"]
     search_fields = [
         "text",
@@ -665,6 +664,9 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
         return False  # a report is part of the moderation record: resolved, never deleted
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Reports to moderate", **(extra_context or {})})
+
     @admin.display(description="attached")
     def attached(self, obj: Report) -> str:
         """What a report from the call room carries: who was in the call, and when."""
@@ -685,6 +687,11 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="text")
     def short_text(self, obj: Report) -> str:
         return _short(obj.text)
+
+    @admin.display(description="filed", ordering="created_at")
+    def filed(self, obj: Report) -> str:
+        filed = safe_localtime(obj.created_at)
+        return f"{filed:%-d %b, %H:%M}" if filed.year == timezone.now().year else f"{filed:%-d %b %Y}"
 
     def _act(self, request: HttpRequest, queryset: QuerySet[Report], **decision) -> int:
         done, refused = reports_act(
