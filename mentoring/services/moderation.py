@@ -20,6 +20,7 @@ from ..models import (
     Booking,
     Feedback,
     ModerationAction,
+    Notification,
     Report,
     RescheduleProposal,
     Session,
@@ -28,7 +29,7 @@ from ..models import (
 )
 from . import MentoringError, NotFound
 from .bookings import booking_cancel, waitlist_leave
-from .notifications import notify
+from .notifications import notifications_mark_read, notify
 from .requests import request_decline, request_withdraw
 from .reschedule import reschedule_decline, reschedule_withdraw
 from .sessions import _local as local_words
@@ -390,6 +391,7 @@ def report_act(
         _record(
             kind=ModerationAction.Kind.RESOLVE, actor=staff, target=report.reported_user, report=report, reason=note
         )
+        _staff_alerts_handled(report=report)
         said = f" They wrote: “{squash_to_one_line(note)}”" if note else ""
         notify(
             user=report.reporter,
@@ -444,6 +446,17 @@ def reports_act(*, report_ids: list[int], staff: User, decision: str, **fields) 
             done.append(report)
             acted_on.add(person_id)
     return done, refused
+
+
+def _staff_alerts_handled(*, report: Report) -> int:
+    """Once ``report`` is resolved, the "new report" alerts staff got about it are read: no bell keeps
+    asking anyone to review what is done (their open tabs get the new count). Returns how many."""
+    link = reverse("admin:mentoring_report_change", args=[report.pk])
+    alerts = Notification.objects.filter(kind=Notification.Kind.REPORT_FILED, link=link, is_read=False)
+    by_person: dict[User, list[int]] = {}
+    for alert in alerts.select_related("user").order_by("pk"):
+        by_person.setdefault(alert.user, []).append(alert.pk)
+    return sum(notifications_mark_read(user=person, notification_ids=ids) for person, ids in by_person.items())
 
 
 def report_staff_notify(*, report: Report) -> int:

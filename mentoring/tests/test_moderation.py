@@ -110,6 +110,8 @@ def test_a_report_reaches_staff_and_a_suspension_refuses_login_with_its_reason_u
     assert LogEntry.objects.filter(object_id=str(report.pk), change_message__contains="Suspend").exists()
     reply = Notification.objects.get(user=learner, kind=Notification.Kind.REPORT_RESOLVED)
     assert "Thanks, we dealt with it." in reply.text
+    # Handled: the staff alerts about it are read, for the one who acted and for the other staff member.
+    assert not bell.filter(is_read=False).exists() and bell.count() == 2
     assert Notification.objects.filter(user=mentor, kind=Notification.Kind.MODERATION, text__contains=REASON).exists()
     assert any(mentor.email in m.to and REASON in m.body for m in mail.outbox)
     suspended_now = client.get("/admin/accounts/user/", {"suspended": "now"})
