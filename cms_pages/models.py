@@ -305,6 +305,10 @@ class SiteChrome(WorkflowMixin, DraftStateMixin, LockableMixin, RevisionMixin, P
         """The one set of menus and footer (created with the defaults on first use)."""
         return cls.objects.order_by("pk").first() or cls.objects.create()
 
+    @property
+    def default_preview_size(self) -> str:
+        return "desktop"  # the main menu shows in full at that width (a phone's folds it away)
+
     def get_preview_template(self, request, mode_name):
         return "cms_pages/site_chrome_preview.html"
 

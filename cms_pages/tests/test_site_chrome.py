@@ -3,6 +3,8 @@ approval like pages, and the public only ever sees the published version."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -48,6 +50,9 @@ def test_editors_may_open_menus_and_footer_under_settings(client, editor, chrome
     edit = client.get(reverse("wagtailsnippets_cms_pages_sitechrome:edit", args=[chrome.pk]))
     assert edit.status_code == 200
     assert "Submit to Moderators approval" in edit.text
+    # The preview opens at desktop width, where the main menu being edited shows in full.
+    checked = re.search(r'<input[^>]*name="preview-size"[^>]*value="(\w+)"[^>]*\schecked', edit.text)
+    assert checked and checked.group(1) == "desktop"
 
 
 def test_a_submitted_draft_is_not_public_until_a_moderator_approves(client, editor, moderator, chrome):
