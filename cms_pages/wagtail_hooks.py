@@ -1,4 +1,5 @@
 from wagtail import hooks
+from wagtail.admin.ui.tables import LiveStatusTagColumn, UpdatedAtColumn
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
@@ -19,7 +20,7 @@ class SiteChromeViewSet(SnippetViewSet):
     icon = "list-ul"
     menu_label = "Menus and footer"
     add_to_settings_menu = True
-    list_display = ["__str__", "live"]
+    list_display = ["__str__", UpdatedAtColumn(), LiveStatusTagColumn()]  # "Live" or "Draft", as for pages
 
 
 class TestimonialViewSet(SnippetViewSet):
