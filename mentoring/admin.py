@@ -661,8 +661,19 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
-        return False  # a report is part of the moderation record: resolved, never deleted
+    # A report is part of the moderation record: resolved, never deleted on its own (no Delete on its
+    # page or in the list). The delete permission itself stays, so deleting the person who filed it
+    # (their data erased) still takes their reports with them instead of being refused.
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, {"show_delete": False, **(extra_context or {})})
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"title": "Reports to moderate", **(extra_context or {})})
@@ -691,7 +702,7 @@ class ReportAdmin(NoSaveOnReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="filed", ordering="created_at")
     def filed(self, obj: Report) -> str:
         filed = safe_localtime(obj.created_at)
-        return f"{filed:%-d %b, %H:%M}" if filed.year == timezone.now().year else f"{filed:%-d %b %Y}"
+        return f"{filed:%-d %b, %H:%M}" if filed.year == timezone.localdate().year else f"{filed:%-d %b %Y}"
 
     def _act(self, request: HttpRequest, queryset: QuerySet[Report], **decision) -> int:
         done, refused = reports_act(

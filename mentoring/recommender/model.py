@@ -724,7 +724,7 @@ class _Validation:
         scores = users @ items.T + (self.item_features @ model.item_biases)[None, :]
         scores = np.where(self.trained, -np.inf, scores)
         held = scores[self.target_rows, self.target_cols]
-        above = (scores[self.target_rows] > held[:, None]).sum(axis=1)
+        above = (scores[self.target_rows] >= held[:, None]).sum(axis=1) - 1  # a tie counts as above (never > 1)
         gains = np.where(above < self.K, 1 / np.log2(above + 2.0), 0.0)
         dcg = np.bincount(self.target_rows, weights=gains, minlength=len(scores))
         with np.errstate(divide="ignore", invalid="ignore"):

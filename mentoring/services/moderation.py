@@ -452,7 +452,10 @@ def _staff_alerts_handled(*, report: Report) -> int:
     """Once ``report`` is resolved, the "new report" alerts staff got about it are read: no bell keeps
     asking anyone to review what is done (their open tabs get the new count). Returns how many."""
     link = reverse("admin:mentoring_report_change", args=[report.pk])
-    alerts = Notification.objects.filter(kind=Notification.Kind.REPORT_FILED, link=link, is_read=False)
+    readers = ModelBackend().with_perm("mentoring.view_report").filter(is_staff=True).values("pk")
+    alerts = Notification.objects.filter(  # by person first: the (user, is_read) index, not the whole table
+        user_id__in=readers, is_read=False, kind=Notification.Kind.REPORT_FILED, link=link
+    )
     by_person: dict[User, list[int]] = {}
     for alert in alerts.select_related("user").order_by("pk"):
         by_person.setdefault(alert.user, []).append(alert.pk)

@@ -204,3 +204,20 @@ def test_deleting_a_person_who_holds_bookings_or_sessions_is_refused_so_nothing_
         assert response.status_code == 403
     assert User.objects.filter(pk__in=[mentor.pk, learner.pk]).count() == 2
     assert Booking.objects.get(session=session, learner=learner).status == Booking.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_deleting_a_person_who_filed_a_report_is_allowed_and_takes_the_report_with_them(
+    client, admin_user, mentor, learner
+):
+    """Reports cannot be deleted on their own in the admin, but that must not block erasing the person
+    who filed one (Django's admin refuses a deletion whose related rows the admin may not delete)."""
+    from mentoring.models import Report
+    from mentoring.services.feedback import report_create
+
+    report = report_create(reporter=learner, reason="behaviour", text="Rude", reported_user_id=mentor.pk)
+    client.force_login(admin_user)
+    assert client.get(f"/admin/mentoring/report/{report.pk}/delete/").status_code == 403
+    response = client.post(USERS_ADMIN, {"action": "delete_selected", "_selected_action": [learner.pk], "post": "yes"})
+    assert response.status_code == 302, response.text[:300]
+    assert not User.objects.filter(pk=learner.pk).exists() and not Report.objects.filter(pk=report.pk).exists()
