@@ -96,6 +96,10 @@ DIAGNOSE = """async () => { const out = {};
   }
   out.events = (window.peerlearnCall?.events || []).filter((e) => e[1] !== "signal" && e[1] !== "pong").slice(-20);
   const media = window.peerlearnCall?.media;
+  const camera = media?.videoTrack;
+  out.camera = camera && { label: camera.label, state: camera.readyState, enabled: camera.enabled, muted: camera.muted,
+    size: `${camera.getSettings().width}x${camera.getSettings().height}`,
+    own: [...document.querySelectorAll("video")].map((v) => `${v.videoWidth}x${v.videoHeight}/${v.readyState}/${v.paused ? "paused" : "playing"}/${v.srcObject?.getVideoTracks().map((t) => t.label + (t.muted ? ":muted" : "")).join("+")}`) };
   out.media = media && { state: media.state, audio: media.audioTrack?.readyState || null, video: media.videoTrack?.readyState || null,
     errors: Object.fromEntries(Object.entries(media.errors).map(([k, e]) => [k, e ? `${e.name}: ${e.message}` : null])) };
   out.page = { state: document.querySelector("[data-room]")?.dataset.state, prejoin: document.querySelector("#prejoin-status")?.textContent,

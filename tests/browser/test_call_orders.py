@@ -94,7 +94,14 @@ def make_people(
         proxy = CuttableProxy(server.port)
         stack.callback(proxy.close)
         if engine == "chromium":
-            tab = ChromiumTab(chromium_browser.new_context(viewport={"width": 960, "height": 700}), init_script)
+            browser = chromium_browser
+            if any(p.tab.engine == "chromium" for p in people):
+                # Each person in their own browser, as people are. Contexts of one browser share its camera,
+                # and Chromium gives a second one no frames while the first holds the camera with nothing
+                # showing it (its person is sharing the screen): a meeting of two tabs no call has.
+                browser = chromium_browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_CAMERAS)
+                stack.callback(browser.close)
+            tab = ChromiumTab(browser.new_context(viewport={"width": 960, "height": 700}), init_script)
         else:
             tab = FirefoxTab(Firefox(width=960, height=700, **(firefox_options or {})).start(), init_script)
         stack.callback(tab.close)
