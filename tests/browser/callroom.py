@@ -90,6 +90,13 @@ DIAGNOSE = """async () => { const out = {};
     const rtp = []; (await e.link.pc.getStats()).forEach((r) => {
       if (r.type === "outbound-rtp") rtp.push(`out ${r.kind} frames ${r.framesEncoded ?? "-"} bytes ${r.bytesSent} limit ${r.qualityLimitationReason ?? "-"}`);
       if (r.type === "inbound-rtp") rtp.push(`in ${r.kind} frames ${r.framesDecoded ?? "-"} bytes ${r.bytesReceived}`); });
+    const report = await e.link.pc.getStats(); const byId = new Map(); report.forEach((r) => byId.set(r.id, r));
+    const where = (id) => { const c = byId.get(id); return c ? `${c.candidateType}:${c.port}` : "?"; };
+    const pairs = []; report.forEach((r) => { if (r.type === "candidate-pair" && (r.bytesSent || r.bytesReceived || r.nominated))
+      pairs.push(`${where(r.localCandidateId)}->${where(r.remoteCandidateId)} ${r.state}${r.nominated ? " nominated" : ""} sent ${r.bytesSent} got ${r.bytesReceived}`); });
+    let selected = null; report.forEach((r) => { if (r.type === "transport" && r.selectedCandidatePairId) selected = r.selectedCandidatePairId; });
+    out[e.info.name + " pairs"] = { ice: e.link.pc.iceConnectionState, restarts: e.link.iceRestarts, polite: e.link.polite,
+      selected: selected && byId.get(selected) ? `${where(byId.get(selected).localCandidateId)}->${where(byId.get(selected).remoteCandidateId)}` : null, pairs };
     out[e.info.name] = { signaling: e.link.pc.signalingState, negotiations: e.link.negotiations,
       transceivers: e.link.pc.getTransceivers().map((t) => `${t.mid}:${t.receiver.track.kind}:${t.direction}/${t.currentDirection}:${t.sender.track ? t.sender.track.label + "/" + t.sender.track.readyState + "/" + t.sender.track.enabled : "no track"}`),
       rtp };
